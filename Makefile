@@ -1,0 +1,31 @@
+# Every target sets up what it needs first (idempotently), so each works on a fresh machine.
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+EXAMPLE := src/voice2face/assets/examples/example_voice.wav
+
+.PHONY: run test lint bench setup setup-dev clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+run: setup  ## the main job on the built-in default: features of the shipped example voice
+	mkdir -p out
+	$(BIN)/voice2face features $(EXAMPLE) -o out/example_voice.mfcc.npy
+
+test: setup-dev  ## run the test suite
+	scripts/run-tests.sh
+
+lint: setup-dev  ## ruff over the code, tests and benchmarks
+	$(BIN)/ruff check src tests benchmarks
+
+bench: setup-dev  ## the benchmarks, one JSON line each
+	$(BIN)/python benchmarks/bench_features.py
+
+setup:  ## create .venv with torch 2.13.0 (CPU) and voice2face
+	scripts/setup-env.sh
+
+setup-dev:  ## as setup, plus the test and benchmark peers
+	scripts/setup-env.sh dev
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

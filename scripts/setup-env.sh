@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Create (or refresh) the project's virtual environment in .venv, idempotently.
+#   scripts/setup-env.sh          runtime dependencies
+#   scripts/setup-env.sh dev      plus the test/benchmark peers (pytest, ruff, librosa, ...)
+# torch is installed first at exactly 2.13.0 (the CPU wheel) and pinned with constraints.txt so
+# that no later requirement can swap in a CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extra="${1:-}"
+venv="${VOICE2FACE_VENV:-.venv}"
+python="${PYTHON:-python3}"
+stamp="$venv/.installed${extra:+-$extra}"
+
+if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ] && [ "$stamp" -nt constraints.txt ]; then
+    exit 0
+fi
+if [ ! -x "$venv/bin/python" ]; then
+    echo "setup: creating virtual environment in $venv" >&2
+    "$python" -m venv "$venv"
+fi
+pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+if ! "$venv/bin/python" -c 'import torch, sys; sys.exit(torch.__version__.split("+")[0] != "2.13.0")' 2>/dev/null; then
+    echo "setup: installing torch 2.13.0 (CPU)" >&2
+    "${pip[@]}" install "torch==2.13.0"
+fi
+echo "setup: installing voice2face${extra:+[$extra]}" >&2
+"${pip[@]}" install -c constraints.txt -e ".${extra:+[$extra]}"
+touch "$stamp"
