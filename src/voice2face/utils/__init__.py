@@ -1,0 +1,1 @@
+"""Small helpers shared across subsystems (files, logging)."""
