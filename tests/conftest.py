@@ -1,0 +1,80 @@
+"""Shared fixtures: speech-like test signals and audio files written on the fly."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from scipy.signal import lfilter
+
+SR = 16000
+
+
+def _resonator(signal: np.ndarray, freq: float, bandwidth: float, sr: int) -> np.ndarray:
+    """Second-order resonance (one formant) with unity gain at DC."""
+    r = np.exp(-np.pi * bandwidth / sr)
+    a = [1.0, -2.0 * r * np.cos(2 * np.pi * freq / sr), r * r]
+    return lfilter([sum(a)], a, signal)
+
+
+def speech_like(
+    seconds: float = 3.0,
+    *,
+    sr: int = SR,
+    f0: float = 120.0,
+    seed: int = 0,
+    lead: float = 0.0,
+    trail: float = 0.0,
+    noise_db: float = -60.0,
+) -> np.ndarray:
+    """A babbling source–filter signal: voiced syllables with moving formants and fricatives.
+
+    ``lead``/``trail`` seconds of near-silence (noise at ``noise_db`` dBFS) surround it.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    pitch = f0 * (1 + 0.08 * np.sin(2 * np.pi * 0.7 * t) + 0.01 * rng.standard_normal(n).cumsum() / np.sqrt(n))
+    phase = np.cumsum(pitch / sr)
+    source = np.diff(np.floor(phase), prepend=0.0)  # one impulse per glottal cycle
+    source = lfilter([1.0], [1.0, -0.95], source)  # glottal roll-off
+    vowels = [(730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480), (570, 840, 2410)]
+    syllable = 0.22
+    voiced = np.zeros(n)
+    for i, start in enumerate(range(0, n, int(syllable * sr))):
+        stop = min(n, start + int(syllable * sr))
+        f1, f2, f3 = vowels[rng.integers(len(vowels))]
+        segment = source[start:stop]
+        out = _resonator(segment, f1, 80, sr) + 0.5 * _resonator(segment, f2, 100, sr)
+        out += 0.25 * _resonator(segment, f3, 120, sr)
+        envelope = np.sin(np.pi * np.linspace(0, 1, stop - start)) ** 0.6
+        if i % 3 == 2:  # a fricative instead of a vowel
+            out = lfilter([1, -1], [1], rng.standard_normal(stop - start)) * 0.05
+        voiced[start:stop] = out * envelope
+    voiced /= np.abs(voiced).max() + 1e-9
+    voiced *= 0.5
+    parts = [np.zeros(int(lead * sr)), voiced, np.zeros(int(trail * sr))]
+    signal = np.concatenate(parts)
+    signal += 10 ** (noise_db / 20) * rng.standard_normal(signal.size)
+    return signal.astype(np.float32)
+
+
+def write_audio(path: Path, signal: np.ndarray, sr: int = SR, subtype: str = "PCM_16", **kwargs) -> Path:
+    """Write ``signal`` ([N] or [N, C]) with soundfile and return the path."""
+    soundfile.write(str(path), signal, sr, subtype=subtype, **kwargs)
+    return path
+
+
+@pytest.fixture
+def speech_wav(tmp_path: Path) -> Path:
+    """3 s of speech-like audio with 1 s of quiet before and after, 16 kHz 16-bit."""
+    return write_audio(tmp_path / "speech.wav", speech_like(3.0, lead=1.0, trail=1.0))
+
+
+@pytest.fixture(scope="session")
+def example_wav() -> Path:
+    """The example recording shipped inside the package."""
+    return Path(str(resources.files("voice2face") / "assets" / "examples" / "example_voice.wav"))
