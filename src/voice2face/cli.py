@@ -1,0 +1,178 @@
+"""The `voice2face` console script: parse and validate, then call a library function.
+
+Errors raised on purpose (:class:`~voice2face.errors.Voice2FaceError`) are printed as one
+line without a traceback and give a non-zero exit code; argparse's usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from voice2face import __version__
+from voice2face.errors import ConfigError, Voice2FaceError
+
+log = logging.getLogger("voice2face")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def add_audio_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that reads recordings."""
+    group = parser.add_argument_group("audio")
+    group.add_argument(
+        "--sample-rate", type=int, default=16000, metavar="HZ", help="decode at this rate (default: %(default)s)"
+    )
+    group.add_argument(
+        "--min-speech",
+        type=_non_negative_float,
+        default=0.5,
+        metavar="S",
+        help="refuse recordings with less speech than this, in seconds (default: %(default)s)",
+    )
+    group.add_argument(
+        "--max-seconds",
+        type=_positive_float,
+        default=600.0,
+        metavar="S",
+        help="refuse recordings longer than this, in seconds (default: %(default)s)",
+    )
+    group.add_argument("--no-vad", action="store_true", help="keep the whole recording instead of detected speech")
+    group.add_argument(
+        "--vad-backend",
+        choices=("auto", "webrtc", "energy"),
+        default="auto",
+        help="voice-activity detector (default: %(default)s)",
+    )
+    group.add_argument(
+        "--vad-aggressiveness",
+        type=int,
+        choices=range(4),
+        default=2,
+        metavar="0-3",
+        help="0 keeps most audio, 3 least (default: %(default)s)",
+    )
+
+
+def audio_configs(args: argparse.Namespace):
+    """Build (AudioConfig, VADConfig | None) from :func:`add_audio_options` arguments."""
+    from voice2face.config import AudioConfig, VADConfig
+
+    audio = AudioConfig(sample_rate=args.sample_rate, min_speech_seconds=args.min_speech, max_seconds=args.max_seconds)
+    vad = None if args.no_vad else VADConfig(backend=args.vad_backend, aggressiveness=args.vad_aggressiveness)
+    return audio, vad
+
+
+def _cmd_features(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from voice2face.audio.features import mfcc
+    from voice2face.audio.pipeline import load_speech, speech_features
+    from voice2face.config import FeatureConfig, LogMelConfig, MFCCConfig
+    from voice2face.utils.files import atomic_open
+
+    out = Path(args.output) if args.output else None
+    if out is not None:
+        if out.suffix != ".npy":
+            raise ConfigError(f"Output {out} must end in .npy (numpy's format); e.g. -o features.npy.")
+        if not out.parent.is_dir():
+            raise ConfigError(f"Output folder {out.parent} does not exist; create it or choose another -o path.")
+    audio, vad = audio_configs(args)
+    config = FeatureConfig(
+        kind=args.kind,
+        mfcc=MFCCConfig(sample_rate=audio.sample_rate),
+        logmel=LogMelConfig(sample_rate=audio.sample_rate),
+    )
+    speech = load_speech(args.audio, audio, vad)
+    if args.kind == "mfcc":
+        features = mfcc(speech.speech, config.mfcc)  # [T, 3C]
+        layout = f"[T={features.shape[0]}, {features.shape[1]}] (frames × MFCC+Δ+ΔΔ)"
+    else:
+        features = speech_features(speech, config)  # [M, T]
+        layout = f"[{features.shape[0]}, T={features.shape[1]}] (mel bands × frames)"
+    print(f"file:      {args.audio}")
+    print(
+        f"audio:     {speech.duration_seconds:.2f} s at {speech.sample_rate} Hz; "
+        f"speech kept {speech.speech_seconds:.2f} s in {len(speech.segments)} segment(s) (VAD: {speech.vad_backend})"
+    )
+    print(f"features:  {args.kind} {layout}, {config.frames_per_second:g} frames/s")
+    print(
+        f"values:    mean {features.mean():.3f}, std {features.std():.3f}, "
+        f"min {features.min():.3f}, max {features.max():.3f}"
+    )
+    if out is not None:
+        with atomic_open(out, "wb") as handle:
+            np.save(handle, features)
+        print(f"wrote:     {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(
+        prog="voice2face",
+        description="Generate a face portrait from a voice recording (synthetic images, not photographs).",
+    )
+    parser.add_argument("--version", action="version", version=f"voice2face {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    features = sub.add_parser(
+        "features",
+        help="compute paper MFCC or 64-band log-mel features of a recording",
+        description="Decode AUDIO, keep its speech (VAD) and compute features; "
+        "prints the shape and a summary, optionally saves a .npy.",
+    )
+    features.add_argument("audio", metavar="AUDIO", help="a WAV/FLAC/OGG file (mp3/m4a with ffmpeg installed)")
+    features.add_argument(
+        "--kind",
+        choices=("mfcc", "logmel"),
+        default="mfcc",
+        help="mfcc: [T, 39] MFCC+Δ+ΔΔ (paper); logmel: [64, T] normalised log-mel (default: %(default)s)",
+    )
+    features.add_argument("-o", "--output", metavar="OUT.npy", help="save the features here")
+    add_audio_options(features)
+    features.set_defaults(handler=_cmd_features)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
+        format="voice2face: %(levelname)s: %(message)s",
+    )
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except Voice2FaceError as exc:
+        print(f"voice2face: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("voice2face: interrupted", file=sys.stderr)
+        return 130
