@@ -19,10 +19,15 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+# Some machines' pip configuration names local index folders that do not exist; pip warns
+# once per package about each. Drop exactly that warning, keep every other message.
+quiet_pip() {
+    "${pip[@]}" "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
 if ! "$venv/bin/python" -c 'import torch, sys; sys.exit(torch.__version__.split("+")[0] != "2.13.0")' 2>/dev/null; then
     echo "setup: installing torch 2.13.0 (CPU)" >&2
-    "${pip[@]}" install "torch==2.13.0"
+    quiet_pip install "torch==2.13.0"
 fi
 echo "setup: installing voice2face${extra:+[$extra]}" >&2
-"${pip[@]}" install -c constraints.txt -e ".${extra:+[$extra]}"
+quiet_pip install -c constraints.txt -e ".${extra:+[$extra]}"
 touch "$stamp"
