@@ -118,3 +118,37 @@ def test_trainer_state_never_unpickles_code_and_names_corrupt_files(tmp_path):
         load_trainer_state(torn)
     with pytest.raises(CheckpointError, match="does not exist"):
         load_trainer_state(tmp_path / "none.pt")
+
+
+def test_batch_order_is_resumable_and_shards_the_same_global_batches():
+    from voice2face.training.data_order import BatchOrder
+
+    straight = BatchOrder(num_items=10, global_batch=4, seed=3)
+    batches = [straight.next() for _ in range(6)]  # crosses two epoch boundaries
+    seen = np.concatenate(batches[:5])[:20]
+    assert sorted(seen[:10]) == list(range(10)) and sorted(seen[10:20]) == list(range(10))
+
+    first = BatchOrder(num_items=10, global_batch=4, seed=3)
+    for _ in range(3):
+        first.next()
+    resumed = BatchOrder(num_items=10, global_batch=4, seed=3)
+    resumed.load_state_dict(first.state_dict())
+    assert all(np.array_equal(resumed.next(), b) for b in batches[3:])
+
+    ranks = [BatchOrder(num_items=10, global_batch=4, seed=3, rank=r, world_size=2) for r in range(2)]
+    for expected in batches:
+        np.testing.assert_array_equal(np.concatenate([r.next() for r in ranks]), expected)
+    with pytest.raises(ConfigError, match="divide among 3"):
+        BatchOrder(num_items=10, global_batch=4, world_size=3)
+    with pytest.raises(ConfigError, match="no examples"):
+        BatchOrder(num_items=0, global_batch=4)
+
+
+def test_single_process_context_and_batch_split():
+    from voice2face.training.distributed import init_distributed, per_rank_batch
+
+    context = init_distributed("cpu")
+    assert context.is_main and not context.distributed and context.device.type == "cpu"
+    assert per_rank_batch(32, 4) == 8
+    with pytest.raises(ConfigError, match="multiple of 3"):
+        per_rank_batch(32, 3)

@@ -1,0 +1,89 @@
+"""Multi-process training with PyTorch's own engine (torchrun + DistributedDataParallel).
+
+``torchrun --nproc_per_node K -m voice2face train ...`` sets RANK/WORLD_SIZE/LOCAL_RANK; we
+join the process group (gloo on CPU, nccl on GPU), and every rank works on its slice of each
+global batch. Rank 0 alone logs and saves.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+import torch
+import torch.distributed as dist
+
+from voice2face.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DistributedContext:
+    """Where this process stands: its rank among ``world_size`` and the device it trains on."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    backend: str | None = None
+
+    @property
+    def is_main(self) -> bool:
+        """True on the rank that logs and writes files."""
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        """True when more than one process trains together."""
+        return self.world_size > 1
+
+
+def init_distributed(device: str = "auto") -> DistributedContext:
+    """Join the torchrun process group if there is one; otherwise a single-process context.
+
+    ``device``: "auto" (CUDA when available), "cpu" or "cuda".
+    """
+    if device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}.")
+    use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
+    if use_cuda and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu.")
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return DistributedContext(device=torch.device("cuda" if use_cuda else "cpu"))
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    backend = "nccl" if use_cuda else "gloo"
+    if use_cuda:
+        torch.cuda.set_device(local_rank)
+    if not dist.is_initialized():
+        dist.init_process_group(backend=backend)
+    run_device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
+    if rank == 0:
+        log.info("distributed training: %d processes, backend %s", world_size, backend)
+    return DistributedContext(rank, world_size, local_rank, run_device, backend)
+
+
+def shutdown(context: DistributedContext) -> None:
+    """Leave the process group (no-op for a single process)."""
+    if context.distributed and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def per_rank_batch(global_batch: int, world_size: int) -> int:
+    """Each rank's share of a global batch; the split must be even so every rank weighs the same."""
+    if global_batch % world_size:
+        raise ConfigError(
+            f"batch size {global_batch} does not divide among {world_size} processes; use a multiple of {world_size}."
+        )
+    return global_batch // world_size
+
+
+def all_reduce_mean(value: torch.Tensor, context: DistributedContext) -> torch.Tensor:
+    """Mean of ``value`` over ranks (returns ``value`` unchanged for one process)."""
+    if not context.distributed:
+        return value
+    value = value.detach().clone()
+    dist.all_reduce(value, op=dist.ReduceOp.SUM)
+    return value / context.world_size
