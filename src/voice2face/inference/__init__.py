@@ -1,0 +1,1 @@
+"""Inference: from a recording to face images with a saved model. Never imports ``training/``."""
