@@ -12,8 +12,8 @@ pooling over any T (statistics pooling: mean and standard deviation; or the mean
 linear layer give the embedding. The paper's ablations: ``attention="none"`` (NoSE) and
 ``activation="relu"`` (ReLU everywhere Mish was).
 
-Parameter count of the default encoder (F=39, stats pooling, no speaker head): 13,780,416
-(see the class docstring for other settings).
+Parameter count of the default encoder (F=39, stats pooling, no speaker head): 13,878,712
+(see the class docstring for other settings; tests/test_voice_encoder.py holds them).
 """
 
 from __future__ import annotations
@@ -104,8 +104,8 @@ class VoiceEncoder(nn.Module):
     input_dim: F (39 for MFCC+Δ+ΔΔ, 64 for log-mel); T may be any length ≥ 1 (training crops
     of 3–8 s, whole utterances at test time; ~50 frames still gives a usable embedding).
     ``forward_with_logits`` also returns speaker logits ``[B, num_speakers]`` when
-    ``num_speakers > 0``. Parameter counts (stats pooling, no head): 13,780,416 for F=39 and
-    15,353,280 for F=64 at width 1; about a quarter at ``width_multiplier=0.5``.
+    ``num_speakers > 0``. Parameter counts (stats pooling, no head): 13,878,712 for F=39 and
+    15,451,576 for F=64 at width 1; 4,128,476 for F=39 at ``width_multiplier=0.5``.
     """
 
     def __init__(
