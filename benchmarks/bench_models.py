@@ -19,14 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
+from machine import machine
 from voice2face.config import DiscriminatorConfig, GeneratorConfig, VoiceEncoderConfig, to_dict
 from voice2face.models import build_discriminator, build_generator, build_voice_encoder
 
@@ -176,12 +175,7 @@ def main() -> None:
                 "threads": args.threads,
                 "results": results,
                 "peak_rss_mib": peak_rss_mib(),
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "python": sys.version.split()[0],
-                    "torch": torch.__version__,
-                    "platform": platform.platform(),
-                },
+                "machine": machine(),
             }
         )
     )
