@@ -236,10 +236,13 @@ def test_model_config_checks_that_components_agree(tmp_path):
     encoder = VoiceEncoderConfig(input_dim=39, embedding_dim=512)
     with pytest.raises(ConfigError, match=r"input_dim \(39\) must equal the features' dim \(64\)"):
         ModelConfig(features=FeatureConfig(kind="logmel"), voice_encoder=encoder)
-    with pytest.raises(ConfigError, match=r"c_dim \(256\) must equal the voice embedding size \(512\)"):
+    with pytest.raises(ConfigError, match=r"c_dim \(256\) must be 0 or the voice embedding size \(512\)"):
         ModelConfig(voice_encoder=encoder, generator=GeneratorConfig(c_dim=256))
     with pytest.raises(ConfigError, match=r"discriminator.img_resolution \(128\) must equal generator"):
         ModelConfig(generator=GeneratorConfig(), discriminator=DiscriminatorConfig(img_resolution=128))
+    with pytest.raises(ConfigError, match=r"discriminator.c_dim \(8\) must be 0 or generator.c_dim \(512\)"):
+        ModelConfig(generator=GeneratorConfig(), discriminator=DiscriminatorConfig(c_dim=8))
+    ModelConfig(generator=GeneratorConfig(), discriminator=DiscriminatorConfig(c_dim=0, num_identities=10))
     config = ModelConfig(voice_encoder=encoder, generator=GeneratorConfig(img_resolution=256))
     assert config.present == ("voice_encoder", "generator") and config.generator.num_ws == 14
     save_json(config, tmp_path / "c.json")

@@ -530,8 +530,9 @@ class ModelConfig:
     A model folder is ``config.json`` + ``<component>.safetensors`` per component present
     (see voice2face.checkpoint). ``features`` are the voice features the encoder was trained on;
     ``weights`` is filled in by ``save_pretrained`` (digest and size of each file). The
-    components must agree: features.dim = voice_encoder.input_dim, voice_encoder.embedding_dim
-    = generator.c_dim, and the discriminator sees the generator's images and condition.
+    components must agree: features.dim = voice_encoder.input_dim; generator.c_dim =
+    voice_encoder.embedding_dim (or 0: an unconditional generator driven through W+); the
+    discriminator sees the generator's images and its condition (or none: c_dim 0).
     """
 
     format: str = MODEL_FORMAT
@@ -557,17 +558,23 @@ class ModelConfig:
                 f"voice_encoder.input_dim ({encoder.input_dim}) must equal the features' dim ({self.features.dim}).",
             )
         if encoder is not None and generator is not None:
+            # c_dim 0: an unconditional (e.g. pretrained high-resolution) generator driven through W+.
             _check(
-                generator.c_dim == encoder.embedding_dim,
-                f"generator.c_dim ({generator.c_dim}) must equal the voice embedding size ({encoder.embedding_dim}).",
+                generator.c_dim in (0, encoder.embedding_dim),
+                f"generator.c_dim ({generator.c_dim}) must be 0 or the voice embedding size ({encoder.embedding_dim}).",
             )
         if generator is not None and disc is not None:
-            for name in ("c_dim", "img_resolution", "img_channels"):
+            for name in ("img_resolution", "img_channels"):
                 _check(
                     getattr(generator, name) == getattr(disc, name),
                     f"discriminator.{name} ({getattr(disc, name)}) must equal "
                     f"generator.{name} ({getattr(generator, name)}).",
                 )
+            # An unconditional discriminator (Wen et al.: real/fake + identity head) is allowed.
+            _check(
+                disc.c_dim in (0, generator.c_dim),
+                f"discriminator.c_dim ({disc.c_dim}) must be 0 or generator.c_dim ({generator.c_dim}).",
+            )
         names = [w.component for w in self.weights]
         _check(len(names) == len(set(names)), f"weights lists a component twice: {names}.")
 
