@@ -12,15 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
+from machine import machine
 from voice2face.audio import features as F
 from voice2face.audio.torch_features import FeatureExtractor
 from voice2face.config import FeatureConfig
@@ -180,12 +179,7 @@ def main() -> None:
                 "speedup_vs_peer": ratios,
                 "targets_met": targets,
                 "skipped": skipped,
-                "machine": {
-                    "cpus": os.cpu_count(),
-                    "python": sys.version.split()[0],
-                    "torch": torch.__version__,
-                    "platform": platform.platform(),
-                },
+                "machine": machine(),
             }
         )
     )

@@ -49,6 +49,9 @@ def from_dict(cls: type[C], data: dict[str, Any], *, where: str = "config") -> C
         if nested is not None and isinstance(value, dict):
             value = from_dict(nested, value, where=f"{where}.{name}")
         elif isinstance(value, list):
+            item_cls = _tuple_item_dataclass(hint)
+            if item_cls is not None:
+                value = [from_dict(item_cls, v, where=f"{where}.{name}[{i}]") for i, v in enumerate(value)]
             value = tuple(value)
         kwargs[name] = value
     try:
@@ -65,6 +68,12 @@ def _dataclass_in(hint: Any) -> type | None:
             if dataclasses.is_dataclass(arg):
                 return arg
     return None
+
+
+def _tuple_item_dataclass(hint: Any) -> type | None:
+    """X for a ``tuple[X, ...]`` hint whose X is a config dataclass, else None."""
+    args = typing.get_args(hint) if typing.get_origin(hint) is tuple else ()
+    return args[0] if args and dataclasses.is_dataclass(args[0]) else None
 
 
 def save_json(config: Any, path: str | Path) -> None:
@@ -311,3 +320,270 @@ class CropConfig:
             0 < self.min_seconds <= self.max_seconds,
             f"need 0 < min_seconds <= max_seconds, got {self.min_seconds}, {self.max_seconds}.",
         )
+
+
+# --------------------------------------------------------------------------- models (issue 4)
+# Field names are the keyword names of the model constructors (official stylegan2-ada-pytorch
+# names where they exist), so a config maps one to one onto a module and back.
+
+GENERATOR_FAMILIES = ("stylegan2", "stylegan", "dcgan")
+ENCODER_ATTENTIONS = ("se", "none")
+ENCODER_ACTIVATIONS = ("mish", "relu")
+ENCODER_POOLINGS = ("stats", "mean")
+
+
+def _check_resolution(name: str, resolution: int) -> None:
+    _check(
+        isinstance(resolution, int) and 4 <= resolution <= 1024 and resolution & (resolution - 1) == 0,
+        f"{name} img_resolution must be a power of two from 4 to 1024, got {resolution}.",
+    )
+
+
+@dataclass(frozen=True)
+class VoiceEncoderConfig:
+    """SE-ResNet18 voice encoder (models/voice_encoder.py): features [B, F, T] → [B, embedding_dim].
+
+    input_dim: F, features per frame (39 for MFCC+Δ+ΔΔ, 64 for log-mel).
+    width_multiplier: scales the stage widths 64-128-256-512 (0.5 for a CPU-sized encoder).
+    blocks_per_stage: BasicBlocks in each of the 4 stages (ResNet18: 2, 2, 2, 2).
+    attention: "se" (squeeze-and-excitation in every block) or "none" (the NoSE ablation).
+    activation: "mish" (the paper) or "relu" (the ReLU ablation).
+    se_reduction: r of the SE bottleneck (paper: 16).
+    pooling: "stats" (mean and std over time) or "mean".
+    num_speakers: size of the speaker-classification head; 0 for none.
+    """
+
+    input_dim: int = 39
+    embedding_dim: int = 512
+    width_multiplier: float = 1.0
+    blocks_per_stage: tuple[int, ...] = (2, 2, 2, 2)
+    attention: str = "se"
+    activation: str = "mish"
+    se_reduction: int = 16
+    pooling: str = "stats"
+    num_speakers: int = 0
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.input_dim <= 1024, f"voice encoder input_dim must be 1–1024, got {self.input_dim}.")
+        _check(self.embedding_dim >= 1, f"voice encoder embedding_dim must be >= 1, got {self.embedding_dim}.")
+        _check(
+            0 < self.width_multiplier <= 8,
+            f"voice encoder width_multiplier must be in (0, 8], got {self.width_multiplier}.",
+        )
+        _check(
+            len(self.blocks_per_stage) == 4 and all(n >= 1 for n in self.blocks_per_stage),
+            f"voice encoder blocks_per_stage must be 4 counts >= 1, got {self.blocks_per_stage}.",
+        )
+        _check(
+            self.attention in ENCODER_ATTENTIONS,
+            f"attention must be one of {ENCODER_ATTENTIONS}, got {self.attention!r}.",
+        )
+        _check(
+            self.activation in ENCODER_ACTIVATIONS,
+            f"activation must be one of {ENCODER_ACTIVATIONS}, got {self.activation!r}.",
+        )
+        _check(self.se_reduction >= 1, f"se_reduction must be >= 1, got {self.se_reduction}.")
+        _check(self.pooling in ENCODER_POOLINGS, f"pooling must be one of {ENCODER_POOLINGS}, got {self.pooling!r}.")
+        _check(self.num_speakers >= 0, f"num_speakers must be >= 0, got {self.num_speakers}.")
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """A face generator: ``family`` picks the network, the other fields are its constructor's.
+
+    family: "stylegan2" (the paper's), "stylegan" (v1 baseline) or "dcgan" (baseline).
+    c_dim: condition size = the voice embedding's (512); 0 for an unconditional generator.
+    channel_base / channel_max: feature maps per resolution min(channel_base // res, channel_max)
+        (official: 32768/512 for 1024 px config F, 16384/512 at 256 px).
+    mapping_layers, mapping_lr_multiplier, w_avg_beta, w_dim: the mapping network (StyleGAN
+        families; DCGAN has none and ignores them). conv_clamp: StyleGAN2 only (None = off).
+    """
+
+    family: str = "stylegan2"
+    z_dim: int = 512
+    c_dim: int = 512
+    w_dim: int = 512
+    img_resolution: int = 64
+    img_channels: int = 3
+    channel_base: int = 16384
+    channel_max: int = 512
+    mapping_layers: int = 8
+    mapping_lr_multiplier: float = 0.01
+    w_avg_beta: float = 0.995
+    conv_clamp: float | None = None
+
+    def __post_init__(self) -> None:
+        _check(
+            self.family in GENERATOR_FAMILIES,
+            f"generator family must be one of {GENERATOR_FAMILIES}, got {self.family!r}.",
+        )
+        _check(self.z_dim >= 1, f"generator z_dim must be >= 1, got {self.z_dim}.")
+        _check(self.c_dim >= 0, f"generator c_dim must be >= 0, got {self.c_dim}.")
+        _check(self.w_dim >= 1, f"generator w_dim must be >= 1, got {self.w_dim}.")
+        _check_resolution("generator", self.img_resolution)
+        _check(self.img_channels in (1, 3), f"generator img_channels must be 1 or 3, got {self.img_channels}.")
+        _check(
+            self.channel_base >= self.img_resolution,
+            f"generator channel_base ({self.channel_base}) must be at least img_resolution ({self.img_resolution}).",
+        )
+        _check(self.channel_max >= 1, f"generator channel_max must be >= 1, got {self.channel_max}.")
+        _check(self.mapping_layers >= 1, f"generator mapping_layers must be >= 1, got {self.mapping_layers}.")
+        _check(self.mapping_lr_multiplier > 0, f"mapping_lr_multiplier must be > 0, got {self.mapping_lr_multiplier}.")
+        _check(0 <= self.w_avg_beta < 1, f"w_avg_beta must be in [0, 1), got {self.w_avg_beta}.")
+        _check(
+            self.conv_clamp is None or self.conv_clamp > 0, f"conv_clamp must be None or > 0, got {self.conv_clamp}."
+        )
+
+    @property
+    def num_ws(self) -> int:
+        """Number of w vectors the synthesis takes (W+ size): 2·log2(img_resolution) − 2."""
+        return 2 * (self.img_resolution.bit_length() - 1) - 2
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """A discriminator with an identity head: ``family`` picks the network (as for the generator).
+
+    stylegan2: residual; stylegan: the same without residual skips (v1); dcgan: strided convs
+    with BatchNorm. cmap_dim (None = channels at 4×4), mapping_layers, mbstd_* and conv_clamp
+    apply to the StyleGAN families. num_identities: size of the identity classifier sharing the
+    trunk (Wen et al.); 0 for none.
+    """
+
+    family: str = "stylegan2"
+    c_dim: int = 512
+    img_resolution: int = 64
+    img_channels: int = 3
+    channel_base: int = 16384
+    channel_max: int = 512
+    cmap_dim: int | None = None
+    mapping_layers: int = 8
+    mbstd_group_size: int = 4
+    mbstd_num_channels: int = 1
+    conv_clamp: float | None = None
+    num_identities: int = 0
+
+    def __post_init__(self) -> None:
+        _check(
+            self.family in GENERATOR_FAMILIES,
+            f"discriminator family must be one of {GENERATOR_FAMILIES}, got {self.family!r}.",
+        )
+        _check(self.c_dim >= 0, f"discriminator c_dim must be >= 0, got {self.c_dim}.")
+        _check_resolution("discriminator", self.img_resolution)
+        _check(self.img_channels in (1, 3), f"discriminator img_channels must be 1 or 3, got {self.img_channels}.")
+        _check(
+            self.channel_base >= self.img_resolution,
+            f"discriminator channel_base ({self.channel_base}) must be >= img_resolution ({self.img_resolution}).",
+        )
+        _check(self.channel_max >= 1, f"discriminator channel_max must be >= 1, got {self.channel_max}.")
+        _check(self.cmap_dim is None or self.cmap_dim >= 1, f"cmap_dim must be None or >= 1, got {self.cmap_dim}.")
+        _check(self.mapping_layers >= 1, f"discriminator mapping_layers must be >= 1, got {self.mapping_layers}.")
+        _check(self.mbstd_group_size >= 1, f"mbstd_group_size must be >= 1, got {self.mbstd_group_size}.")
+        _check(self.mbstd_num_channels >= 0, f"mbstd_num_channels must be >= 0, got {self.mbstd_num_channels}.")
+        _check(
+            self.conv_clamp is None or self.conv_clamp > 0, f"conv_clamp must be None or > 0, got {self.conv_clamp}."
+        )
+        _check(self.num_identities >= 0, f"num_identities must be >= 0, got {self.num_identities}.")
+
+
+MODEL_FORMAT = "voice2face-model"
+MODEL_FORMAT_VERSION = 1
+MODEL_COMPONENTS = ("voice_encoder", "generator", "discriminator")
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One weight file of a model folder, recorded so that loading can detect tampering.
+
+    component: "voice_encoder", "generator" or "discriminator"; file: its name in the folder;
+    sha256: hex digest of the file's bytes; size: its length in bytes.
+    """
+
+    component: str
+    file: str
+    sha256: str
+    size: int
+
+    def __post_init__(self) -> None:
+        _check(
+            self.component in MODEL_COMPONENTS,
+            f"weights component must be one of {MODEL_COMPONENTS}, got {self.component!r}.",
+        )
+        _check(
+            isinstance(self.file, str)
+            and "/" not in self.file
+            and "\\" not in self.file
+            and not self.file.startswith("."),
+            f"weights file must be a plain file name inside the model folder, got {self.file!r}.",
+        )
+        _check(
+            isinstance(self.sha256, str) and len(self.sha256) == 64,
+            f"weights sha256 must be 64 hex digits, got {self.sha256!r}.",
+        )
+        _check(isinstance(self.size, int) and self.size >= 0, f"weights size must be >= 0 bytes, got {self.size}.")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What a model folder's ``config.json`` holds: every component's config and its weight file.
+
+    A model folder is ``config.json`` + ``<component>.safetensors`` per component present
+    (see voice2face.checkpoint). ``features`` are the voice features the encoder was trained on;
+    ``weights`` is filled in by ``save_pretrained`` (digest and size of each file). The
+    components must agree: features.dim = voice_encoder.input_dim; generator.c_dim =
+    voice_encoder.embedding_dim (or 0: an unconditional generator driven through W+); the
+    discriminator sees the generator's images and its condition (or none: c_dim 0).
+    """
+
+    format: str = MODEL_FORMAT
+    format_version: int = MODEL_FORMAT_VERSION
+    voice2face_version: str = ""
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    voice_encoder: VoiceEncoderConfig | None = None
+    generator: GeneratorConfig | None = None
+    discriminator: DiscriminatorConfig | None = None
+    weights: tuple[WeightFile, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check(self.format == MODEL_FORMAT, f"format must be {MODEL_FORMAT!r}, got {self.format!r}.")
+        _check(
+            isinstance(self.format_version, int) and 1 <= self.format_version <= MODEL_FORMAT_VERSION,
+            f"format_version {self.format_version} is not supported (this voice2face reads 1–{MODEL_FORMAT_VERSION}); "
+            "upgrade voice2face.",
+        )
+        encoder, generator, disc = self.voice_encoder, self.generator, self.discriminator
+        if encoder is not None:
+            _check(
+                encoder.input_dim == self.features.dim,
+                f"voice_encoder.input_dim ({encoder.input_dim}) must equal the features' dim ({self.features.dim}).",
+            )
+        if encoder is not None and generator is not None:
+            # c_dim 0: an unconditional (e.g. pretrained high-resolution) generator driven through W+.
+            _check(
+                generator.c_dim in (0, encoder.embedding_dim),
+                f"generator.c_dim ({generator.c_dim}) must be 0 or the voice embedding size ({encoder.embedding_dim}).",
+            )
+        if generator is not None and disc is not None:
+            for name in ("img_resolution", "img_channels"):
+                _check(
+                    getattr(generator, name) == getattr(disc, name),
+                    f"discriminator.{name} ({getattr(disc, name)}) must equal "
+                    f"generator.{name} ({getattr(generator, name)}).",
+                )
+            # An unconditional discriminator (Wen et al.: real/fake + identity head) is allowed.
+            _check(
+                disc.c_dim in (0, generator.c_dim),
+                f"discriminator.c_dim ({disc.c_dim}) must be 0 or generator.c_dim ({generator.c_dim}).",
+            )
+        names = [w.component for w in self.weights]
+        _check(len(names) == len(set(names)), f"weights lists a component twice: {names}.")
+
+    def component(self, name: str) -> VoiceEncoderConfig | GeneratorConfig | DiscriminatorConfig | None:
+        """The config of component ``name`` (one of MODEL_COMPONENTS), or None if absent."""
+        _check(name in MODEL_COMPONENTS, f"component must be one of {MODEL_COMPONENTS}, got {name!r}.")
+        return getattr(self, name)
+
+    @property
+    def present(self) -> tuple[str, ...]:
+        """The components this model has, in MODEL_COMPONENTS order."""
+        return tuple(name for name in MODEL_COMPONENTS if getattr(self, name) is not None)
