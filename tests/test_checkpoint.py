@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from voice2face.checkpoint import CONFIG_NAME, load_pretrained, read_model_config, save_pretrained
+from voice2face.checkpoint import (
+    CONFIG_NAME,
+    load_pretrained,
+    read_model_config,
+    recover_interrupted_swap,
+    save_pretrained,
+)
 from voice2face.config import (
     DiscriminatorConfig,
     FeatureConfig,
@@ -247,3 +253,25 @@ def test_model_config_checks_that_components_agree(tmp_path):
     assert config.present == ("voice_encoder", "generator") and config.generator.num_ws == 14
     save_json(config, tmp_path / "c.json")
     assert load_json(ModelConfig, tmp_path / "c.json") == config
+
+
+def test_binary_extra_files_travel_in_the_same_folder(saved, tmp_path):
+    folder, modules = saved
+    config = read_model_config(folder)
+    save_pretrained(folder, modules, config, extra_files={"trainer_state.pt": b"\x00\x01state", "notes.txt": "hi"})
+    assert (folder / "trainer_state.pt").read_bytes() == b"\x00\x01state"
+    assert (folder / "notes.txt").read_text() == "hi"
+    with pytest.raises(ConfigError, match=r"generator\.safetensors"):
+        save_pretrained(folder, modules, config, extra_files={"generator.safetensors": b""})
+
+
+def test_a_save_killed_between_its_renames_is_recovered_on_load(saved):
+    folder, modules = saved
+    set_aside = folder.parent / f".{folder.name}.old-deadbeef"
+    folder.rename(set_aside)  # what a kill between the two renames leaves behind
+    assert recover_interrupted_swap(folder)
+    assert folder.is_dir() and not set_aside.exists()
+    assert not recover_interrupted_swap(folder)  # nothing to do now
+    folder.rename(set_aside)
+    _, loaded = load_pretrained(folder)  # load recovers it too
+    assert set(loaded) == set(modules)

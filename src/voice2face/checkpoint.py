@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -44,6 +45,8 @@ from voice2face import __version__
 from voice2face.config import MODEL_COMPONENTS, ModelConfig, WeightFile, from_dict, to_dict
 from voice2face.errors import CheckpointError, ConfigError
 from voice2face.utils.files import atomic_write_bytes, atomic_write_text, fsync_dir
+
+log = logging.getLogger(__name__)
 
 CONFIG_NAME = "config.json"
 MAX_REPORTED_KEYS = 5
@@ -122,13 +125,14 @@ def save_pretrained(
     directory: str | Path,
     modules: Mapping[str, nn.Module],
     config: ModelConfig,
-    extra_files: Mapping[str, str] | None = None,
+    extra_files: Mapping[str, str | bytes] | None = None,
 ) -> ModelConfig:
     """Write a model folder: ``config.json`` + ``<component>.safetensors`` for each module.
 
     modules: ``{"voice_encoder": ..., "generator": ..., "discriminator": ...}``, exactly the
-    components ``config`` describes. extra_files: other text files to put in the folder (e.g.
-    ``{"model_card.md": ...}``). Each module must have the state-dict layout its config builds
+    components ``config`` describes. extra_files: other files to put in the same atomic folder,
+    text or bytes (e.g. ``{"model_card.md": ...}``, or a trainer state that must never disagree
+    with the weights beside it). Each module must have the state-dict layout its config builds
     (checked before anything is written). Returns the config as written (with ``weights`` and
     ``voice2face_version`` filled in). Replaces an existing model folder atomically; refuses to
     replace a non-empty folder that is not a model folder.
@@ -148,8 +152,9 @@ def save_pretrained(
             f"Cannot save a model to {directory}: the folder is not empty and is not a model folder; "
             "choose another path or empty it."
         )
+    own_files = {CONFIG_NAME, *(weight_file_name(c) for c in MODEL_COMPONENTS)}
     for name in extra_files or {}:
-        if name == CONFIG_NAME or name.endswith(".safetensors") or Path(name).name != name or name.startswith("."):
+        if name in own_files or Path(name).name != name or name.startswith("."):
             raise ConfigError(f"extra file name {name!r} must be a plain file name other than the model's own files.")
 
     blobs: dict[str, bytes] = {}
@@ -169,8 +174,11 @@ def save_pretrained(
     try:
         for file, data in blobs.items():
             atomic_write_bytes(staging / file, data)
-        for file, text in (extra_files or {}).items():
-            atomic_write_text(staging / file, text)
+        for file, content in (extra_files or {}).items():
+            if isinstance(content, bytes):
+                atomic_write_bytes(staging / file, content)
+            else:
+                atomic_write_text(staging / file, content)
         atomic_write_text(staging / CONFIG_NAME, json.dumps(to_dict(final), indent=2, sort_keys=True) + "\n")
         fsync_dir(staging)
         _swap_into_place(staging, directory)
@@ -205,6 +213,29 @@ def _swap_into_place(staging: Path, directory: Path) -> None:
         os.rename(staging, directory)
         shutil.rmtree(old, ignore_errors=True)
     fsync_dir(directory.parent)
+
+
+def recover_interrupted_swap(directory: str | Path) -> bool:
+    """Put back the previous model folder if a save was killed between its two renames.
+
+    Returns True when a folder was recovered (and logs a warning naming it); False when there
+    was nothing to do. Only acts when ``directory`` is missing and exactly one set-aside copy
+    exists, so it can never overwrite anything.
+    """
+    directory = Path(directory)
+    if directory.exists():
+        return False
+    set_aside = sorted(directory.parent.glob(f".{directory.name}.old-*"))
+    if len(set_aside) != 1 or not (set_aside[0] / CONFIG_NAME).is_file():
+        return False
+    os.rename(set_aside[0], directory)
+    fsync_dir(directory.parent)
+    log.warning(
+        "%s was being replaced when a process stopped; restored the previous version from %s.",
+        directory,
+        set_aside[0].name,
+    )
+    return True
 
 
 # --------------------------------------------------------------------------- load
@@ -267,6 +298,7 @@ def load_pretrained(
     """
     from voice2face.models.registry import BUILDERS
 
+    recover_interrupted_swap(directory)
     config = read_model_config(directory)
     wanted = list(config.present if components is None else components)
     records = {record.component: record for record in config.weights}
