@@ -587,3 +587,112 @@ class ModelConfig:
     def present(self) -> tuple[str, ...]:
         """The components this model has, in MODEL_COMPONENTS order."""
         return tuple(name for name in MODEL_COMPONENTS if getattr(self, name) is not None)
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass(frozen=True)
+class EncoderTrainingConfig:
+    """Stage 1: the voice encoder learns to tell the training speakers apart (cross-entropy).
+
+    Paper: SGD, lr 1e-3, momentum 0.9, weight decay 1e-4, cosine-cycle schedule, batch 384,
+    10,000 iterations, on random 3–8 s crops. ``lr_cycles`` cosine cycles span the run
+    (warm restarts at each cycle's start). ``holdout_utterances``: per training speaker, this many
+    utterances are kept out of training for the speaker-identification accuracy.
+    """
+
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    encoder: VoiceEncoderConfig = field(default_factory=VoiceEncoderConfig)
+    crops: CropConfig = field(default_factory=CropConfig)
+    batch_size: int = 384
+    steps: int = 10000
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    lr_cycles: int = 1
+    holdout_utterances: int = 1
+    validate_every: int = 500
+    snapshot_every: int = 1000
+
+    def __post_init__(self) -> None:
+        _check(self.batch_size >= 2, f"encoder batch_size must be >= 2, got {self.batch_size}.")
+        _check(self.steps >= 1, f"encoder steps must be >= 1, got {self.steps}.")
+        _check(0 < self.lr <= 10, f"encoder lr must be in (0, 10], got {self.lr}.")
+        _check(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}.")
+        _check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}.")
+        _check(self.lr_cycles >= 1, f"lr_cycles must be >= 1, got {self.lr_cycles}.")
+        _check(self.holdout_utterances >= 0, f"holdout_utterances must be >= 0, got {self.holdout_utterances}.")
+        _check(self.validate_every >= 1 and self.snapshot_every >= 1, "validate_every and snapshot_every must be >= 1.")
+        _check(
+            self.encoder.input_dim == self.features.dim,
+            f"the encoder's input_dim ({self.encoder.input_dim}) must equal the features' dimension "
+            f"({self.features.dim} for {self.features.kind}).",
+        )
+
+
+@dataclass(frozen=True)
+class GANTrainingConfig:
+    """Stage 2: the face generator, conditioned on frozen stage-1 voice embeddings.
+
+    Losses: non-saturating logistic G loss, logistic D loss, identity cross-entropy through the
+    discriminator's identity head (real faces train it, generated faces are pushed towards their
+    speaker) weighted by ``identity_weight``; lazy R1 every ``r1_interval`` D steps (γ =
+    ``r1_gamma``) and lazy path-length regularisation every ``pl_interval`` G steps (weight
+    ``pl_weight``, decay ``pl_decay``, batch shrunk by ``pl_batch_shrink``); Adam with lr and
+    betas rescaled for the lazy intervals; EMA generator with half-life ``ema_kimg`` and ramp-up.
+    """
+
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    batch_size: int = 32
+    kimg: float = 1000.0
+    g_lr: float = 2e-4
+    d_lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    r1_gamma: float = 0.05
+    r1_interval: int = 16
+    pl_weight: float = 2.0
+    pl_interval: int = 4
+    pl_decay: float = 0.01
+    pl_batch_shrink: int = 2
+    identity_weight: float = 1.0
+    style_mixing: float = 0.9
+    ema_kimg: float = 10.0
+    ema_rampup: float | None = 0.05
+    report_every: int = 20
+    snapshot_kimg: float = 50.0
+
+    def __post_init__(self) -> None:
+        _check(self.batch_size >= 2, f"GAN batch_size must be >= 2, got {self.batch_size}.")
+        _check(self.kimg > 0, f"kimg must be positive, got {self.kimg}.")
+        _check(
+            0 < self.g_lr <= 1 and 0 < self.d_lr <= 1,
+            f"learning rates must be in (0, 1], got {self.g_lr}, {self.d_lr}.",
+        )
+        _check(
+            len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas),
+            f"betas must be two values in [0, 1), got {self.betas}.",
+        )
+        _check(self.r1_gamma >= 0 and self.pl_weight >= 0, "r1_gamma and pl_weight must be >= 0.")
+        _check(self.r1_interval >= 0 and self.pl_interval >= 0, "r1_interval and pl_interval must be >= 0 (0 = off).")
+        _check(0 < self.pl_decay <= 1, f"pl_decay must be in (0, 1], got {self.pl_decay}.")
+        _check(self.pl_batch_shrink >= 1, f"pl_batch_shrink must be >= 1, got {self.pl_batch_shrink}.")
+        _check(self.identity_weight >= 0, f"identity_weight must be >= 0, got {self.identity_weight}.")
+        _check(0 <= self.style_mixing <= 1, f"style_mixing must be in [0, 1], got {self.style_mixing}.")
+        _check(self.ema_kimg >= 0, f"ema_kimg must be >= 0, got {self.ema_kimg}.")
+        _check(self.report_every >= 1 and self.snapshot_kimg > 0, "report_every must be >= 1 and snapshot_kimg > 0.")
+        _check(
+            self.generator.img_resolution == self.discriminator.img_resolution,
+            "generator and discriminator must have the same img_resolution.",
+        )
+
+
+@dataclass(frozen=True)
+class TrainingPreset:
+    """A named recipe: both stages' settings (see voice2face.training.presets)."""
+
+    name: str
+    description: str
+    encoder: EncoderTrainingConfig = field(default_factory=EncoderTrainingConfig)
+    gan: GANTrainingConfig = field(default_factory=GANTrainingConfig)

@@ -1,0 +1,339 @@
+"""Stage 2: train the face generator on (voice embedding, face) pairs, with exact resume.
+
+The loop runs StyleGAN2's phases each step — Gmain, Greg (every ``pl_interval`` steps), Dmain,
+Dreg (every ``r1_interval`` steps) — updates the EMA generator, reports to ``stats.jsonl``, and
+every ``snapshot_kimg`` replaces ``RUN_DIR/model/`` atomically with: the voice encoder, the EMA
+generator, the discriminator (safetensors) and ``trainer_state.pt`` (the raw generator,
+optimisers, counters, path-length mean, every random stream, the data-order position). Because
+one folder swap carries all of it, a kill at any moment leaves a consistent latest snapshot, and
+a resumed run continues bit for bit.
+
+Multi-process (torchrun): every rank draws the same random numbers, takes its slice of each
+global batch, and gradients are averaged over ranks after each phase (no DDP wrapper: R1 and
+path length need double backward, which DDP does not support).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from tqdm import tqdm
+
+from voice2face.checkpoint import load_pretrained, read_model_config, save_pretrained
+from voice2face.config import GANTrainingConfig, ModelConfig, to_dict
+from voice2face.errors import CheckpointError, ConfigError, DatasetError
+from voice2face.training.data_order import BatchOrder
+from voice2face.training.distributed import DistributedContext, per_rank_batch
+from voice2face.training.ema import ema_beta, update_ema
+from voice2face.training.losses import GANLoss
+from voice2face.training.schedule import LazyInterval
+from voice2face.training.state import capture_rng, restore_rng
+
+log = logging.getLogger(__name__)
+
+TRAINER_STATE = "trainer_state.pt"
+
+
+@dataclass
+class PairedTensors:
+    """Stage-2 training data held in memory.
+
+    faces ``[N, 3, R, R]`` uint8; face_identity ``[N]`` (0..K-1); embeddings ``[U, D]`` voice
+    embeddings of the frozen encoder; utterance_identity ``[U]``; identity_names ``K`` ids.
+    """
+
+    faces: torch.Tensor
+    face_identity: torch.Tensor
+    embeddings: torch.Tensor
+    utterance_identity: torch.Tensor
+    identity_names: list[str]
+
+    def __post_init__(self) -> None:
+        if self.faces.ndim != 4 or self.faces.dtype != torch.uint8:
+            raise DatasetError(f"faces must be uint8 [N, 3, R, R], got {self.faces.dtype} {tuple(self.faces.shape)}.")
+        if self.faces.shape[0] == 0 or self.embeddings.shape[0] == 0:
+            raise DatasetError("the training split has no faces or no utterances; check the dataset's manifest.")
+        if (
+            self.faces.shape[0] != self.face_identity.shape[0]
+            or self.embeddings.shape[0] != self.utterance_identity.shape[0]
+        ):
+            raise DatasetError("faces/utterances and their identity labels differ in number.")
+        with_voice = set(self.utterance_identity.tolist())
+        missing = sorted(set(self.face_identity.tolist()) - with_voice)
+        if missing:
+            names = ", ".join(self.identity_names[i] for i in missing[:3])
+            raise DatasetError(f"training identities {names} have faces but no utterances; re-prepare the dataset.")
+        self.by_identity = [
+            torch.nonzero(self.utterance_identity == k).flatten().numpy() for k in range(len(self.identity_names))
+        ]
+
+    @property
+    def num_identities(self) -> int:
+        """K, the number of training identities (the identity head's width)."""
+        return len(self.identity_names)
+
+
+def faces_to_float(faces: torch.Tensor) -> torch.Tensor:
+    """uint8 ``[B, 3, R, R]`` → float in [-1, 1] as ``(x − 127.5) / 127.5`` (the paper's normalisation)."""
+    return (faces.to(torch.float32) - 127.5) / 127.5
+
+
+def _average_gradients(module: nn.Module, context: DistributedContext) -> None:
+    if not context.distributed:
+        return
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.flatten() for g in grads])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat /= context.world_size
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+def _phase_step(loss: torch.Tensor, module: nn.Module, optimiser: torch.optim.Optimizer, context) -> None:
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    _average_gradients(module, context)
+    for param in module.parameters():  # a NaN/Inf gradient would poison the weights for good
+        if param.grad is not None:
+            torch.nan_to_num_(param.grad, nan=0.0, posinf=1e5, neginf=-1e5)
+    optimiser.step()
+
+
+class GANTrainer:
+    """Owns the networks, optimisers and random streams of one stage-2 run."""
+
+    def __init__(
+        self,
+        config: GANTrainingConfig,
+        model_config: ModelConfig,
+        encoder: nn.Module,
+        data: PairedTensors,
+        *,
+        seed: int = 0,
+        context: DistributedContext | None = None,
+    ):
+        from voice2face.models import build_discriminator, build_generator
+
+        self.context = context or DistributedContext()
+        self.config, self.data, self.seed = config, data, seed
+        if model_config.discriminator is None or model_config.generator is None:
+            raise ConfigError("stage 2 needs a model config with a generator and a discriminator.")
+        if model_config.discriminator.num_identities not in (0, data.num_identities):
+            raise ConfigError(
+                f"the discriminator's identity head has {model_config.discriminator.num_identities} outputs but "
+                f"the training split has {data.num_identities} identities."
+            )
+        if data.faces.shape[-1] != config.generator.img_resolution:
+            raise DatasetError(
+                f"the dataset's faces are {data.faces.shape[-1]} px but the generator makes "
+                f"{config.generator.img_resolution} px; prepare the data at that resolution or pick another preset."
+            )
+        if data.embeddings.shape[1] != config.generator.c_dim:
+            raise ConfigError(
+                f"voice embeddings have {data.embeddings.shape[1]} dimensions but the generator's c_dim is "
+                f"{config.generator.c_dim}; use the matching encoder."
+            )
+        self.model_config = model_config
+        device = self.context.device
+        torch.manual_seed(seed)
+        self.G = build_generator(config.generator).to(device).train()
+        self.D = build_discriminator(model_config.discriminator).to(device).train()
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        self.encoder = encoder.eval()
+        self.rng = torch.Generator().manual_seed(seed)
+        self.pick_rng = np.random.default_rng([seed, 1])
+        self.global_batch = config.batch_size
+        self.local_batch = per_rank_batch(config.batch_size, self.context.world_size)
+        self.order = BatchOrder(
+            data.faces.shape[0], config.batch_size, seed, self.context.rank, self.context.world_size
+        )
+        self.loss = GANLoss(self.G, self.D, config, self.rng)
+        styles = self.loss.styles
+        self.pl = LazyInterval(config.pl_interval if styles and config.pl_weight > 0 else 0)
+        self.r1 = LazyInterval(config.r1_interval if config.r1_gamma > 0 else 0)
+        g_lr, g_betas = self.pl.adam_hyperparameters(config.g_lr, config.betas)
+        d_lr, d_betas = self.r1.adam_hyperparameters(config.d_lr, config.betas)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=g_lr, betas=g_betas, eps=1e-8)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=d_lr, betas=d_betas, eps=1e-8)
+        self.step = 0
+        self.images_seen = 0
+
+    # ------------------------------------------------------------------ data
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """This rank's real faces ``[b, 3, R, R]``, conditions ``[b, D]`` and identities ``[b]``."""
+        global_indices = self.order.next_global()
+        identities = self.data.face_identity[global_indices]
+        # One utterance per face, drawn for the whole global batch so every rank agrees.
+        utterances = np.array([self.pick_rng.choice(self.data.by_identity[int(k)]) for k in identities])
+        share = slice(self.context.rank * self.local_batch, (self.context.rank + 1) * self.local_batch)
+        device = self.context.device
+        real = faces_to_float(self.data.faces[global_indices[share]]).to(device)
+        c = self.data.embeddings[utterances[share]].to(device)
+        return real, c, identities[share].to(device)
+
+    # ------------------------------------------------------------------ one step
+
+    def train_step(self) -> dict[str, float]:
+        """One iteration of every due phase; returns the phases' scalars."""
+        real, c, identity = self.next_batch()
+        stats: dict[str, float] = {}
+        self.G.requires_grad_(True)
+        self.D.requires_grad_(False)
+        result = self.loss.g_main(c, identity)
+        _phase_step(result.loss, self.G, self.opt_G, self.context)
+        stats.update(result.stats)
+        if self.pl.fires(self.step):
+            result = self.loss.g_path_length(c, gain=self.pl.interval)
+            _phase_step(result.loss, self.G, self.opt_G, self.context)
+            stats.update(result.stats)
+        self.G.requires_grad_(False)
+        self.D.requires_grad_(True)
+        result = self.loss.d_main(real, c, identity)
+        _phase_step(result.loss, self.D, self.opt_D, self.context)
+        stats.update(result.stats)
+        if self.r1.fires(self.step):
+            result = self.loss.d_r1(real, c, gain=self.r1.interval)
+            _phase_step(result.loss, self.D, self.opt_D, self.context)
+            stats.update(result.stats)
+        self.D.requires_grad_(False)
+        self.images_seen += self.global_batch
+        beta = ema_beta(self.global_batch, self.images_seen, self.config.ema_kimg, self.config.ema_rampup)
+        update_ema(self.G_ema, self.G, beta)
+        self.step += 1
+        return stats
+
+    # ------------------------------------------------------------------ snapshots
+
+    def trainer_state(self) -> dict:
+        """Everything besides the saved networks that an exact resume needs."""
+        return {
+            "format": "voice2face-trainer-state",
+            "stage": "gan",
+            "step": self.step,
+            "images_seen": self.images_seen,
+            "seed": self.seed,
+            "generator_training": self.G.state_dict(),
+            "optimiser_G": self.opt_G.state_dict(),
+            "optimiser_D": self.opt_D.state_dict(),
+            "pl_mean": self.loss.pl_mean.detach().cpu().clone(),
+            "rng": capture_rng({"loss": self.rng, "pick": self.pick_rng}),
+            "order": self.order.state_dict(),
+            "identity_names": list(self.data.identity_names),
+            "config": to_dict(self.config),
+        }
+
+    def save_snapshot(self, model_dir: Path, extra_files: dict[str, str | bytes] | None = None) -> None:
+        """Replace ``model_dir`` atomically with the current networks and trainer state."""
+        buffer = io.BytesIO()
+        torch.save(self.trainer_state(), buffer)
+        files = {TRAINER_STATE: buffer.getvalue(), **(extra_files or {})}
+        modules = {"voice_encoder": self.encoder, "generator": self.G_ema, "discriminator": self.D}
+        save_pretrained(model_dir, modules, self.model_config, extra_files=files)
+
+    def load_snapshot(self, model_dir: Path) -> None:
+        """Continue from a snapshot written by :meth:`save_snapshot` (same config and data)."""
+        config = read_model_config(model_dir)
+        if config.generator != self.model_config.generator or config.discriminator != self.model_config.discriminator:
+            raise ConfigError(f"{model_dir} was trained with other network settings; resume with the run's own preset.")
+        loaded = load_pretrained(model_dir, ("generator", "discriminator"), device=self.context.device)
+        from voice2face.training.state import load_trainer_state
+
+        state = load_trainer_state(model_dir / TRAINER_STATE)
+        if state.get("stage") != "gan":
+            raise CheckpointError(f"{model_dir / TRAINER_STATE} is not a stage-2 trainer state; resume a `train` run.")
+        if state["identity_names"] != list(self.data.identity_names):
+            raise DatasetError(f"{model_dir} was trained on other identities; resume with the same dataset.")
+        self.G_ema.load_state_dict(loaded.modules["generator"].state_dict())
+        self.D.load_state_dict(loaded.modules["discriminator"].state_dict())
+        self.G.load_state_dict(state["generator_training"])
+        self.opt_G.load_state_dict(state["optimiser_G"])
+        self.opt_D.load_state_dict(state["optimiser_D"])
+        self.loss.pl_mean = state["pl_mean"].to(self.context.device)
+        self.step, self.images_seen = int(state["step"]), int(state["images_seen"])
+        restore_rng(state["rng"], {"loss": self.rng, "pick": self.pick_rng})
+        self.order.load_state_dict(state["order"])
+
+
+def run_gan_training(
+    trainer: GANTrainer,
+    run_dir: Path,
+    *,
+    max_steps: int | None = None,
+    time_budget_s: float | None = None,
+    stats=None,
+    on_snapshot=None,
+    progress: bool = True,
+) -> GANTrainer:
+    """Train until ``config.kimg`` thousand images (or ``max_steps`` / ``time_budget_s``), snapshotting.
+
+    ``on_snapshot(trainer)`` runs after each snapshot on rank 0 (e.g. to write image grids). A final
+    snapshot is always written, so an interrupted or time-limited run still holds ``model/``.
+    """
+    config = trainer.config
+    total_images = math.ceil(config.kimg * 1000)
+    snapshot_every = max(1, int(config.snapshot_kimg * 1000))
+    model_dir = run_dir / "model"
+    main = trainer.context.is_main
+    start = time.monotonic()
+    next_snapshot = (trainer.images_seen // snapshot_every + 1) * snapshot_every
+    bar = tqdm(
+        total=total_images / 1000,
+        initial=trainer.images_seen / 1000,
+        unit="kimg",
+        disable=not (progress and main),
+        bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} kimg [{elapsed}<{remaining}] {postfix}",
+    )
+    tick = time.monotonic()
+    saved_step = -1
+    try:
+        while trainer.images_seen < total_images:
+            if max_steps is not None and trainer.step >= max_steps:
+                break
+            if time_budget_s is not None and time.monotonic() - start > time_budget_s:
+                log.info("time budget reached at %.2f kimg", trainer.images_seen / 1000)
+                break
+            step_stats = trainer.train_step()
+            bar.update(trainer.global_batch / 1000)
+            if trainer.step % config.report_every == 0 and main:
+                now = time.monotonic()
+                sec_per_kimg = (now - tick) / (config.report_every * trainer.global_batch / 1000)
+                tick = now
+                step_stats["timing/sec_per_kimg"] = sec_per_kimg
+                bar.set_postfix_str(
+                    f"G {step_stats.get('loss/G/adv', float('nan')):.3f} D "
+                    f"{step_stats.get('loss/D/real', 0) + step_stats.get('loss/D/fake', 0):.3f} "
+                    f"{sec_per_kimg:.1f} s/kimg"
+                )
+                if stats is not None:
+                    stats.write(trainer.step, trainer.images_seen / 1000, step_stats)
+            if trainer.images_seen >= next_snapshot:
+                next_snapshot += snapshot_every
+                if main:
+                    _snapshot(trainer, model_dir, on_snapshot)
+                    saved_step = trainer.step
+    finally:
+        bar.close()
+    if main and saved_step != trainer.step:
+        _snapshot(trainer, model_dir, on_snapshot)
+    return trainer
+
+
+def _snapshot(trainer: GANTrainer, model_dir: Path, on_snapshot) -> None:
+    trainer.save_snapshot(model_dir)
+    if on_snapshot is not None:
+        on_snapshot(trainer)

@@ -1,0 +1,142 @@
+"""Stage-2 losses, one method per training phase (StyleGAN2's Gmain/Greg/Dmain/Dreg).
+
+- Gmain: non-saturating logistic loss ``softplus(−D(G(z, c), c))`` plus identity
+  cross-entropy of the generated face through D's identity head (Wen et al. 2019: the face
+  generated from a voice should be recognised as that speaker).
+- Greg: path-length regularisation (Karras et al. 2020): the Jacobian of the image w.r.t. w,
+  probed with random image-space directions, should have a constant norm ``a`` (a running mean).
+- Dmain: logistic loss ``softplus(D(fake)) + softplus(−D(real))`` plus identity cross-entropy of
+  real faces, which is what trains the identity head.
+- Dreg: R1, ``γ/2 · ‖∇_x D(x)‖²`` on real images.
+
+Each lazily applied penalty is multiplied by its interval (``gain``) so that its strength per
+image is the same as if it ran every step. Randomness (z, style mixing, noise inputs, path-length
+directions) comes from one ``torch.Generator`` so a run is reproducible and resumable.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from voice2face.config import GANTrainingConfig
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    """A phase's total loss (to backpropagate) and the scalars worth logging."""
+
+    loss: torch.Tensor
+    stats: dict[str, float]
+
+
+def _scalar(value: torch.Tensor) -> float:
+    return float(value.detach())
+
+
+def _has_styles(generator: nn.Module) -> bool:
+    return hasattr(generator, "mapping") and hasattr(generator, "synthesis")
+
+
+class GANLoss:
+    """Computes each phase's loss for generator ``G`` and discriminator ``D`` (bare modules)."""
+
+    def __init__(self, G: nn.Module, D: nn.Module, config: GANTrainingConfig, rng: torch.Generator):
+        self.G, self.D, self.config, self.rng = G, D, config, rng
+        self.pl_mean = torch.zeros([])
+        self.styles = _has_styles(G)
+
+    # ------------------------------------------------------------------ helpers
+
+    def sample_z(self, batch: int) -> torch.Tensor:
+        """Latent codes ``[batch, z_dim]`` from the loss's own random stream."""
+        return torch.randn([batch, self.G.z_dim], generator=self.rng).to(self._device)
+
+    @property
+    def _device(self) -> torch.device:
+        return next(self.G.parameters()).device
+
+    def generate(
+        self, z: torch.Tensor, c: torch.Tensor, mixing: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``G(z, c)`` for training: images ``[B, 3, R, R]`` and ws ``[B, num_ws, w_dim]`` (None for DCGAN)."""
+        if not self.styles:
+            return self.G(z, c, noise_mode="random", generator=self.rng), None
+        from voice2face.models.stylegan2 import mix_styles
+
+        ws = self.G.mapping(z, c)
+        if mixing and self.config.style_mixing > 0:
+            ws = mix_styles(self.G.mapping, ws, c, self.config.style_mixing, generator=self.rng)
+        return self.G.synthesis(ws, noise_mode="random", generator=self.rng), ws
+
+    def _identity_loss(self, logits: torch.Tensor | None, identity: torch.Tensor) -> torch.Tensor:
+        if logits is None or self.config.identity_weight == 0:
+            return torch.zeros([], device=identity.device)
+        return F.cross_entropy(logits, identity)
+
+    # ------------------------------------------------------------------ phases
+
+    def g_main(self, c: torch.Tensor, identity: torch.Tensor) -> PhaseResult:
+        """Generator adversarial + identity loss for conditions c ``[B, c_dim]``, identities ``[B]``."""
+        images, _ = self.generate(self.sample_z(c.shape[0]), c)
+        out = self.D.forward_heads(images, c)
+        adversarial = F.softplus(-out.logits).mean()
+        identity_ce = self._identity_loss(out.identity_logits, identity)
+        loss = adversarial + self.config.identity_weight * identity_ce
+        stats = {"loss/G/adv": _scalar(adversarial), "loss/G/identity": _scalar(identity_ce)}
+        if out.identity_logits is not None:
+            stats["acc/G/identity"] = _scalar((out.identity_logits.argmax(1) == identity).float().mean())
+        return PhaseResult(loss, stats)
+
+    def g_path_length(self, c: torch.Tensor, gain: float) -> PhaseResult:
+        """Path-length penalty on a batch shrunk by ``pl_batch_shrink``; scaled by ``gain`` (the interval)."""
+        batch = max(1, c.shape[0] // self.config.pl_batch_shrink)
+        c = c[:batch]
+        images, ws = self.generate(self.sample_z(batch), c)
+        if ws is None:
+            raise ValueError("path-length regularisation needs a style-based generator (mapping + synthesis)")
+        directions = torch.randn(images.shape, generator=self.rng).to(images.device)
+        directions = directions / math.sqrt(images.shape[2] * images.shape[3])
+        (grad_ws,) = torch.autograd.grad((images * directions).sum(), ws, create_graph=True)
+        lengths = grad_ws.square().sum(dim=2).mean(dim=1).sqrt()  # [batch]
+        self.pl_mean = self.pl_mean.to(lengths.device)
+        pl_mean = self.pl_mean.lerp(lengths.mean().detach(), self.config.pl_decay)
+        self.pl_mean.copy_(pl_mean)
+        penalty = (lengths - pl_mean).square().mean()
+        # The image term (times 0) keeps every synthesis parameter in the graph.
+        loss = penalty * self.config.pl_weight * gain + images[:, 0, 0, 0].mean() * 0
+        return PhaseResult(loss, {"loss/G/pl_penalty": _scalar(penalty), "pl_mean": _scalar(pl_mean)})
+
+    def d_main(self, real: torch.Tensor, c: torch.Tensor, identity: torch.Tensor) -> PhaseResult:
+        """Discriminator logistic loss on real ``[B,3,R,R]`` and freshly generated faces, plus identity CE on real."""
+        with torch.no_grad():
+            fake, _ = self.generate(self.sample_z(c.shape[0]), c)
+        fake_out = self.D.forward_heads(fake, c)
+        real_out = self.D.forward_heads(real, c)
+        loss_fake = F.softplus(fake_out.logits).mean()
+        loss_real = F.softplus(-real_out.logits).mean()
+        identity_ce = self._identity_loss(real_out.identity_logits, identity)
+        loss = loss_fake + loss_real + self.config.identity_weight * identity_ce
+        stats = {
+            "loss/D/fake": _scalar(loss_fake),
+            "loss/D/real": _scalar(loss_real),
+            "loss/D/identity": _scalar(identity_ce),
+            "scores/real": _scalar(real_out.logits.mean()),
+            "scores/fake": _scalar(fake_out.logits.mean()),
+        }
+        if real_out.identity_logits is not None:
+            stats["acc/D/identity_real"] = _scalar((real_out.identity_logits.argmax(1) == identity).float().mean())
+        return PhaseResult(loss, stats)
+
+    def d_r1(self, real: torch.Tensor, c: torch.Tensor, gain: float) -> PhaseResult:
+        """R1 gradient penalty on real images; scaled by ``gain`` (the interval)."""
+        real = real.detach().requires_grad_(True)
+        logits = self.D.forward_heads(real, c).logits
+        (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
+        penalty = grad.square().sum(dim=[1, 2, 3]).mean()
+        loss = penalty * (self.config.r1_gamma / 2) * gain + logits.mean() * 0
+        return PhaseResult(loss, {"loss/D/r1_penalty": _scalar(penalty)})
