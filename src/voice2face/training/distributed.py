@@ -87,3 +87,24 @@ def all_reduce_mean(value: torch.Tensor, context: DistributedContext) -> torch.T
     value = value.detach().clone()
     dist.all_reduce(value, op=dist.ReduceOp.SUM)
     return value / context.world_size
+
+
+def average_gradients(module: torch.nn.Module, context: DistributedContext) -> None:
+    """Replace each gradient of ``module`` by its mean over ranks (one flat all-reduce).
+
+    Used instead of DistributedDataParallel because R1 and path-length penalties need double
+    backward, which DDP does not support; with equal per-rank batches this equals the gradient
+    of the global-batch mean loss.
+    """
+    if not context.distributed:
+        return
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.flatten() for g in grads])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat /= context.world_size
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset : offset + g.numel()].view_as(g))
+        offset += g.numel()

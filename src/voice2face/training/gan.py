@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
@@ -33,7 +32,7 @@ from voice2face.checkpoint import load_pretrained, read_model_config, save_pretr
 from voice2face.config import GANTrainingConfig, ModelConfig, to_dict
 from voice2face.errors import CheckpointError, ConfigError, DatasetError
 from voice2face.training.data_order import BatchOrder
-from voice2face.training.distributed import DistributedContext, per_rank_batch
+from voice2face.training.distributed import DistributedContext, average_gradients, per_rank_batch
 from voice2face.training.ema import ema_beta, update_ema
 from voice2face.training.losses import GANLoss
 from voice2face.training.schedule import LazyInterval
@@ -88,25 +87,10 @@ def faces_to_float(faces: torch.Tensor) -> torch.Tensor:
     return (faces.to(torch.float32) - 127.5) / 127.5
 
 
-def _average_gradients(module: nn.Module, context: DistributedContext) -> None:
-    if not context.distributed:
-        return
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    if not grads:
-        return
-    flat = torch.cat([g.flatten() for g in grads])
-    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-    flat /= context.world_size
-    offset = 0
-    for g in grads:
-        g.copy_(flat[offset : offset + g.numel()].view_as(g))
-        offset += g.numel()
-
-
 def _phase_step(loss: torch.Tensor, module: nn.Module, optimiser: torch.optim.Optimizer, context) -> None:
     optimiser.zero_grad(set_to_none=True)
     loss.backward()
-    _average_gradients(module, context)
+    average_gradients(module, context)
     for param in module.parameters():  # a NaN/Inf gradient would poison the weights for good
         if param.grad is not None:
             torch.nan_to_num_(param.grad, nan=0.0, posinf=1e5, neginf=-1e5)
