@@ -1,0 +1,102 @@
+"""Named training recipes: the paper's models and ablations, and small CPU presets for synthvox.
+
+Paper presets (Qin et al. 2025 §3.2, Table 2/3; data protocol of Wen et al. 2019): 64×64 faces,
+MFCC+Δ+ΔΔ features (normalised per utterance: the paper gives no normalisation for MFCC, and an
+unnormalised c0 spans ±100 with silence), the SE-ResNet18 + Mish encoder trained with SGD
+(lr 1e-3, momentum 0.9, weight decay 1e-4, cosine cycles, batch 384, 10,000 steps), and a
+generator trained with Adam (lr 2e-4, betas (0.5, 0.999)). The paper's reported "learning rate
+0.05" and "50,000 rounds" (§3.1) are not used: they contradict its own §3.2 and StyleGAN2's
+stable range. ``stylegan2`` uses the official StyleGAN2 optimiser (lr 0.0025, betas (0, 0.99)).
+
+``synthvox-quick`` is sized for 2 CPU cores: both stages in a few minutes on a synthvox corpus.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from voice2face.config import (
+    CropConfig,
+    DiscriminatorConfig,
+    EncoderTrainingConfig,
+    FeatureConfig,
+    GANTrainingConfig,
+    GeneratorConfig,
+    MFCCConfig,
+    TrainingPreset,
+    VoiceEncoderConfig,
+)
+from voice2face.errors import ConfigError
+
+_PAPER_FEATURES = FeatureConfig(kind="mfcc", mfcc=MFCCConfig(normalize=True))
+_PAPER_ENCODER = EncoderTrainingConfig(features=_PAPER_FEATURES, encoder=VoiceEncoderConfig(input_dim=39))
+
+
+def _paper_gan(family: str) -> GANTrainingConfig:
+    generator = GeneratorConfig(family=family, img_resolution=64, channel_base=16384, channel_max=512)
+    discriminator = DiscriminatorConfig(family=family, img_resolution=64, channel_base=16384, channel_max=512)
+    regularised = family != "dcgan"
+    return GANTrainingConfig(
+        generator=generator, discriminator=discriminator, batch_size=32, kimg=10000, g_lr=2e-4, d_lr=2e-4,
+        betas=(0.5, 0.999), r1_gamma=0.05, pl_weight=2.0 if family == "stylegan2" else 0.0,
+        style_mixing=0.9 if regularised else 0.0, ema_kimg=10.0, snapshot_kimg=200,
+    )  # fmt: skip
+
+
+def _ablation(attention: str = "se", activation: str = "mish") -> EncoderTrainingConfig:
+    encoder = dataclasses.replace(_PAPER_ENCODER.encoder, attention=attention, activation=activation)
+    return dataclasses.replace(_PAPER_ENCODER, encoder=encoder)
+
+
+def _quick() -> TrainingPreset:
+    features = FeatureConfig(kind="mfcc", mfcc=MFCCConfig(normalize=True))
+    encoder = EncoderTrainingConfig(
+        features=features,
+        encoder=VoiceEncoderConfig(input_dim=39, embedding_dim=128, width_multiplier=0.25),
+        crops=CropConfig(min_seconds=1.5, max_seconds=3.0),
+        batch_size=32, steps=200, lr=0.05, validate_every=50, snapshot_every=100,
+    )  # fmt: skip
+    generator = GeneratorConfig(
+        family="stylegan2", z_dim=64, c_dim=128, w_dim=128, img_resolution=64, channel_base=2048, channel_max=128,
+        mapping_layers=2, mapping_lr_multiplier=0.1,
+    )  # fmt: skip
+    discriminator = DiscriminatorConfig(
+        family="stylegan2", c_dim=128, img_resolution=64, channel_base=2048, channel_max=128, mapping_layers=2
+    )
+    gan = GANTrainingConfig(
+        generator=generator, discriminator=discriminator, batch_size=32, kimg=20, g_lr=0.002, d_lr=0.002,
+        betas=(0.0, 0.99), r1_gamma=0.1, pl_weight=0.0, style_mixing=0.0, identity_weight=1.0, ema_kimg=1.0,
+        ema_rampup=0.05, report_every=10, snapshot_kimg=5,
+    )  # fmt: skip
+    return TrainingPreset("synthvox-quick", "small networks for a few CPU minutes on synthvox", encoder, gan)
+
+
+def _official_stylegan2() -> TrainingPreset:
+    gan = dataclasses.replace(_paper_gan("stylegan2"), g_lr=0.0025, d_lr=0.0025, betas=(0.0, 0.99))
+    return TrainingPreset("stylegan2", "paper networks with the official StyleGAN2 optimiser", _PAPER_ENCODER, gan)
+
+
+PRESETS: dict[str, TrainingPreset] = {
+    preset.name: preset
+    for preset in (
+        TrainingPreset("paper-stylegan2", "the paper's BaseModel: SE-ResNet18+Mish encoder, StyleGAN2 generator",
+                       _PAPER_ENCODER, _paper_gan("stylegan2")),
+        TrainingPreset("paper-stylegan", "Table 2 baseline: StyleGAN (AdaIN) generator", _PAPER_ENCODER,
+                       _paper_gan("stylegan")),
+        TrainingPreset("paper-dcgan", "Table 2 baseline: DCGAN generator", _PAPER_ENCODER, _paper_gan("dcgan")),
+        TrainingPreset("ablation-nose", "Table 3: encoder without squeeze-and-excitation", _ablation(attention="none"),
+                       _paper_gan("stylegan2")),
+        TrainingPreset("ablation-relu", "Table 3: encoder with ReLU in place of Mish", _ablation(activation="relu"),
+                       _paper_gan("stylegan2")),
+        _official_stylegan2(),
+        _quick(),
+    )
+}  # fmt: skip
+
+
+def get_preset(name: str) -> TrainingPreset:
+    """The preset called ``name``; an unknown name is a ConfigError listing the known ones."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"no preset named {name!r}; choose one of {', '.join(sorted(PRESETS))}.") from None
