@@ -46,7 +46,7 @@ class ConvBN(nn.Module):
         self.bn = nn.BatchNorm2d(out_channels, eps=1e-3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.bn(self.conv(x)))
+        return F.relu(self.bn(self.conv(x)), inplace=True)  # the batch norm output is ours to overwrite
 
 
 def _tf_avg_pool(x: torch.Tensor) -> torch.Tensor:

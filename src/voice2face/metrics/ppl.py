@@ -8,7 +8,7 @@ percentiles are dropped before the mean, as in StyleGAN's evaluation.
 
 The generator only has to follow the protocol below (StyleGAN2's call signatures), and the
 distance is pluggable: any callable ``distance(img_a, img_b) -> [B]`` on images in [-1, 1],
-e.g. LPIPS (the original; :mod:`voice2face.metrics.lpips`, from a weight file the user gives)
+e.g. LPIPS-VGG16 (StyleGAN's choice; :mod:`voice2face.metrics.lpips`, from weight files the user gives)
 or the squared distance of normalised face embeddings
 (:func:`voice2face.metrics.embedders.embedding_distance`).
 """
