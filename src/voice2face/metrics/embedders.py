@@ -13,6 +13,7 @@ Every embedder has ``name`` (which labels its results, e.g. ``fd_dlib``), ``dim`
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -70,7 +71,10 @@ class DlibEmbedder:
     def __init__(self, *, detect: bool = True, detect_upsample: int = 1, chip_size: int = 150) -> None:
         try:
             import dlib
-            import face_recognition_models as models
+
+            with warnings.catch_warnings():  # it imports pkg_resources, which warns of its own deprecation
+                warnings.simplefilter("ignore", UserWarning)
+                import face_recognition_models as models
         except ImportError:
             raise MetricUnavailableError(FACES_EXTRA_MESSAGE) from None
         self._dlib = dlib
