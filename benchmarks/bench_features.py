@@ -12,17 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from machine import machine
 from voice2face.audio import features as F
 from voice2face.audio.torch_features import FeatureExtractor
 from voice2face.config import FeatureConfig
+
+from timing import machine, timed
 
 SR = 16000
 
@@ -39,16 +37,6 @@ def babble(seconds: float, seed: int = 0) -> np.ndarray:
     voiced = lfilter([1.0], [1.0, -1.6, 0.9], pulses) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t) ** 2)
     signal = voiced / np.abs(voiced).max() * 0.5 + 0.003 * rng.standard_normal(n)
     return signal.astype(np.float32)
-
-
-def timed(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up (allocations, caches, lazy imports)
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        runs.append(time.perf_counter() - start)
-    return statistics.median(runs)
 
 
 def main() -> None:

@@ -25,9 +25,10 @@ import time
 import torch
 import torch.nn.functional as F
 
-from machine import machine
 from voice2face.config import DiscriminatorConfig, GeneratorConfig, VoiceEncoderConfig, to_dict
 from voice2face.models import build_discriminator, build_generator, build_voice_encoder
+
+from timing import machine
 
 NUM_IDENTITIES = 1000  # about the paper's 1,225 training identities
 

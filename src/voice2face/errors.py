@@ -33,3 +33,11 @@ class CheckpointError(Voice2FaceError):
 
 class DatasetError(Voice2FaceError):
     """A prepared dataset folder is missing, empty or inconsistent."""
+
+
+class MetricError(Voice2FaceError):
+    """A metric cannot be computed from what it was given (bad weights file, inconsistent inputs)."""
+
+
+class MetricUnavailableError(MetricError):
+    """A metric needs something this machine does not have (weights, an optional package); it is skipped."""
