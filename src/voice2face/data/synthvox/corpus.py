@@ -147,7 +147,7 @@ def generate_corpus(
     workers = default_workers() if workers is None else workers
     if workers < 1:
         raise DatasetError(f"workers must be at least 1, got {workers}; pass --workers 1 or more.")
-    _check_destination(out_dir, overwrite)
+    check_destination(out_dir, overwrite)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
 
     identities = [draw_identity(config.seed, index) for index in range(config.identities)]
@@ -195,7 +195,9 @@ def generate_corpus(
     return manifest
 
 
-def _check_destination(out_dir: Path, overwrite: bool) -> None:
+def check_destination(out_dir: str | Path, overwrite: bool = False) -> None:
+    """Refuse a file, or a non-empty folder unless ``overwrite`` (DatasetError naming it)."""
+    out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise DatasetError(f"{out_dir} exists and is not a folder; choose another output folder.")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
