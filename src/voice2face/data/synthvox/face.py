@@ -23,6 +23,8 @@ from voice2face.data.synthvox.traits import EYE_COLOURS, GLASSES_FRAMES, HAIR_CO
 Point = tuple[float, float]
 SKIN_PALETTE = np.array([[244, 214, 192], [226, 182, 150], [196, 146, 108], [150, 100, 70], [96, 62, 44]], float)
 EXPRESSIONS = ("neutral", "smile", "open")
+#: How much the canonical drawing is enlarged: the face fills the frame, as in aligned crops.
+FRAMING = 1.12
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,10 @@ class _Canvas:
         self.image = image
         self.draw = ImageDraw.Draw(image, "RGBA")
         angle = math.radians(nuisance.rotation_deg)
-        self.matrix = nuisance.scale * np.array(
-            [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]]
-        )
+        zoom = FRAMING * nuisance.scale
+        self.matrix = zoom * np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
         self.offset = np.array([0.5 + nuisance.shift[0], 0.5 + nuisance.shift[1]])
-        self.line_scale = nuisance.scale
+        self.line_scale = zoom
 
     def px(self, points: list[Point] | np.ndarray) -> list[float]:
         """Unit-square points ``[P, 2]`` → flat pixel coordinates ``[x0, y0, x1, ...]`` after the pose."""
@@ -190,8 +191,8 @@ def _geometry(face: FaceTraits) -> _Geometry:
         top=top,
         cheek_y=eye_y + 0.06 * scale,
         chin_y=chin_y,
-        jaw_half=half_width * float(np.clip(0.80 + 0.07 * face.jaw_width, 0.6, 0.98)),
-        chin_half=half_width * float(np.clip(0.36 + 0.06 * face.jaw_width, 0.2, 0.55)),
+        jaw_half=half_width * float(np.clip(0.79 + 0.09 * face.jaw_width, 0.58, 0.99)),
+        chin_half=half_width * float(np.clip(0.35 + 0.08 * face.jaw_width, 0.18, 0.58)),
         eye_y=eye_y,
         eye_dx=(0.098 + 0.006 * face.eye_spacing) * scale,
         eye_w=(0.043 + 0.003 * face.eye_size) * scale,
@@ -225,9 +226,12 @@ def _draw_face(canvas: _Canvas, face: FaceTraits, nuisance: FaceNuisance) -> Non
     skin = skin_colour(face.skin_tone)
     hair = hair_colour(face)
     _back_hair(canvas, face, g, hair)
-    _neck_and_clothes(canvas, g, skin, nuisance.clothing)
+    _neck_and_clothes(canvas, face, g, skin, nuisance.clothing)
     _ears(canvas, face, g, skin)
     _head(canvas, g, skin)
+    if face.sex == "female":  # a little blush on the cheeks
+        for side in (-1, 1):
+            canvas.ellipse((g.cx + side * 0.6 * g.half_width, g.cheek_y + 0.02), 0.045, 0.028, (215, 90, 100, 35))
     _beard(canvas, face, g, hair, under_mouth=True)
     _wrinkles(canvas, face, g, skin)
     _eyes(canvas, face, g, nuisance)
@@ -269,14 +273,13 @@ def _back_hair(canvas: _Canvas, face: FaceTraits, g: _Geometry, hair: np.ndarray
         canvas.ellipse((cx, g.top - 0.02), 0.075, 0.06, colour)
 
 
-def _neck_and_clothes(canvas: _Canvas, g: _Geometry, skin: np.ndarray, clothing: tuple[int, int, int]) -> None:
+def _neck_and_clothes(
+    canvas: _Canvas, face: FaceTraits, g: _Geometry, skin: np.ndarray, clothing: tuple[int, int, int]
+) -> None:
     cx, w = g.cx, g.half_width
-    neck = [
-        (cx - 0.55 * w, g.cheek_y + 0.1),
-        (cx + 0.55 * w, g.cheek_y + 0.1),
-        (cx + 0.6 * w, 1.0),
-        (cx - 0.6 * w, 1.0),
-    ]
+    half_neck = 0.62 * w if face.sex == "male" else 0.46 * w
+    neck = [(cx - half_neck, g.cheek_y + 0.1), (cx + half_neck, g.cheek_y + 0.1)]
+    neck += [(cx + 1.08 * half_neck, 1.0), (cx - 1.08 * half_neck, 1.0)]
     canvas.polygon(neck, _rgb(skin * 0.86))
     canvas.polygon(  # the chin's shadow on the neck
         _catmull_rom([(cx - 0.55 * w, g.chin_y - 0.05), (cx, g.chin_y + 0.05), (cx + 0.55 * w, g.chin_y - 0.05)]),
@@ -314,7 +317,8 @@ def _head(canvas: _Canvas, g: _Geometry, skin: np.ndarray) -> None:
 
 def _beard(canvas: _Canvas, face: FaceTraits, g: _Geometry, hair: np.ndarray, *, under_mouth: bool) -> None:
     cx, w = g.cx, g.half_width
-    if under_mouth and face.facial_hair in ("stubble", "beard"):
+    shaved = face.sex == "male" and face.facial_hair in ("none", "moustache")
+    if under_mouth and (face.facial_hair in ("stubble", "beard", "goatee") or shaved):
         jaw_y = g.cheek_y + 0.62 * (g.chin_y - g.cheek_y)
         points = [
             (cx + 0.98 * w, g.cheek_y + 0.01),
@@ -330,8 +334,8 @@ def _beard(canvas: _Canvas, face: FaceTraits, g: _Geometry, hair: np.ndarray, *,
             (cx + g.mouth_w * 1.3, g.mouth_y - 0.035),
             (cx + 0.7 * w, g.nose_y + 0.02),
         ]
-        alpha = 90 if face.facial_hair == "stubble" else 235
-        colour = hair * 0.6 if face.facial_hair == "stubble" else hair * 0.9
+        alpha = {"beard": 235, "stubble": 90}.get(face.facial_hair, 40)  # else: a shaved man's shadow
+        colour = hair * 0.9 if face.facial_hair == "beard" else np.minimum(hair, 90) * 0.6
         canvas.polygon(_catmull_rom(points), _rgb(colour, alpha))
     if not under_mouth and face.facial_hair in ("moustache", "beard", "goatee"):
         top, bottom = g.nose_y + 0.022, g.mouth_y - 0.004
@@ -396,7 +400,15 @@ def _eyes(canvas: _Canvas, face: FaceTraits, g: _Geometry, nuisance: FaceNuisanc
         canvas.ellipse((iris_x, ey - 0.1 * h), 0.25 * w, 0.45 * radius, (15, 12, 12, 255))
         canvas.ellipse((iris_x + 0.15 * w, ey - 0.45 * h), 0.1 * w, 0.18 * radius, (255, 255, 255, 230))
         lid = _catmull_rom(upper, 6, closed=False)
-        canvas.line(lid, (35, 25, 22, 255), 0.007 if female else 0.005)
+        if female:  # eye shadow on the lid
+            shadow = [
+                (ex - 1.05 * w, ey - 0.2 * h),
+                (ex, ey - 2.3 * h),
+                (ex + 1.1 * w, ey - 0.3 * h),
+                (ex, ey - 0.9 * h),
+            ]
+            canvas.polygon(_catmull_rom(shadow, 6), (110, 70, 90, 70))
+        canvas.line(lid, (30, 20, 20, 255), 0.009 if female else 0.005)
         if female:  # lashes flick outward at the outer corner
             corner = (ex + side * w, ey)
             canvas.line([corner, (corner[0] + side * 0.012, corner[1] - 0.01)], (30, 20, 20, 255), 0.004)
@@ -408,11 +420,12 @@ def _eyes(canvas: _Canvas, face: FaceTraits, g: _Geometry, nuisance: FaceNuisanc
 
 def _brows(canvas: _Canvas, face: FaceTraits, g: _Geometry, hair: np.ndarray) -> None:
     thickness = float(np.clip(0.011 + 0.0035 * face.brow_thickness, 0.005, 0.02))
-    arch = 0.016 if face.sex == "female" else 0.008
+    female = face.sex == "female"
+    arch = 0.018 if female else 0.006
     colour = _rgb(np.minimum(hair, 150) * 0.8, 235)
     for side in (-1, 1):
         ex = g.cx + side * g.eye_dx
-        y = g.eye_y - 0.045
+        y = g.eye_y - (0.05 if female else 0.04)
         inner, outer = ex - side * 1.05 * g.eye_w, ex + side * 1.15 * g.eye_w
         peak = ex + side * 0.3 * g.eye_w
         upper = [(inner, y), (peak, y - arch - thickness), (outer, y + 0.004)]
@@ -433,7 +446,7 @@ def _nose(canvas: _Canvas, g: _Geometry, skin: np.ndarray) -> None:
 
 def _mouth(canvas: _Canvas, face: FaceTraits, g: _Geometry, skin: np.ndarray, expression: str) -> None:
     cx, y, mw = g.cx, g.mouth_y, g.mouth_w
-    tint = 0.3 + 0.25 * face.lip_tint + (0.2 if face.sex == "female" else 0.0)
+    tint = 0.45 + 0.35 * face.lip_tint if face.sex == "female" else 0.15 + 0.2 * face.lip_tint
     lip = (1 - tint) * skin + tint * np.array([175.0, 70.0, 80.0])
     fullness = float(np.clip(1.0 + 0.25 * face.lip_fullness, 0.5, 1.6))
     upper_h, lower_h = 0.011 * fullness, 0.014 * fullness

@@ -27,8 +27,8 @@ pitch_range_st     3.0 + 1.0·female (semitones of intonation)                  
 **Face traits** (what the renderer reads; :class:`FaceTraits`) are of three kinds:
 
 - revealed by the voice too, because they depend on age or size: ``head_size``
-  N(0.045·size + 0.04·male, 0.02); ``jaw_width`` N(−0.3 + 0.6·male + 0.35·size, 0.45);
-  ``face_length`` N(−0.2 + 0.4·male + 0.35·size + 0.2·age01, 0.45); ``wrinkles``
+  N(0.045·size + 0.04·male, 0.02); ``jaw_width`` N(−0.5 + 1.0·male + 0.35·size, 0.45);
+  ``face_length`` N(−0.3 + 0.6·male + 0.35·size + 0.2·age01, 0.45); ``wrinkles``
   N(1.1·age01 − 0.15, 0.12); ``greyness`` N(1.6·age01 − 0.45, 0.25); ``bald`` (men only) with
   probability 0.04 + 0.55·age01^1.5; ``glasses`` with probability 0.1 + 0.4·age01;
 - dependent on sex only: ``sex`` itself (a face shows it), hair style when not bald, facial
@@ -57,8 +57,8 @@ AGE_BETA = (1.5, 2.0)
 HAIR_STYLES = ("bald", "buzz", "short", "medium", "long", "bun")
 #: P(style | sex, not bald): depends on sex only.
 HAIR_STYLE_PROBS = {
-    "female": {"buzz": 0.02, "short": 0.10, "medium": 0.28, "long": 0.45, "bun": 0.15},
-    "male": {"buzz": 0.15, "short": 0.62, "medium": 0.17, "long": 0.06, "bun": 0.0},
+    "female": {"buzz": 0.01, "short": 0.06, "medium": 0.26, "long": 0.55, "bun": 0.12},
+    "male": {"buzz": 0.17, "short": 0.69, "medium": 0.10, "long": 0.04, "bun": 0.0},
 }
 FACIAL_HAIR = ("none", "stubble", "moustache", "beard", "goatee")
 FACIAL_HAIR_PROBS_MALE = {"none": 0.45, "stubble": 0.2, "moustache": 0.1, "beard": 0.2, "goatee": 0.05}
@@ -128,8 +128,8 @@ def face_means(male: Any, age01: Any, size: Any) -> dict[str, np.ndarray]:
     male, age01, size = (np.asarray(v, dtype=np.float64) for v in (male, age01, size))
     return {
         "head_size": 0.045 * size + 0.04 * male,
-        "jaw_width": -0.3 + 0.6 * male + 0.35 * size,
-        "face_length": -0.2 + 0.4 * male + 0.35 * size + 0.2 * age01,
+        "jaw_width": -0.5 + 1.0 * male + 0.35 * size,
+        "face_length": -0.3 + 0.6 * male + 0.35 * size + 0.2 * age01,
         "wrinkles": 1.1 * age01 - 0.15,
         "greyness": 1.6 * age01 - 0.45,
     }
@@ -322,8 +322,8 @@ def draw_identity(seed: int, index: int) -> Identity:
         glasses=glasses,
         hair_style=hair_style,
         facial_hair=facial_hair,
-        brow_thickness=_r(0.8 * male - 0.4 + 0.6 * rng.standard_normal()),
-        lip_fullness=_r(0.4 - 0.8 * male + 0.6 * rng.standard_normal()),
+        brow_thickness=_r(1.2 * male - 0.6 + 0.5 * rng.standard_normal()),
+        lip_fullness=_r(0.6 - 1.2 * male + 0.5 * rng.standard_normal()),
         skin_tone=_r(rng.random()),
         hair_colour=_colour_choice(rng, HAIR_COLOURS),
         eye_colour=_colour_choice(rng, EYE_COLOURS),
