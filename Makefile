@@ -20,6 +20,7 @@ lint: setup-dev  ## ruff over the code, tests and benchmarks
 
 bench: setup-dev  ## the benchmarks, one JSON line each
 	$(BIN)/python benchmarks/bench_features.py
+	$(BIN)/python benchmarks/bench_synthvox.py
 
 setup:  ## create .venv with torch 2.13.0 (CPU) and voice2face
 	scripts/setup-env.sh
