@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,8 @@ from voice2face.cli import main
 from voice2face.config import FeatureConfig, SynthVoxConfig, from_dict
 from voice2face.data.manifest import load_manifest
 from voice2face.data.splits import SPLITS, split_counts
-from voice2face.data.synthvox import corpus, draw_identity, generate_corpus
-from voice2face.data.synthvox.traits import SEXES
+from voice2face.data.synthvox import corpus, draw_identity, generate_corpus, synthesize_utterance
+from voice2face.data.synthvox.traits import SEXES, item_rng
 from voice2face.errors import DatasetError
 
 from conftest import TINY_SYNTHVOX
@@ -236,3 +237,61 @@ def test_generator_config_is_json_and_reproduces_the_corpus(tiny_corpus):
     data = json.loads((tiny_corpus / "manifest.json").read_text())
     assert data["format"] == "voice2face-dataset" and data["version"] == 1
     assert from_dict(SynthVoxConfig, data["generator_config"]) == TINY_SYNTHVOX
+
+
+def _loud_frames(signal: np.ndarray, size: int, hop: int) -> np.ndarray:
+    frames = np.lib.stride_tricks.sliding_window_view(signal.astype(np.float64), size)[::hop]  # [T, size]
+    energy = (frames**2).mean(axis=1)
+    return frames[energy > np.percentile(energy, 70)]
+
+
+def _spectral_centroid(signal: np.ndarray, low: float = 250.0, high: float = 4000.0) -> float:
+    power = np.abs(np.fft.rfft(_loud_frames(signal, 1024, 256) * np.hanning(1024), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(1024, 1 / 16000)
+    band = (freqs >= low) & (freqs <= high)
+    spectrum = power[:, band].mean(axis=0)
+    return float((freqs[band] * spectrum).sum() / spectrum.sum())
+
+
+def _high_band_db(signal: np.ndarray) -> float:
+    power = np.abs(np.fft.rfft(_loud_frames(signal, 512, 128) * np.hanning(512), axis=1)) ** 2
+    freqs = np.fft.rfftfreq(512, 1 / 16000)
+    return float(10 * np.log10(power[:, freqs > 3500].sum() / power[:, (freqs > 100) & (freqs < 1500)].sum()))
+
+
+def _voices(voice, count: int = 3) -> list[np.ndarray]:
+    rng = [item_rng(9, 0, 1, k) for k in range(count)]
+    return [synthesize_utterance(voice, r, seconds=5.0, snr_db=(40.0, 40.0))[0] for r in rng]
+
+
+def test_formants_scale_inversely_with_vocal_tract_length():
+    base = replace(draw_identity(0, 1).voice, f0_hz=150.0)
+    short = np.mean([_spectral_centroid(x) for x in _voices(replace(base, vtl_cm=14.0))])
+    long = np.mean([_spectral_centroid(x) for x in _voices(replace(base, vtl_cm=17.5))])
+    assert short / long == pytest.approx(17.5 / 14.0, rel=0.05)
+
+
+def test_breathiness_and_tremor_are_audible():
+    base = replace(draw_identity(0, 1).voice, f0_hz=120.0, jitter=0.004, shimmer=0.03, tremor=0.0)
+    modal = np.mean([_high_band_db(x) for x in _voices(replace(base, breathiness=0.1))])
+    breathy = np.mean([_high_band_db(x) for x in _voices(replace(base, breathiness=0.7))])
+    assert breathy - modal > 4.0  # aspiration noise fills the band above 3.5 kHz
+    steady = np.mean([_f0_wobble(x) for x in _voices(replace(base, breathiness=0.1))])
+    shaky = np.mean([_f0_wobble(x) for x in _voices(replace(base, breathiness=0.1, tremor=0.04))])
+    assert shaky > 1.5 * steady  # a 4% tremor at 4.5–6.5 Hz shakes F0 from frame to frame
+
+
+def _f0_wobble(signal: np.ndarray) -> float:
+    """Median |Δ ln F0| between consecutive 10 ms frames (autocorrelation pitch, interpolated lag)."""
+    size = 640
+    frames = np.lib.stride_tricks.sliding_window_view(signal.astype(np.float64), size)[::160]
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    power = np.abs(np.fft.rfft(frames * np.hanning(size), 2 * size, axis=1)) ** 2
+    autocorrelation = np.fft.irfft(power, axis=1)[:, :size]
+    autocorrelation /= autocorrelation[:, :1] + 1e-12
+    rows = np.arange(frames.shape[0])
+    lag = 40 + np.argmax(autocorrelation[:, 40:267], axis=1)  # 60–400 Hz
+    before, peak, after = (autocorrelation[rows, lag + k] for k in (-1, 0, 1))
+    fine_lag = lag + 0.5 * (before - after) / (before - 2 * peak + after - 1e-12)
+    log_f0 = np.where(peak > 0.6, np.log(16000 / fine_lag), np.nan)
+    return float(np.nanmedian(np.abs(np.diff(log_f0))))

@@ -68,7 +68,8 @@ def voice_measures(signal_corpus):
     rows = []
     for utterance in signal_corpus.utterances:
         speech = load_speech(signal_corpus.file(utterance))
-        rows.append((utterance.identity, mfcc(speech.speech).mean(axis=0), estimate_f0(speech.speech)))
+        features = mfcc(speech.speech)  # [T, 39]
+        rows.append((utterance.identity, features.mean(axis=0), estimate_f0(speech.speech), features.std(axis=0)))
     return rows
 
 
@@ -120,3 +121,22 @@ def test_face_pixels_predict_sex_of_unseen_people(signal_corpus):
     predicted = score(flat[~is_train]) + score(flat_mirrored[~is_train]) > 0
     accuracy = float(np.mean(predicted == y[~is_train]))
     assert (~is_train).sum() == 156 and accuracy >= 0.9, accuracy
+
+
+def test_voice_statistics_of_train_speakers_predict_the_age_of_test_speakers(signal_corpus, voice_measures):
+    """Age is in the voice (F0, rate, breathiness, jitter, tremor) but only weakly visible to a
+    linear model on MFCC statistics; this guards against it vanishing altogether."""
+    age = {i.id: i.attributes["age"] for i in signal_corpus.identities}
+    train = set(signal_corpus.identity_ids("train"))
+    speakers = sorted(age)
+    per_speaker = np.stack(  # [S, 78]: mean and std of the MFCCs, averaged over a speaker's recordings
+        [np.mean([np.concatenate([row[1], row[3]]) for row in voice_measures if row[0] == s], axis=0) for s in speakers]
+    )
+    ages = np.array([age[s] for s in speakers])
+    is_train = np.array([s in train for s in speakers])
+    mean, std = per_speaker[is_train].mean(axis=0), per_speaker[is_train].std(axis=0) + 1e-6
+    z = (per_speaker - mean) / std
+    target = ages[is_train] - ages[is_train].mean()
+    weights = np.linalg.solve(z[is_train].T @ z[is_train] + 30.0 * np.eye(z.shape[1]), z[is_train].T @ target)
+    predicted = z[~is_train] @ weights
+    assert np.corrcoef(predicted, ages[~is_train])[0, 1] >= 0.2
