@@ -332,6 +332,18 @@ def _noise_response(vtl_scale: float, sample_rate: int, n_fft: int) -> np.ndarra
     return np.array(shapes)
 
 
+def _mix_noise_shapes(weights: np.ndarray, shapes: np.ndarray) -> np.ndarray:
+    """Per-frame frication spectrum: ``weights [M, S]`` × ``shapes [S, K]`` → ``[M, K]``.
+
+    A loop over the few shapes, not a matrix product: BLAS would start threads that spin and
+    double the CPU time of every worker process for this tiny product.
+    """
+    mixed = np.zeros((weights.shape[0], shapes.shape[1]))
+    for k in range(shapes.shape[0]):
+        mixed += weights[:, k : k + 1] * shapes[k]
+    return mixed
+
+
 def _overlap_add_filter(signals: list[np.ndarray], responses: list[np.ndarray], hop: int, frame: int) -> np.ndarray:
     """Sum of each ``[N]`` signal filtered by its per-frame response ``[M, n_fft//2+1]``."""
     n = signals[0].shape[0]
@@ -409,7 +421,7 @@ def synthesize_utterance(
     frame_steps = np.clip(np.round(frame_t / CONTROL_STEP_S).astype(np.int64), 0, steps - 1)
     bandwidths = BANDWIDTHS * (1.0 + 0.8 * breathiness) * bandwidth_scale[frame_steps, None]  # [M, 5]
     tract = _resonator_response(formants[frame_steps], bandwidths, sample_rate, 2 * frame)  # [M, K]
-    noise_shapes = noise_kind[frame_steps] @ _noise_response(vtl_scale, sample_rate, 2 * frame)  # [M, K]
+    noise_shapes = _mix_noise_shapes(noise_kind[frame_steps], _noise_response(vtl_scale, sample_rate, 2 * frame))
     speech = _overlap_add_filter([excitation, frication_noise], [tract, noise_shapes], hop, frame)
 
     # Room: direct sound plus an exponentially decaying diffuse tail.
