@@ -22,6 +22,7 @@ bench: setup-dev  ## the benchmarks, one JSON line each
 	$(BIN)/python benchmarks/bench_features.py
 	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/bench_metrics.py
+	$(BIN)/python benchmarks/bench_synthvox.py
 
 setup:  ## create .venv with torch 2.13.0 (CPU) and voice2face
 	scripts/setup-env.sh

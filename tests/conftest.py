@@ -1,4 +1,4 @@
-"""Shared fixtures: speech-like test signals and audio files written on the fly."""
+"""Shared fixtures: speech-like test signals, audio files written on the fly, and a tiny synthvox corpus."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ import numpy as np
 import pytest
 import soundfile
 from scipy.signal import lfilter
+
+from voice2face.config import SynthVoxConfig
+from voice2face.data.manifest import Manifest, load_manifest
+from voice2face.data.synthvox import generate_corpus
 
 SR = 16000
 
@@ -78,3 +82,31 @@ def speech_wav(tmp_path: Path) -> Path:
 def example_wav() -> Path:
     """The example recording shipped inside the package."""
     return Path(str(resources.files("voice2face") / "assets" / "examples" / "example_voice.wav"))
+
+
+# ------------------------------------------------------------------ synthvox corpora for tests
+
+#: A corpus small enough to generate in a few seconds: 24 people (18/2/4 train/val/test),
+#: two 2–5 s recordings and two 64 px faces each. Other tests (training, metrics) use it too.
+TINY_SYNTHVOX = SynthVoxConfig(
+    identities=24,
+    utterances_per_identity=2,
+    faces_per_identity=2,
+    max_utterance_seconds=5.0,
+    preview_identities=8,
+    example_voices=2,
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> Path:
+    """The folder of a :data:`TINY_SYNTHVOX` corpus, generated once per test session (read-only)."""
+    out = tmp_path_factory.mktemp("synthvox") / "tiny"
+    generate_corpus(out, TINY_SYNTHVOX, workers=1)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_manifest(tiny_corpus) -> Manifest:
+    """The validated manifest of :func:`tiny_corpus`."""
+    return load_manifest(tiny_corpus)

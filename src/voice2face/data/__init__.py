@@ -1,0 +1,1 @@
+"""Prepared datasets: the manifest contract, identity splits, the synthetic corpus and torch Datasets."""
