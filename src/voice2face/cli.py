@@ -180,6 +180,79 @@ def _cmd_synth_corpus(args: argparse.Namespace) -> int:
     return 0
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    from voice2face.training.presets import PRESETS
+
+    parser.add_argument(
+        "--preset",
+        default="synthvox-quick",
+        metavar="NAME",
+        help=f"training recipe: {', '.join(PRESETS)} (default: %(default)s)",
+    )
+    parser.add_argument("--data", metavar="DATA_DIR", help="a prepared dataset folder (manifest.json)")
+    parser.add_argument("--out", metavar="RUNS_DIR", help="where numbered run folders are created")
+    parser.add_argument("--resume", metavar="RUN_DIR", help="continue this run folder exactly where it stopped")
+    parser.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--minutes", type=_positive_float, metavar="M", help="stop (with a snapshot) after M minutes")
+    parser.add_argument("--cache", metavar="DIR", help="cache utterance features here between runs")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="(default: %(default)s)")
+    parser.add_argument("--dry-run", action="store_true", help="print the resolved settings and exit")
+
+
+def _check_training_args(args: argparse.Namespace) -> None:
+    if args.resume is None and args.data is None:
+        raise ConfigError("give --data DATA_DIR (a prepared dataset) or --resume RUN_DIR.")
+    if args.resume is None and args.out is None and not args.dry_run:
+        raise ConfigError("give --out RUNS_DIR for a new run (or --resume RUN_DIR to continue one).")
+
+
+def _print_options(options: dict) -> None:
+    import json
+
+    print(json.dumps(options, indent=2, sort_keys=True))
+
+
+def _cmd_train_encoder(args: argparse.Namespace) -> int:
+    from voice2face.training.runner import train_encoder
+
+    _check_training_args(args)
+    result = train_encoder(
+        args.preset, args.data, args.out, steps=args.steps, seed=args.seed, resume=args.resume, cache_dir=args.cache,
+        time_budget_s=args.minutes * 60 if args.minutes else None, device=args.device, dry_run=args.dry_run,
+    )  # fmt: skip
+    if args.dry_run:
+        _print_options(result)
+    else:
+        print(f"encoder run: {result}\nmodel:       {result / 'model'}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from voice2face.training.runner import train_generator
+
+    _check_training_args(args)
+    result = train_generator(
+        args.preset, args.data, args.out, encoder=args.encoder, kimg=args.kimg, seed=args.seed, resume=args.resume,
+        cache_dir=args.cache, time_budget_s=args.minutes * 60 if args.minutes else None, device=args.device,
+        dry_run=args.dry_run,
+    )  # fmt: skip
+    if args.dry_run:
+        _print_options(result)
+    else:
+        print(f"run:   {result}\nmodel: {result / 'model'} (voice2face portrait -m {result / 'model'} VOICE.wav)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(
@@ -250,6 +323,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     synth.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(handler=_cmd_synth_corpus)
+
+    train_encoder = sub.add_parser(
+        "train-encoder", help="stage 1: train the voice encoder as a speaker classifier",
+        description="Train the SE-ResNet18 voice encoder on the train split's speakers (random crops, SGD with "
+                    "cosine cycles). Writes a numbered run folder with model/, stats.jsonl and TensorBoard events.",
+    )  # fmt: skip
+    _add_training_options(train_encoder)
+    train_encoder.add_argument("--steps", type=_positive_int, help="override the preset's number of steps")
+    train_encoder.set_defaults(handler=_cmd_train_encoder)
+
+    train = sub.add_parser(
+        "train", help="stage 2: train the face generator on voice embeddings",
+        description="Train the conditional face generator (StyleGAN2 by default) on (voice embedding, face) pairs "
+                    "with the frozen encoder of --encoder. Writes model/, image grids and stats to a run folder.",
+    )  # fmt: skip
+    _add_training_options(train)
+    train.add_argument("--encoder", metavar="RUN_OR_MODEL_DIR", help="the train-encoder run (or its model/) to use")
+    train.add_argument("--kimg", type=_positive_float, help="override the preset's length in thousands of images")
+    train.set_defaults(handler=_cmd_train)
     return parser
 
 

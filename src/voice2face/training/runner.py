@@ -1,0 +1,243 @@
+"""What `voice2face train-encoder` and `voice2face train` do, as functions a test can call.
+
+Each call makes (or, with ``resume``, continues) a numbered run folder holding
+``training_options.json`` (the resolved settings), ``stats.jsonl`` + TensorBoard events,
+``model/`` (the latest snapshot, a model folder that ``voice2face portrait -m`` and
+``voice2face evaluate`` accept) and, for stage 2, image grids ``fakesNNNNNN.png`` whose rows
+show a speaker's true face followed by faces generated from that speaker's voice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from voice2face import __version__
+from voice2face.checkpoint import load_pretrained, recover_interrupted_swap
+from voice2face.config import (
+    EncoderTrainingConfig,
+    GANTrainingConfig,
+    ModelConfig,
+    TrainingPreset,
+    from_dict,
+    to_dict,
+)
+from voice2face.errors import ConfigError
+from voice2face.training.distributed import DistributedContext, init_distributed, shutdown
+from voice2face.training.presets import get_preset
+from voice2face.training.runs import create_run_dir
+from voice2face.training.stats import StatsWriter
+from voice2face.utils.files import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+OPTIONS_FILE = "training_options.json"
+GRID_ROWS, GRID_SAMPLES = 6, 5
+
+
+def _write_options(run_dir: Path, options: dict[str, Any]) -> None:
+    atomic_write_text(run_dir / OPTIONS_FILE, json.dumps(options, indent=2, sort_keys=True) + "\n")
+
+
+def _read_options(run_dir: Path, stage: str) -> dict[str, Any]:
+    path = run_dir / OPTIONS_FILE
+    try:
+        options = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{run_dir} has no {OPTIONS_FILE}; --resume takes a run folder made by voice2face.") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path} is unreadable ({exc}); the run folder is damaged.") from None
+    if options.get("stage") != stage:
+        command = "train-encoder" if options.get("stage") == "encoder" else "train"
+        raise ConfigError(f"{run_dir} is a {options.get('stage')!r} run; resume it with `voice2face {command}`.")
+    return options
+
+
+def _open_run(out_dir: Path | None, resume: Path | None, description: str, context: DistributedContext) -> Path:
+    if resume is not None:
+        if not resume.is_dir():
+            raise ConfigError(f"Run folder {resume} does not exist; pass the folder printed when the run started.")
+        recover_interrupted_swap(resume / "model")
+        return resume
+    if out_dir is None:
+        raise ConfigError("give --out RUNS_DIR for a new run (or --resume RUN_DIR to continue one).")
+    if context.is_main:
+        run_dir = create_run_dir(out_dir, description)
+    if context.distributed:
+        import torch.distributed as dist
+
+        names = [str(run_dir) if context.is_main else None]
+        dist.broadcast_object_list(names, src=0)
+        run_dir = Path(names[0])
+    return run_dir
+
+
+def train_encoder(
+    preset: str | TrainingPreset,
+    data_dir: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    steps: int | None = None,
+    seed: int = 0,
+    resume: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    time_budget_s: float | None = None,
+    device: str = "auto",
+    dry_run: bool = False,
+    progress: bool = True,
+) -> Path | dict[str, Any]:
+    """Stage 1. Returns the run folder (or, with ``dry_run``, the resolved options)."""
+    resume_dir = Path(resume) if resume is not None else None
+    if resume_dir is not None:
+        options = _read_options(resume_dir, "encoder")
+        config = from_dict(EncoderTrainingConfig, options["config"], where=str(resume_dir / OPTIONS_FILE))
+        seed, data_dir, name = int(options["seed"]), options["data"], options["preset"]
+    else:
+        chosen = get_preset(preset) if isinstance(preset, str) else preset
+        config = chosen.encoder if steps is None else dataclasses.replace(chosen.encoder, steps=steps)
+        name = chosen.name
+    options = {
+        "stage": "encoder", "preset": name, "data": str(data_dir), "seed": seed, "config": to_dict(config),
+        "voice2face_version": __version__,
+    }  # fmt: skip
+    if dry_run:
+        return options
+    from voice2face.data.manifest import load_manifest
+    from voice2face.training.data import utterance_features
+    from voice2face.training.encoder import EncoderTrainer, run_encoder_training
+
+    context = init_distributed(device)
+    try:
+        manifest = load_manifest(data_dir)
+        train, holdout = utterance_features(
+            manifest, "train", config.features, holdout_per_speaker=config.holdout_utterances,
+            cache_dir=cache_dir, progress=progress and context.is_main,
+        )  # fmt: skip
+        verification = None
+        if manifest.utterances_in("val"):
+            verification, _ = utterance_features(
+                manifest, "val", config.features, cache_dir=cache_dir, progress=progress and context.is_main
+            )
+        run_dir = _open_run(Path(out_dir) if out_dir else None, resume_dir, f"{name}-encoder", context)
+        trainer = EncoderTrainer(config, train, holdout=holdout, verification=verification, seed=seed, context=context)
+        if resume_dir is not None:
+            trainer.load_snapshot(run_dir / "model")
+        elif context.is_main:
+            _write_options(run_dir, {**options, "world_size": context.world_size})
+        stats = StatsWriter(run_dir) if context.is_main else None
+        try:
+            run_encoder_training(trainer, run_dir, time_budget_s=time_budget_s, stats=stats, progress=progress)
+        finally:
+            if stats is not None:
+                stats.close()
+        return run_dir
+    finally:
+        shutdown(context)
+
+
+def train_generator(
+    preset: str | TrainingPreset,
+    data_dir: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    encoder: str | Path | None = None,
+    kimg: float | None = None,
+    seed: int = 0,
+    resume: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    time_budget_s: float | None = None,
+    max_steps: int | None = None,
+    device: str = "auto",
+    dry_run: bool = False,
+    progress: bool = True,
+) -> Path | dict[str, Any]:
+    """Stage 2 with the frozen encoder of ``encoder`` (a run folder or a model folder)."""
+    resume_dir = Path(resume) if resume is not None else None
+    if resume_dir is not None:
+        options = _read_options(resume_dir, "gan")
+        config = from_dict(GANTrainingConfig, options["config"], where=str(resume_dir / OPTIONS_FILE))
+        seed, data_dir, name, encoder = int(options["seed"]), options["data"], options["preset"], options["encoder"]
+        if kimg is not None:
+            config = dataclasses.replace(config, kimg=kimg)
+    else:
+        chosen = get_preset(preset) if isinstance(preset, str) else preset
+        config = chosen.gan if kimg is None else dataclasses.replace(chosen.gan, kimg=kimg)
+        name = chosen.name
+        if encoder is None:
+            raise ConfigError(
+                "stage 2 needs a trained voice encoder: pass --encoder RUN_OR_MODEL_DIR from train-encoder."
+            )
+    encoder_dir = Path(encoder)
+    if (encoder_dir / "model" / "config.json").is_file():
+        encoder_dir = encoder_dir / "model"
+    options = {
+        "stage": "gan", "preset": name, "data": str(data_dir), "seed": seed, "encoder": str(encoder_dir),
+        "config": to_dict(config), "voice2face_version": __version__,
+    }  # fmt: skip
+    if dry_run:
+        return options
+    from voice2face.data.manifest import load_manifest
+    from voice2face.training.data import paired_tensors
+    from voice2face.training.gan import GANTrainer, run_gan_training
+
+    context = init_distributed(device)
+    try:
+        encoder_model = load_pretrained(encoder_dir, ("voice_encoder",), device=context.device)
+        voice_encoder = encoder_model.modules["voice_encoder"]
+        features = encoder_model.config.features
+        manifest = load_manifest(data_dir)
+        data = paired_tensors(
+            manifest, "train", voice_encoder, features, device=context.device, cache_dir=cache_dir,
+            progress=progress and context.is_main,
+        )  # fmt: skip
+        discriminator = dataclasses.replace(config.discriminator, num_identities=data.num_identities)
+        model_config = ModelConfig(
+            features=features, voice_encoder=encoder_model.config.voice_encoder, generator=config.generator,
+            discriminator=discriminator,
+        )  # fmt: skip
+        run_dir = _open_run(Path(out_dir) if out_dir else None, resume_dir, name, context)
+        trainer = GANTrainer(config, model_config, voice_encoder, data, seed=seed, context=context)
+        if resume_dir is not None:
+            trainer.load_snapshot(run_dir / "model")
+        elif context.is_main:
+            _write_options(run_dir, {**options, "world_size": context.world_size})
+            _write_grid(trainer, run_dir / "reals.png", real_only=True)
+        stats = StatsWriter(run_dir) if context.is_main else None
+        try:
+            run_gan_training(
+                trainer, run_dir, max_steps=max_steps, time_budget_s=time_budget_s, stats=stats, progress=progress,
+                on_snapshot=lambda t: _write_grid(t, run_dir / f"fakes{t.images_seen // 1000:06d}.png"),
+            )  # fmt: skip
+        finally:
+            if stats is not None:
+                stats.close()
+        return run_dir
+    finally:
+        shutdown(context)
+
+
+@torch.no_grad()
+def _write_grid(trainer, path: Path, real_only: bool = False) -> None:
+    """Rows: a training speaker's true face, then faces the EMA generator makes from their voice."""
+    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
+    from voice2face.training.gan import faces_to_float
+    from voice2face.utils.images import grid
+
+    data = trainer.data
+    rows = min(GRID_ROWS, data.num_identities)
+    z = torch.randn([GRID_SAMPLES, trainer.G_ema.z_dim], generator=torch.Generator().manual_seed(2024))
+    tiles = []
+    for k in range(rows):
+        tiles.append(faces_to_float(data.faces[data.face_identity == k][:1]))
+        if real_only:
+            continue
+        c = data.embeddings[data.by_identity[k][:1]].repeat(GRID_SAMPLES, 1).to(trainer.context.device)
+        tiles.append(trainer.G_ema(z.to(c.device), c, noise_mode="const").cpu())
+    image = grid(torch.cat(tiles), columns=1 if real_only else 1 + GRID_SAMPLES)
+    meta = synthetic_metadata(model=path.parent.name, kimg=f"{trainer.images_seen / 1000:.2f}")
+    save_synthetic_png(image, path, meta)

@@ -1,0 +1,102 @@
+"""Both training stages through the run-folder layer on a tiny synthvox corpus, and the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import pytest
+
+from voice2face.checkpoint import load_pretrained
+from voice2face.cli import main
+from voice2face.config import CropConfig, TrainingPreset, VoiceEncoderConfig
+from voice2face.data.manifest import load_manifest
+from voice2face.errors import ConfigError, DatasetError
+from voice2face.training.presets import PRESETS, get_preset
+from voice2face.training.runner import train_encoder, train_generator
+from voice2face.training.stats import read_stats
+
+
+def tiny_preset() -> TrainingPreset:
+    """synthvox-quick shrunk to seconds: narrow encoder, 16 steps; 32 px faces are not needed (64 px corpus)."""
+    quick = get_preset("synthvox-quick")
+    narrow = VoiceEncoderConfig(input_dim=39, embedding_dim=128, width_multiplier=0.125, blocks_per_stage=(1, 1, 1, 1))
+    encoder = dataclasses.replace(
+        quick.encoder,
+        encoder=narrow,
+        crops=CropConfig(min_seconds=1.0, max_seconds=1.5), batch_size=8, steps=6, validate_every=3, snapshot_every=4,
+    )  # fmt: skip
+    generator = dataclasses.replace(quick.gan.generator, channel_base=256, channel_max=32)
+    discriminator = dataclasses.replace(quick.gan.discriminator, channel_base=256, channel_max=32)
+    gan = dataclasses.replace(
+        quick.gan, generator=generator, discriminator=discriminator, batch_size=4, kimg=0.024, report_every=2,
+        snapshot_kimg=0.008,
+    )  # fmt: skip
+    return TrainingPreset("tiny", "test preset", encoder, gan)
+
+
+@pytest.fixture(scope="module")
+def encoder_run(tiny_corpus, tmp_path_factory):
+    return train_encoder(tiny_preset(), tiny_corpus, tmp_path_factory.mktemp("runs"), progress=False)
+
+
+def test_encoder_run_folder(encoder_run):
+    assert encoder_run.name == "00000-tiny-encoder"
+    options = json.loads((encoder_run / "training_options.json").read_text())
+    assert options["stage"] == "encoder" and options["preset"] == "tiny" and options["world_size"] == 1
+    records = read_stats(encoder_run / "stats.jsonl")
+    assert [r["step"] for r in records] == list(range(1, 7))
+    assert "val/speaker_id_accuracy" in records[2] and "val/verification_eer" in records[5]
+    config, modules = load_pretrained(encoder_run / "model")
+    assert set(modules) == {"voice_encoder"} and config.voice_encoder.num_speakers == 18
+
+
+def test_generator_run_folder_and_resume(encoder_run, tiny_corpus, tmp_path):
+    run = train_generator(tiny_preset(), tiny_corpus, tmp_path, encoder=encoder_run, progress=False)
+    assert (run / "reals.png").is_file() and sorted(p.name for p in run.glob("fakes*.png"))
+    config, modules = load_pretrained(run / "model")
+    assert set(modules) == {"voice_encoder", "generator", "discriminator"}
+    assert config.discriminator.num_identities == 18
+    steps = [r["step"] for r in read_stats(run / "stats.jsonl")]
+    assert steps == [2, 4, 6]
+    # extend the finished run by resuming it with a longer length
+    train_generator("ignored", tiny_corpus, resume=run, kimg=0.032, progress=False)
+    assert [r["step"] for r in read_stats(run / "stats.jsonl")][-1] == 8
+
+
+def test_bad_inputs_are_one_sentence(tiny_corpus, tmp_path, encoder_run, capsys):
+    with pytest.raises(ConfigError, match="no preset named 'nope'"):
+        train_encoder("nope", tiny_corpus, tmp_path)
+    with pytest.raises(ConfigError, match="needs a trained voice encoder"):
+        train_generator(tiny_preset(), tiny_corpus, tmp_path)
+    with pytest.raises(ConfigError, match="is a 'encoder' run"):
+        train_generator(tiny_preset(), tiny_corpus, resume=encoder_run)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DatasetError):
+        train_encoder(tiny_preset(), empty, tmp_path)
+    assert main(["train", "--data", str(empty), "--out", str(tmp_path), "--encoder", str(encoder_run)]) != 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_quarter_of_unreadable_recordings_is_refused_and_a_few_are_skipped(tiny_corpus, tmp_path, caplog):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(tiny_corpus, corpus)
+    manifest = load_manifest(corpus)
+    wavs = [manifest.file(record) for record in manifest.utterances_in("train")]
+    wavs[0].write_bytes(b"RIFF....WAVEjunk")  # one bad file: skipped and logged
+    preset = dataclasses.replace(tiny_preset(), encoder=dataclasses.replace(tiny_preset().encoder, steps=1))
+    train_encoder(preset, corpus, tmp_path / "runs", progress=False)
+    assert "skipping" in caplog.text and wavs[0].name in caplog.text
+    for wav in wavs[: len(wavs) // 4]:
+        wav.write_bytes(b"")
+    with pytest.raises(DatasetError, match="could not be read"):
+        train_encoder(preset, corpus, tmp_path / "runs", progress=False)
+
+
+def test_cli_dry_run_prints_the_resolved_settings(capsys):
+    assert main(["train", "--preset", "paper-stylegan2", "--data", "x", "--encoder", "e", "--dry-run"]) == 0
+    options = json.loads(capsys.readouterr().out)
+    assert options["config"]["betas"] == [0.5, 0.999] and options["config"]["generator"]["img_resolution"] == 64
+    assert set(PRESETS) >= {"paper-stylegan2", "paper-stylegan", "paper-dcgan", "ablation-nose", "ablation-relu"}
