@@ -13,7 +13,7 @@ the same for every layer (Karras et al. 2018).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import torch
@@ -398,11 +398,17 @@ def check_condition(c: torch.Tensor | None, batch: int, c_dim: int, name: str = 
 
 
 def layer_noise(
-    layer: nn.Module, batch: int, noise_mode: str, generator: torch.Generator | None, like: torch.Tensor
+    layer: nn.Module,
+    batch: int,
+    noise_mode: str,
+    generator: torch.Generator | Callable[[list[int]], torch.Tensor] | None,
+    like: torch.Tensor,
 ) -> torch.Tensor | None:
     """A noise input scaled by the layer's learned ``noise_strength``, or None.
 
     "random": ``[B, 1, R, R]`` from ``generator`` (or the global RNG) times the strength;
+    ``generator`` may also be a noise source, a callable ``shape -> tensor`` (multi-process
+    training uses one that draws for the global batch and keeps this rank's share);
     "const": the layer's ``noise_const [R, R]`` buffer times the strength (deterministic);
     "none": None. The strength is a scalar (StyleGAN2) or per channel ``[C, 1, 1]`` (StyleGAN).
     """
@@ -413,6 +419,8 @@ def layer_noise(
     if noise_mode == "const":
         return layer.noise_const * layer.noise_strength
     res = layer.resolution
+    if callable(generator) and not isinstance(generator, torch.Generator):
+        return generator([batch, 1, res, res]).to(like.device, like.dtype) * layer.noise_strength
     draw_device = like.device if generator is None else generator.device
     noise = torch.randn([batch, 1, res, res], generator=generator, device=draw_device, dtype=torch.float32)
     return noise.to(like.device, like.dtype) * layer.noise_strength

@@ -1,7 +1,9 @@
 """A deterministic, resumable order of training examples, sharded across ranks.
 
 Each epoch is a permutation drawn from ``(seed, epoch)``; a global batch is the next
-``global_batch`` indices of it, and rank r takes the r-th contiguous slice. The state is two
+``global_batch`` indices of it, and rank r takes every world_size-th index from r on. That
+strided share keeps StyleGAN's minibatch-standard-deviation groups (strided across the batch)
+the same as in a single process. The state is two
 integers, so a resumed run (or a run with a different number of processes but the same
 global batch) sees exactly the same examples in the same global batches.
 """
@@ -55,9 +57,8 @@ class BatchOrder:
         return np.concatenate(indices)
 
     def next(self) -> np.ndarray:
-        """This rank's slice ``[global_batch // world_size]`` of the next global batch."""
-        share = self.global_batch // self.world_size
-        return self.next_global()[self.rank * share : (self.rank + 1) * share]
+        """This rank's share ``[global_batch // world_size]`` of the next global batch."""
+        return rank_share(self.next_global(), self.rank, self.world_size)
 
     def state_dict(self) -> dict[str, int]:
         """Where the order stands (for the trainer state)."""
@@ -69,3 +70,8 @@ class BatchOrder:
             raise ConfigError(f"resumed data order has seed {state['seed']} but the run uses {self.seed}.")
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
         self._permutation = self._draw(self.epoch)
+
+
+def rank_share(global_items, rank: int, world_size: int):
+    """Rank ``rank``'s strided share of anything indexed by global-batch position (arrays, tensors)."""
+    return global_items[rank::world_size]

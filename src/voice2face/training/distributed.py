@@ -66,8 +66,13 @@ def init_distributed(device: str = "auto") -> DistributedContext:
 
 
 def shutdown(context: DistributedContext) -> None:
-    """Leave the process group (no-op for a single process)."""
+    """Leave the process group (no-op for a single process).
+
+    All ranks meet at a barrier first: with gloo, a rank that tears the group down while another is
+    still saving or communicating aborts the other ("terminate called without an active exception").
+    """
     if context.distributed and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
@@ -108,3 +113,17 @@ def average_gradients(module: torch.nn.Module, context: DistributedContext) -> N
     for g in grads:
         g.copy_(flat[offset : offset + g.numel()].view_as(g))
         offset += g.numel()
+
+
+def average_buffers(module: torch.nn.Module, context: DistributedContext) -> None:
+    """Average floating-point buffers over ranks (e.g. the mapping network's tracked ``w_avg``).
+
+    Each rank updates such running averages from its own share of the batch; their mean is what
+    one process would have computed from the global batch.
+    """
+    if not context.distributed:
+        return
+    for buffer in module.buffers():
+        if buffer.is_floating_point():
+            dist.all_reduce(buffer, op=dist.ReduceOp.SUM)
+            buffer /= context.world_size

@@ -28,7 +28,7 @@ from voice2face.audio.features import random_crop, random_crop_length
 from voice2face.checkpoint import load_pretrained, save_pretrained
 from voice2face.config import EncoderTrainingConfig, ModelConfig, to_dict
 from voice2face.errors import CheckpointError, DatasetError
-from voice2face.training.data_order import BatchOrder
+from voice2face.training.data_order import BatchOrder, rank_share
 from voice2face.training.distributed import DistributedContext, average_gradients, per_rank_batch
 from voice2face.training.state import capture_rng, load_trainer_state, restore_rng
 
@@ -145,10 +145,9 @@ class EncoderTrainer:
         global_indices = self.order.next_global()
         length = random_crop_length(self.config.crops, self.config.features.frames_per_second, self.crop_rng)
         crops = [random_crop(self.train_data.features[i], length, self.crop_rng) for i in global_indices]
-        share = slice(self.context.rank * self.local_batch, (self.context.rank + 1) * self.local_batch)
-        device = self.context.device
-        batch = torch.from_numpy(np.stack(crops[share])).to(device)  # [b, F, L]
-        labels = torch.from_numpy(self.train_data.speaker[global_indices[share]]).long().to(device)
+        rank, world, device = self.context.rank, self.context.world_size, self.context.device
+        batch = torch.from_numpy(np.stack(rank_share(crops, rank, world))).to(device)  # [b, F, L]
+        labels = torch.from_numpy(self.train_data.speaker[rank_share(global_indices, rank, world)]).long().to(device)
         for group in self.optimiser.param_groups:
             group["lr"] = self.learning_rate(self.step)
         _, logits = self.encoder.forward_with_logits(batch)

@@ -31,8 +31,14 @@ from tqdm import tqdm
 from voice2face.checkpoint import load_pretrained, read_model_config, save_pretrained
 from voice2face.config import GANTrainingConfig, ModelConfig, to_dict
 from voice2face.errors import CheckpointError, ConfigError, DatasetError
-from voice2face.training.data_order import BatchOrder
-from voice2face.training.distributed import DistributedContext, average_gradients, per_rank_batch
+from voice2face.training.data_order import BatchOrder, rank_share
+from voice2face.training.distributed import (
+    DistributedContext,
+    all_reduce_mean,
+    average_buffers,
+    average_gradients,
+    per_rank_batch,
+)
 from voice2face.training.ema import ema_beta, update_ema
 from voice2face.training.losses import GANLoss
 from voice2face.training.schedule import LazyInterval
@@ -145,7 +151,10 @@ class GANTrainer:
         self.order = BatchOrder(
             data.faces.shape[0], config.batch_size, seed, self.context.rank, self.context.world_size
         )
-        self.loss = GANLoss(self.G, self.D, config, self.rng)
+        self.loss = GANLoss(
+            self.G, self.D, config, self.rng, rank=self.context.rank, world_size=self.context.world_size,
+            reduce_mean=lambda value: all_reduce_mean(value, self.context),
+        )  # fmt: skip
         styles = self.loss.styles
         self.pl = LazyInterval(config.pl_interval if styles and config.pl_weight > 0 else 0)
         self.r1 = LazyInterval(config.r1_interval if config.r1_gamma > 0 else 0)
@@ -164,11 +173,11 @@ class GANTrainer:
         identities = self.data.face_identity[global_indices]
         # One utterance per face, drawn for the whole global batch so every rank agrees.
         utterances = np.array([self.pick_rng.choice(self.data.by_identity[int(k)]) for k in identities])
-        share = slice(self.context.rank * self.local_batch, (self.context.rank + 1) * self.local_batch)
+        rank, world = self.context.rank, self.context.world_size
         device = self.context.device
-        real = faces_to_float(self.data.faces[global_indices[share]]).to(device)
-        c = self.data.embeddings[utterances[share]].to(device)
-        return real, c, identities[share].to(device)
+        real = faces_to_float(self.data.faces[rank_share(global_indices, rank, world)]).to(device)
+        c = self.data.embeddings[rank_share(utterances, rank, world)].to(device)
+        return real, c, rank_share(identities, rank, world).to(device)
 
     # ------------------------------------------------------------------ one step
 
@@ -195,6 +204,7 @@ class GANTrainer:
             _phase_step(result.loss, self.D, self.opt_D, self.context)
             stats.update(result.stats)
         self.D.requires_grad_(False)
+        average_buffers(self.G, self.context)
         self.images_seen += self.global_batch
         beta = ema_beta(self.global_batch, self.images_seen, self.config.ema_kimg, self.config.ema_rampup)
         update_ema(self.G_ema, self.G, beta)

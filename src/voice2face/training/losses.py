@@ -11,12 +11,16 @@
 
 Each lazily applied penalty is multiplied by its interval (``gain``) so that its strength per
 image is the same as if it ran every step. Randomness (z, style mixing, noise inputs, path-length
-directions) comes from one ``torch.Generator`` so a run is reproducible and resumable.
+directions) comes from one ``torch.Generator`` so a run is reproducible and resumable. In a
+multi-process run every rank draws the numbers of the whole global batch and keeps its strided
+share (the generator's noise inputs too, through a noise-source callable), so K processes see
+the random inputs one process would.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -45,16 +49,33 @@ def _has_styles(generator: nn.Module) -> bool:
 class GANLoss:
     """Computes each phase's loss for generator ``G`` and discriminator ``D`` (bare modules)."""
 
-    def __init__(self, G: nn.Module, D: nn.Module, config: GANTrainingConfig, rng: torch.Generator):
+    def __init__(
+        self,
+        G: nn.Module,
+        D: nn.Module,
+        config: GANTrainingConfig,
+        rng: torch.Generator,
+        *,
+        rank: int = 0,
+        world_size: int = 1,
+        reduce_mean: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ):
         self.G, self.D, self.config, self.rng = G, D, config, rng
+        self.rank, self.world_size = rank, world_size
+        self.reduce_mean = reduce_mean or (lambda value: value)
         self.pl_mean = torch.zeros([])
         self.styles = _has_styles(G)
 
     # ------------------------------------------------------------------ helpers
 
+    def _randn(self, shape: list[int]) -> torch.Tensor:
+        """Normal draws ``shape`` (first axis: this rank's batch), drawn for the global batch and sliced."""
+        full = torch.randn([shape[0] * self.world_size, *shape[1:]], generator=self.rng)
+        return full[self.rank :: self.world_size].to(self._device)
+
     def sample_z(self, batch: int) -> torch.Tensor:
         """Latent codes ``[batch, z_dim]`` from the loss's own random stream."""
-        return torch.randn([batch, self.G.z_dim], generator=self.rng).to(self._device)
+        return self._randn([batch, self.G.z_dim])
 
     @property
     def _device(self) -> torch.device:
@@ -65,13 +86,15 @@ class GANLoss:
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``G(z, c)`` for training: images ``[B, 3, R, R]`` and ws ``[B, num_ws, w_dim]`` (None for DCGAN)."""
         if not self.styles:
-            return self.G(z, c, noise_mode="random", generator=self.rng), None
-        from voice2face.models.stylegan2 import mix_styles
-
-        ws = self.G.mapping(z, c)
-        if mixing and self.config.style_mixing > 0:
-            ws = mix_styles(self.G.mapping, ws, c, self.config.style_mixing, generator=self.rng)
-        return self.G.synthesis(ws, noise_mode="random", generator=self.rng), ws
+            return self.G(z, c, noise_mode="random", generator=self._randn), None
+        ws = self.G.mapping(z, c)  # [B, num_ws, w_dim]
+        if mixing and self.config.style_mixing > 0 and ws.shape[1] > 1:
+            # Style mixing: from a random layer on, the ws of a second z (one decision per global batch).
+            if float(torch.rand([], generator=self.rng)) < self.config.style_mixing:
+                cutoff = int(torch.randint(1, ws.shape[1], [], generator=self.rng))
+                ws2 = self.G.mapping(self.sample_z(z.shape[0]), c, skip_w_avg_update=True)
+                ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
+        return self.G.synthesis(ws, noise_mode="random", generator=self._randn), ws
 
     def _identity_loss(self, logits: torch.Tensor | None, identity: torch.Tensor) -> torch.Tensor:
         if logits is None or self.config.identity_weight == 0:
@@ -99,12 +122,11 @@ class GANLoss:
         images, ws = self.generate(self.sample_z(batch), c)
         if ws is None:
             raise ValueError("path-length regularisation needs a style-based generator (mapping + synthesis)")
-        directions = torch.randn(images.shape, generator=self.rng).to(images.device)
-        directions = directions / math.sqrt(images.shape[2] * images.shape[3])
+        directions = self._randn(list(images.shape)) / math.sqrt(images.shape[2] * images.shape[3])
         (grad_ws,) = torch.autograd.grad((images * directions).sum(), ws, create_graph=True)
         lengths = grad_ws.square().sum(dim=2).mean(dim=1).sqrt()  # [batch]
         self.pl_mean = self.pl_mean.to(lengths.device)
-        pl_mean = self.pl_mean.lerp(lengths.mean().detach(), self.config.pl_decay)
+        pl_mean = self.pl_mean.lerp(self.reduce_mean(lengths.mean().detach()), self.config.pl_decay)
         self.pl_mean.copy_(pl_mean)
         penalty = (lengths - pl_mean).square().mean()
         # The image term (times 0) keeps every synthesis parameter in the graph.

@@ -1,0 +1,37 @@
+"""Stage-2 steps on the tiny paired set, as one process or under torchrun; rank 0 saves the weights.
+
+python tests/ddp_worker.py OUT.safetensors STEPS
+python -m torch.distributed.run --standalone --nproc_per_node 2 tests/ddp_worker.py OUT.safetensors STEPS
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tiny_gan import make_trainer
+from voice2face.checkpoint import state_dict_to_bytes
+from voice2face.training.distributed import init_distributed, shutdown
+
+
+def main() -> None:
+    out, steps = Path(sys.argv[1]), int(sys.argv[2])
+    seed = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    torch.set_num_threads(1)
+    context = init_distributed("cpu")
+    trainer = make_trainer(seed=seed, context=context, batch_size=8)
+    for _ in range(steps):
+        trainer.train_step()
+    if context.is_main:
+        state = {f"G.{k}": v for k, v in trainer.G.state_dict().items()}
+        state.update({f"D.{k}": v for k, v in trainer.D.state_dict().items()})
+        out.write_bytes(state_dict_to_bytes(state))
+    shutdown(context)
+
+
+if __name__ == "__main__":
+    main()
