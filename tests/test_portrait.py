@@ -100,6 +100,7 @@ def test_clashing_names_and_bad_options_are_usage_errors(tiny_model, speech_wav,
     assert _portrait(speech_wav, twin, "-m", tiny_model, "-o", out) == 2
     assert "would both write speech_0.png" in capsys.readouterr().err
     assert _portrait(speech_wav, "-m", tiny_model, "-o", out, "--truncation", "1.5") == 2
+    assert _portrait(speech_wav, "-m", tiny_model, "-o", out, "--device", "tpu9") == 2
     with pytest.raises(SystemExit):
         _portrait(speech_wav, "-m", tiny_model, "--samples", "0")
     assert not out.exists()

@@ -124,6 +124,7 @@ class VoiceToFace:
         Raises CheckpointError naming the file and the fix for a missing, corrupt or
         tampered folder, or one without a voice encoder and a generator.
         """
+        _check_device(device)
         directory = resolve_model_dir(model_dir)
         config, modules = load_pretrained(directory, ("voice_encoder", "generator"), device=device)
         return cls(
@@ -239,6 +240,15 @@ class VoiceToFace:
         _check_sampling(seed, truncation_psi)
         embedding = self.embed(audio, sample_rate)  # [D]
         return self.generate(np.repeat(embedding[None], num_samples, axis=0), seed, truncation_psi)
+
+
+def _check_device(device: str | torch.device) -> None:
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device {device!r} is not a torch device; use cpu or cuda.") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device cuda was asked for but this machine has no usable CUDA GPU; use cpu.")
 
 
 def _check_sampling(seed: int, truncation_psi: float) -> None:
