@@ -110,3 +110,40 @@ def tiny_corpus(tmp_path_factory) -> Path:
 def tiny_manifest(tiny_corpus) -> Manifest:
     """The validated manifest of :func:`tiny_corpus`."""
     return load_manifest(tiny_corpus)
+
+
+# ------------------------------------------------------------------ a tiny model folder for inference tests
+
+#: Networks small enough that one portrait takes milliseconds: 16-d voice embedding, 16 px faces.
+TINY_MODEL = dict(
+    encoder=dict(input_dim=39, embedding_dim=16, width_multiplier=0.125, blocks_per_stage=(1, 1, 1, 1)),
+    generator=dict(z_dim=8, c_dim=16, w_dim=16, img_resolution=16, channel_base=256, channel_max=16, mapping_layers=1),
+)
+
+
+def make_model_folder(directory: Path, seed: int = 0) -> Path:
+    """Write a model folder of freshly built (untrained) tiny networks: config.json + safetensors."""
+    import torch
+
+    from voice2face.checkpoint import save_pretrained
+    from voice2face.config import FeatureConfig, GeneratorConfig, MFCCConfig, ModelConfig, VoiceEncoderConfig
+    from voice2face.models import build_generator, build_voice_encoder
+
+    torch.manual_seed(seed)
+    config = ModelConfig(
+        features=FeatureConfig(kind="mfcc", mfcc=MFCCConfig(normalize=True)),
+        voice_encoder=VoiceEncoderConfig(**TINY_MODEL["encoder"]),
+        generator=GeneratorConfig(**TINY_MODEL["generator"]),
+    )
+    modules = {
+        "voice_encoder": build_voice_encoder(config.voice_encoder),
+        "generator": build_generator(config.generator),
+    }
+    save_pretrained(directory, modules, config)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny untrained model folder (voice encoder + generator), made once per session (read-only)."""
+    return make_model_folder(tmp_path_factory.mktemp("models") / "tiny-model")

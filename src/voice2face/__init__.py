@@ -7,4 +7,13 @@ synthetic images, never photographs of the speaker.
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["VoiceToFace", "__version__"]
+
+
+def __getattr__(name: str):
+    # Lazy: `import voice2face` stays light (no torch) until the pipeline is asked for.
+    if name == "VoiceToFace":
+        from voice2face.inference.pipeline import VoiceToFace
+
+        return VoiceToFace
+    raise AttributeError(f"module 'voice2face' has no attribute {name!r}")

@@ -253,6 +253,34 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_portrait(args: argparse.Namespace) -> int:
+    from voice2face.inference.pipeline import VoiceToFace
+    from voice2face.inference.portrait import write_portraits
+
+    if not 0.0 <= args.truncation <= 1.0:
+        raise ConfigError(f"--truncation must be between 0 and 1 (1 = none), got {args.truncation:g}.")
+    audio, vad = audio_configs(args)
+    pipe = VoiceToFace.from_pretrained(args.model, device=args.device, audio=audio, vad=vad)
+    if args.sample_rate != pipe.audio.sample_rate:
+        log.warning("decoding at %d Hz, the rate model %s was trained at", pipe.audio.sample_rate, pipe.name)
+
+    def report(path: Path, message: str) -> None:
+        print(f"voice2face: error: {message}", file=sys.stderr)
+
+    result = write_portraits(
+        pipe, args.audio, args.output, num_samples=args.samples, seed=args.seed, truncation_psi=args.truncation,
+        as_grid=args.grid, progress=not args.quiet, on_error=report,
+    )  # fmt: skip
+    for path in result.written:
+        print(path)
+    if len(result.failed) + result.recordings > 1:
+        print(
+            f"{result.recordings} recording(s) → {len(result.written)} image(s) in {args.output}; "
+            f"{len(result.failed)} failed"
+        )
+    return 1 if result.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(
@@ -342,6 +370,34 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--encoder", metavar="RUN_OR_MODEL_DIR", help="the train-encoder run (or its model/) to use")
     train.add_argument("--kimg", type=_positive_float, help="override the preset's length in thousands of images")
     train.set_defaults(handler=_cmd_train)
+
+    portrait = sub.add_parser(
+        "portrait", help="generate face portraits from voice recordings (synthetic images)",
+        description="For each recording (or every audio file in a folder), keep its speech, compute its voice "
+                    "embedding and draw --samples faces from it. Writes NAME_0.png … (or one NAME.png grid with "
+                    "--grid) into OUT; each PNG says it is a synthetic image generated from a voice, with the "
+                    "model, seed and source file. The same seed gives byte-identical files.",
+    )  # fmt: skip
+    portrait.add_argument("audio", metavar="AUDIO", nargs="+", help="audio files and/or folders of them")
+    portrait.add_argument(
+        "-m", "--model", metavar="MODEL_DIR", help="a model folder or a run folder (default: the bundled model)"
+    )
+    portrait.add_argument(
+        "-o", "--output", metavar="OUT", default="portraits", help="folder for the PNGs (default: %(default)s)"
+    )
+    portrait.add_argument(
+        "--samples", type=_positive_int, default=4, metavar="N", help="faces per recording (default: %(default)s)"
+    )
+    portrait.add_argument("--seed", type=_non_negative_int, default=0, metavar="S", help="(default: %(default)s)")
+    portrait.add_argument(
+        "--truncation", type=_non_negative_float, default=1.0, metavar="PSI",
+        help="0–1; lower gives more typical, less varied faces (default: %(default)s)",
+    )  # fmt: skip
+    portrait.add_argument("--grid", action="store_true", help="one grid image per recording instead of N files")
+    portrait.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: %(default)s)")
+    portrait.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_audio_options(portrait)
+    portrait.set_defaults(handler=_cmd_portrait)
     return parser
 
 

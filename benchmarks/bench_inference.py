@@ -1,0 +1,193 @@
+"""Inference speed and memory: one portrait from a 10 s recording, batches of voices, CLI cold start.
+
+Prints one JSON line:
+- warm latency p50/p95 of file → face PNG (decode + VAD + features + encoder + generator +
+  PNG encode and atomic write), one 64 px image per call, in a process that has run it once;
+- throughput at batch 8 and 32: voice embeddings/s (encoder on the 10 s recordings' feature
+  windows) and images/s (generator only);
+- cold start: wall time of a `voice2face portrait` subprocess on the 10 s file (interpreter,
+  imports, model load, one image);
+- peak resident memory of this process and of the CLI subprocess;
+and whether the 2-core targets are met (warm p50 ≤ 150 ms, cold start ≤ 5 s, RSS ≤ 1.5 GB).
+
+The model is the bundled one when it exists; otherwise the synthvox-quick preset's networks
+with untrained weights ("weights": "untrained" in the JSON) — speed does not depend on the
+weights' values.
+
+    python benchmarks/bench_inference.py [--repeats 30] [--cold-repeats 3] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import torch
+
+from voice2face.audio.pipeline import speech_features
+from voice2face.checkpoint import save_pretrained
+from voice2face.config import ModelConfig
+from voice2face.inference.pipeline import VoiceToFace, bundled_model_dir
+from voice2face.inference.png import save_synthetic_png, synthetic_metadata
+from voice2face.models import build_generator, build_voice_encoder
+from voice2face.training.presets import get_preset
+
+from timing import machine, timed
+
+TARGETS = {"warm_p50_s": 0.150, "cli_cold_start_s": 5.0, "peak_rss_mib": 1536.0}
+
+
+def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory (Linux reports KiB); RUSAGE_CHILDREN gives the largest finished child."""
+    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
+
+
+def cli_peak_rss_mib(argv: list[str]) -> float:
+    """Peak RSS of one `voice2face` run in a fresh process, read from its own VmHWM.
+
+    Not getrusage(RUSAGE_CHILDREN): Linux keeps a child's high-water mark across exec, so a
+    child forked from this (large) process would report this process's size.
+    """
+    code = (
+        "import sys; from voice2face.cli import main; code = main(sys.argv[1:]); "
+        "hwm = [line for line in open('/proc/self/status') if line.startswith('VmHWM')][0]; "
+        "print(int(hwm.split()[1]) / 1024); sys.exit(code)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *argv], check=True, capture_output=True, text=True)
+    return round(float(proc.stdout.split()[-1]), 1)
+
+
+def model_folder(workdir: Path) -> tuple[Path, str]:
+    """The bundled model, or an untrained synthvox-quick model saved into ``workdir``."""
+    if (bundled_model_dir() / "config.json").is_file():
+        return bundled_model_dir(), "bundled"
+    preset = get_preset("synthvox-quick")
+    config = ModelConfig(
+        features=preset.encoder.features, voice_encoder=preset.encoder.encoder, generator=preset.gan.generator
+    )
+    torch.manual_seed(0)
+    modules = {
+        "voice_encoder": build_voice_encoder(config.voice_encoder),
+        "generator": build_generator(config.generator),
+    }
+    save_pretrained(workdir / "synthvox-quick-untrained", modules, config)
+    return workdir / "synthvox-quick-untrained", "untrained"
+
+
+def ten_second_wav(path: Path) -> Path:
+    """The packaged example voice (7.9 s) tiled to 10 s, 16 kHz 16-bit."""
+    example = Path(str(resources.files("voice2face") / "assets" / "examples" / "example_voice.wav"))
+    samples, rate = soundfile.read(str(example), dtype="float32")
+    soundfile.write(str(path), np.resize(samples, 10 * rate), rate, subtype="PCM_16")
+    return path
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--cold-repeats", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        model, weights = model_folder(work)
+        wav = ten_second_wav(work / "voice10s.wav")
+        pipe = VoiceToFace.from_pretrained(model, device=args.device)
+
+        def portrait() -> None:
+            image = pipe(wav, num_samples=1, seed=0)[0]
+            save_synthetic_png(image, work / "face.png", synthetic_metadata(model=pipe.name, seed=0, source=wav.name))
+
+        portrait()  # warm-up: allocations, lazy imports
+        latencies = []
+        for _ in range(args.repeats):
+            start = time.perf_counter()
+            portrait()
+            latencies.append(time.perf_counter() - start)
+
+        windows = pipe.windows(pipe.speech(wav))  # [S, F, L] for one 10 s voice
+        speech = pipe.speech(wav)
+        embedding = pipe.encode(windows).mean(0).numpy()  # [D]
+        face = pipe.generate(embedding)[0]
+        stages_ms = {
+            name: round(1000 * timed(fn, max(3, args.repeats // 3)), 1)
+            for name, fn in (
+                ("decode_vad", lambda: pipe.speech(wav)),
+                ("features", lambda: speech_features(speech, pipe.config.features)),
+                ("encoder", lambda: pipe.encode(windows)),
+                ("generator", lambda: pipe.generate_tensors(embedding)),
+                ("png", lambda: save_synthetic_png(face, work / "stage.png", synthetic_metadata(seed=0))),
+            )
+        }
+        throughput = {}
+        for batch in (8, 32):
+            voices = np.concatenate([windows] * batch)  # [batch·S, F, L]
+            embeddings = np.random.default_rng(0).standard_normal((batch, pipe.embedding_dim)).astype(np.float32)
+            pipe.encode(voices), pipe.generate_tensors(embeddings)  # warm-up
+            start = time.perf_counter()
+            pipe.encode(voices)
+            encode_s = time.perf_counter() - start
+            start = time.perf_counter()
+            pipe.generate_tensors(embeddings)
+            generate_s = time.perf_counter() - start
+            throughput[f"batch_{batch}"] = {
+                "embeddings_per_s": round(batch / encode_s, 1),
+                "images_per_s": round(batch / generate_s, 1),
+            }
+        warm_rss = peak_rss_mib()
+
+        cold = []
+        command = [sys.executable, "-m", "voice2face", "portrait", str(wav), "-m", str(model), "--samples", "1", "-q"]
+        for i in range(args.cold_repeats):
+            start = time.perf_counter()
+            subprocess.run([*command, "-o", str(work / f"cold{i}")], check=True, capture_output=True)
+            cold.append(time.perf_counter() - start)
+        cli_rss = cli_peak_rss_mib([*command[3:], "-o", str(work / "rss")])
+
+    figures = {
+        "warm_p50_s": round(statistics.median(latencies), 4),
+        "warm_p95_s": round(percentile(latencies, 95), 4),
+        "cli_cold_start_s": round(statistics.median(cold), 3),
+        "peak_rss_mib": max(warm_rss, cli_rss),
+    }
+    record = {
+        "benchmark": "inference",
+        "model": pipe.name if weights == "bundled" else "synthvox-quick preset networks",
+        "weights": weights,
+        "image_px": pipe.config.generator.img_resolution,
+        "recording_s": 10.0,
+        "windows_per_recording": int(windows.shape[0]),
+        **figures,
+        "warm_stages_median_ms": stages_ms,
+        "cli_cold_start_runs_s": [round(c, 3) for c in cold],
+        "peak_rss_warm_mib": warm_rss,
+        "peak_rss_cli_mib": cli_rss,
+        "throughput": throughput,
+        "torch_threads": torch.get_num_threads(),
+        "targets": TARGETS,
+        "targets_met": {name: figures[name] <= limit for name, limit in TARGETS.items()},
+        "machine": machine(),
+        "load_average_1m": round(os.getloadavg()[0], 2),  # other processes on these cores inflate every figure
+        "device": args.device,
+    }
+    print(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main()
