@@ -110,3 +110,25 @@ def tiny_corpus(tmp_path_factory) -> Path:
 def tiny_manifest(tiny_corpus) -> Manifest:
     """The validated manifest of :func:`tiny_corpus`."""
     return load_manifest(tiny_corpus)
+
+
+# ------------------------------------------------------------------ tiny trained runs (tests/tiny_runs.py)
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_run(tiny_corpus, tmp_path_factory) -> Path:
+    """A stage-1 run of :func:`tiny_runs.tiny_preset` on :func:`tiny_corpus`, trained once per session (read-only)."""
+    from tiny_runs import tiny_preset
+    from voice2face.training.runner import train_encoder
+
+    return train_encoder(tiny_preset(), tiny_corpus, tmp_path_factory.mktemp("encoder-runs"), progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_gan_run(tiny_corpus, tiny_encoder_run, tmp_path_factory) -> Path:
+    """A finished stage-2 run (24 images, fakes grids, model/) on the tiny encoder; copy it before changing it."""
+    from tiny_runs import tiny_preset
+    from voice2face.training.runner import train_generator
+
+    out = tmp_path_factory.mktemp("gan-runs")
+    return train_generator(tiny_preset(), tiny_corpus, out, encoder=tiny_encoder_run, progress=False)
