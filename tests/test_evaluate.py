@@ -125,6 +125,8 @@ def test_report_is_one_self_contained_file_with_tables_and_images(report_file, e
     assert "StyleGAN2" in text and "BaseModel" in text and "Path Length" in text
     assert "recall@1" in text and "match_1v2" in text and "ceiling" in text
     assert "Synthetic images" in text
+    path_length = evaluated_run[1]["results"]["ppl"]["ppl_w_end"]
+    assert f"<td>skipped</td><td>{path_length:.4g}</td>" in text  # FID skipped, then Path Length
     run = load_run(evaluated_run[0])
     assert run.family == "StyleGAN2" and run.ablation == "BaseModel" and "identity" in run.latest()
 
@@ -143,15 +145,25 @@ def _chromium() -> str | None:
 
 
 @pytest.mark.skipif(_chromium() is None, reason="headless Chromium is not installed (apt-get install chromium)")
-def test_report_renders_in_headless_chromium(report_file):
-    with tempfile.TemporaryDirectory() as profile:
-        command = [
-            _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync", f"--user-data-dir={profile}",
-            "--virtual-time-budget=3000", "--dump-dom", report_file.resolve().as_uri(),
-        ]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    dom = done.stdout
+def test_report_renders_in_headless_chromium(report_file, tmp_path):
+    from PIL import Image
+
+    def chromium(*args: str) -> subprocess.CompletedProcess:
+        with tempfile.TemporaryDirectory() as profile:
+            command = [
+                _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run", "--disable-sync", f"--user-data-dir={profile}",
+                *args, report_file.resolve().as_uri(),
+            ]  # fmt: skip
+            done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done
+
+    dom = chromium("--dump-dom").stdout
     assert dom.count("<table") >= 4 and dom.count('src="data:image/png;base64,') >= 3
-    assert "Generator families" in dom
+    assert "Generator families" in dom and "Synthetic images" in dom
+    shot = tmp_path / "shot.png"
+    chromium(f"--screenshot={shot}", "--window-size=1000,2400", "--hide-scrollbars")
+    with Image.open(shot) as image:
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 500  # curves and faces drawn, not a blank page
