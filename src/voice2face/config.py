@@ -938,7 +938,7 @@ class EvaluationConfig:
     batch_size: faces per generator / embedder call.
     embedder: the face embedder; "auto" is the dataset's own trained CNN for synthvox data and
         dlib's face-recognition ResNet otherwise.
-    identity, ppl, face_cnn: the settings of those metrics and of the corpus face CNN.
+    identity, ppl, fid, face_cnn: the settings of those metrics and of the corpus face CNN.
     """
 
     metrics: tuple[str, ...] = EVALUATION_METRICS
@@ -949,6 +949,7 @@ class EvaluationConfig:
     embedder: str = "auto"
     identity: IdentityMetricsConfig = field(default_factory=IdentityMetricsConfig)
     ppl: PPLConfig = field(default_factory=lambda: PPLConfig(num_samples=2000))
+    fid: FIDConfig = field(default_factory=FIDConfig)
     face_cnn: FaceCNNConfig = field(default_factory=FaceCNNConfig)
 
     def __post_init__(self) -> None:

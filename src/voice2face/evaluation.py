@@ -283,6 +283,7 @@ def evaluate_model(
         return embedders[name]
 
     stats_cache = StatsCache(cache / "stats")
+    inception: dict[Path, Any] = {}  # the Inception network, loaded once for FID and KID
     results: dict[str, dict[str, Any]] = {}
     gallery = None
     for name in _metric_names(config, embedder_name):
@@ -314,8 +315,9 @@ def evaluate_model(
                 )  # fmt: skip
             elif name in ("fid", "kid"):
                 results[name] = _inception_metric(
-                    name, inception_weights, fakes, reals, stats_cache, f"{data_key}/{split}", config.batch_size
-                )
+                    name, inception_weights, inception, fakes, reals, stats_cache, f"{data_key}/{split}",
+                    config.fid,
+                )  # fmt: skip
             elif name == "ppl":
                 results[name] = _path_length(
                     generator, embedder_for(embedder_name), embeddings, config, embedding_distance
@@ -356,24 +358,24 @@ def evaluate_model(
 def _inception_metric(
     name: str,
     weights: str | Path | None,
+    loaded: dict[Path, Any],
     fakes: torch.Tensor,
     reals: torch.Tensor,
     cache: StatsCache,
     dataset: str,
-    batch_size: int,
+    fid_config: Any,
 ) -> dict[str, Any]:
     """FID or KID with the user's Inception weights; skipped (with the reason) without them."""
     from voice2face.metrics.inception import load_fid_inception, resolve_inception_weights
 
     path = resolve_inception_weights(weights)  # MetricUnavailableError → skipped
-    network = _INCEPTION.get(path) or _INCEPTION.setdefault(path, load_fid_inception(path))
+    if path not in loaded:
+        loaded[path] = load_fid_inception(path)
     return run_metric(
-        name, fake_images=float_batches(fakes, batch_size), real_images=float_batches(reals, batch_size),
-        inception=network, cache=cache, dataset=dataset,
+        name, fake_images=float_batches(fakes, fid_config.batch_size),
+        real_images=float_batches(reals, fid_config.batch_size), inception=loaded[path], cache=cache,
+        dataset=dataset, config=fid_config,
     )  # fmt: skip
-
-
-_INCEPTION: dict[Path, Any] = {}
 
 
 def _path_length(generator, embedder, embeddings: torch.Tensor, config: EvaluationConfig, embedding_distance) -> dict:
