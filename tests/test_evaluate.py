@@ -16,6 +16,7 @@ from voice2face.cli import main
 from voice2face.config import EvaluationConfig, FaceCNNConfig, FIDConfig, IdentityMetricsConfig, PPLConfig
 from voice2face.errors import CheckpointError, ConfigError, DatasetError
 from voice2face.evaluation import evaluate_model, format_table
+from voice2face.inference.png import SYNTHETIC_NOTICE, read_png_metadata
 from voice2face.metrics import read_results
 from voice2face.report import build_report, load_run
 
@@ -60,6 +61,8 @@ def test_evaluate_writes_identity_metrics_with_ceiling_and_chance(evaluated_run,
     assert "Inception" in records["fid"]["results"]["skipped"] and "fid" not in records["fid"]["results"]
     assert 0 <= records["attributes"]["results"]["sex_agreement"] <= 1
     assert records["ppl"]["results"]["ppl_distance"] == "synthvox"
+    assert summary["grid"] == run / "eval-test-fakes.png"
+    assert read_png_metadata(summary["grid"])["Description"] == SYNTHETIC_NOTICE
     table = format_table(summary)
     assert re.search(r"1:2 matching\s+\d\.\d{4}\s+\d\.\d{4}\s+0\.5000", table)
     assert re.search(r"^fid\s+skipped: no Inception weights", table, re.M)
@@ -92,6 +95,17 @@ def test_fid_and_kid_run_when_inception_weights_are_given(evaluated_run, tiny_co
     assert kid["num_real"] == 8 and kid["num_fake"] == 8 and kid["inception_weights"] != "unversioned"
     # 8 images in 2048 dimensions may leave the covariance unusable: then the record says so, never "skipped".
     assert "fid" in summary["results"]["fid"] or "failed" in summary["results"]["fid"]
+
+
+def test_path_length_is_skipped_with_the_reason_for_a_generator_without_mapping():
+    from voice2face.errors import MetricUnavailableError
+    from voice2face.evaluation import _path_length
+    from voice2face.metrics.embedders import embedding_distance
+    from voice2face.models.dcgan import DCGANGenerator
+
+    generator = DCGANGenerator(z_dim=8, c_dim=4, img_resolution=16, img_channels=3, channel_base=64, channel_max=8)
+    with pytest.raises(MetricUnavailableError, match="mapping network; the DCGANGenerator has none"):
+        _path_length(generator, None, torch.zeros(2, 4), TINY_EVAL, embedding_distance)
 
 
 def test_evaluate_bad_inputs_are_one_sentence(tiny_gan_run, tiny_encoder_run, tiny_corpus, tmp_path, capsys):
@@ -139,7 +153,8 @@ def test_report_is_one_self_contained_file_with_tables_and_images(report_file, e
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", text, re.I)
     assert "<script" not in text.lower() and "<link" not in text.lower()
     images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
-    assert len(images) >= 3  # curves of both runs and the generated faces
+    assert len(images) >= 4  # curves of both runs, the training grids and the evaluation grid
+    assert "eval-test-fakes.png" in text
     assert "Generator families (as the paper's Table 2)" in text and "Encoder ablations" in text
     assert "StyleGAN2" in text and "BaseModel" in text and "Path Length" in text
     assert "recall@1" in text and "match_1v2" in text and "ceiling" in text

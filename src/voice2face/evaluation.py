@@ -232,7 +232,8 @@ def evaluate_model(
 
     Returns ``{"run_dir", "model_dir", "metrics_file", "snapshot", "kimg", "step", "dataset",
     "split", "embedder", "results": {record name: results}, "reference": {"ceiling", "chance"},
-    "options"}``; record names are the metric names, with ``fd`` resolved to ``fd_<embedder>``.
+    "options", "grid"}`` (grid: ``RUN_DIR/eval-<split>-fakes.png``, written with the records);
+    record names are the metric names, with ``fd`` resolved to ``fd_<embedder>``.
     """
     from voice2face.metrics.embedders import (
         corpus_attribute_classifier,
@@ -340,7 +341,7 @@ def evaluate_model(
         "run_dir": run_dir, "model_dir": model_dir, "metrics_file": None, "snapshot": snapshot["snapshot"],
         "kimg": snapshot["kimg"], "step": snapshot["step"], "dataset": dataset, "split": split,
         "embedder": embedder_name, "results": results, "reference": reference, "options": options,
-        "voices": len(utterances), "generated": int(fakes.shape[0]), "real_faces": int(reals.shape[0]),
+        "voices": len(utterances), "generated": int(fakes.shape[0]), "real_faces": int(reals.shape[0]), "grid": None,
     }  # fmt: skip
     if write:
         for name, values in results.items():
@@ -352,7 +353,41 @@ def evaluate_model(
             if name == "identity":
                 record["reference"] = reference
             summary["metrics_file"] = append_result(run_dir, record)
+        summary["grid"] = write_evaluation_grid(
+            run_dir / f"eval-{split}-fakes.png", fakes, fake_ids, reals, real_ids, config.samples_per_voice,
+            model=model_dir.parent.name if model_dir.name == "model" else model_dir.name, kimg=snapshot["kimg"],
+        )  # fmt: skip
     return summary
+
+
+def write_evaluation_grid(
+    path: Path,
+    fakes: torch.Tensor,
+    fake_ids: Sequence[str],
+    reals: torch.Tensor,
+    real_ids: Sequence[str],
+    samples_per_voice: int,
+    *,
+    model: str,
+    kimg: float | None,
+    rows: int = 8,
+    columns: int = 6,
+) -> Path:
+    """A PNG grid of the evaluation (marked synthetic): per speaker of the split, a real face, then
+    the faces generated from their first utterance(s). Rows: up to ``rows`` speakers."""
+    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
+    from voice2face.utils.images import grid
+
+    tiles = []
+    for identity in sorted(set(fake_ids))[:rows]:
+        real = reals[[i for i, r in enumerate(real_ids) if r == identity][:1]]  # [1, 3, R, R]
+        generated = fakes[[i for i, f in enumerate(fake_ids) if f == identity][: columns - 1]]  # [≤C-1, 3, R, R]
+        blank = torch.full((columns - 1 - generated.shape[0], *fakes.shape[1:]), 255, dtype=torch.uint8)
+        tiles.append(torch.cat([real, generated, blank]))
+    images = (torch.cat(tiles).float() - 127.5) / 127.5  # [rows·C, 3, R, R]
+    meta = synthetic_metadata(model=model, kimg=None if kimg is None else f"{kimg:.3f}")
+    save_synthetic_png(grid(images, columns=columns), path, meta)
+    return path
 
 
 def _inception_metric(

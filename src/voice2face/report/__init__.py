@@ -60,7 +60,7 @@ class RunInfo:
     stats: list[dict[str, Any]] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
     fakes: Path | None = None
-    reals: Path | None = None
+    evaluation_grids: list[Path] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -135,7 +135,7 @@ def load_run(run_dir: str | Path) -> RunInfo:
     info.metrics = read_results(path)
     fakes = sorted(path.glob("fakes*.png"))
     info.fakes = fakes[-1] if fakes else None
-    info.reals = path / "reals.png" if (path / "reals.png").is_file() else None
+    info.evaluation_grids = sorted(path.glob("eval-*-fakes.png"))
     return info
 
 
@@ -261,6 +261,14 @@ def _run_section(run: RunInfo, curves: bool) -> str:
             f'<figcaption><span class="synthetic">{_esc(SYNTHETIC_CAPTION)}</span> '
             f"{_esc(run.fakes.name)}: each row is one training speaker's dataset face, then faces generated "
             "from that speaker's voice.</figcaption></figure>"
+        )
+    for grid_path in run.evaluation_grids:
+        split = grid_path.name.removeprefix("eval-").removesuffix("-fakes.png")
+        parts.append(
+            f'<figure class="faces">{_img(grid_path.read_bytes(), "synthetic faces generated from held-out voices")}'
+            f'<figcaption><span class="synthetic">{_esc(SYNTHETIC_CAPTION)}</span> {_esc(grid_path.name)}: '
+            f"made by <code>voice2face evaluate</code> on the {_esc(split)} split; each row is one speaker's dataset "
+            "face, then faces generated from that speaker's voice.</figcaption></figure>"
         )
     parts.append("</section>")
     return "".join(parts)
