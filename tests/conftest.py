@@ -147,3 +147,25 @@ def make_model_folder(directory: Path, seed: int = 0) -> Path:
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny untrained model folder (voice encoder + generator), made once per session (read-only)."""
     return make_model_folder(tmp_path_factory.mktemp("models") / "tiny-model")
+
+
+# ------------------------------------------------------------------ tiny trained runs (tests/tiny_runs.py)
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_run(tiny_corpus, tmp_path_factory) -> Path:
+    """A stage-1 run of :func:`tiny_runs.tiny_preset` on :func:`tiny_corpus`, trained once per session (read-only)."""
+    from tiny_runs import tiny_preset
+    from voice2face.training.runner import train_encoder
+
+    return train_encoder(tiny_preset(), tiny_corpus, tmp_path_factory.mktemp("encoder-runs"), progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_gan_run(tiny_corpus, tiny_encoder_run, tmp_path_factory) -> Path:
+    """A finished stage-2 run (24 images, fakes grids, model/) on the tiny encoder; copy it before changing it."""
+    from tiny_runs import tiny_preset
+    from voice2face.training.runner import train_generator
+
+    out = tmp_path_factory.mktemp("gan-runs")
+    return train_generator(tiny_preset(), tiny_corpus, out, encoder=tiny_encoder_run, progress=False)

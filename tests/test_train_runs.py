@@ -8,37 +8,19 @@ import shutil
 
 import pytest
 
+from tiny_runs import tiny_preset
 from voice2face.checkpoint import load_pretrained
 from voice2face.cli import main
-from voice2face.config import CropConfig, TrainingPreset, VoiceEncoderConfig
 from voice2face.data.manifest import load_manifest
 from voice2face.errors import ConfigError, DatasetError
-from voice2face.training.presets import PRESETS, get_preset
+from voice2face.training.presets import PRESETS
 from voice2face.training.runner import train_encoder, train_generator
 from voice2face.training.stats import read_stats
 
 
-def tiny_preset() -> TrainingPreset:
-    """synthvox-quick shrunk to seconds: narrow encoder, 16 steps; 32 px faces are not needed (64 px corpus)."""
-    quick = get_preset("synthvox-quick")
-    narrow = VoiceEncoderConfig(input_dim=39, embedding_dim=128, width_multiplier=0.125, blocks_per_stage=(1, 1, 1, 1))
-    encoder = dataclasses.replace(
-        quick.encoder,
-        encoder=narrow,
-        crops=CropConfig(min_seconds=1.0, max_seconds=1.5), batch_size=8, steps=6, validate_every=3, snapshot_every=4,
-    )  # fmt: skip
-    generator = dataclasses.replace(quick.gan.generator, channel_base=256, channel_max=32)
-    discriminator = dataclasses.replace(quick.gan.discriminator, channel_base=256, channel_max=32)
-    gan = dataclasses.replace(
-        quick.gan, generator=generator, discriminator=discriminator, batch_size=4, kimg=0.024, report_every=2,
-        snapshot_kimg=0.008,
-    )  # fmt: skip
-    return TrainingPreset("tiny", "test preset", encoder, gan)
-
-
-@pytest.fixture(scope="module")
-def encoder_run(tiny_corpus, tmp_path_factory):
-    return train_encoder(tiny_preset(), tiny_corpus, tmp_path_factory.mktemp("runs"), progress=False)
+@pytest.fixture
+def encoder_run(tiny_encoder_run):
+    return tiny_encoder_run
 
 
 def test_encoder_run_folder(encoder_run):

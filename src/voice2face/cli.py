@@ -281,6 +281,40 @@ def _cmd_portrait(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+def _metric_list(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of metric names")
+    return names
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from voice2face.config import EvaluationConfig
+    from voice2face.evaluation import evaluate_model, format_table
+
+    config = EvaluationConfig(
+        metrics=args.metrics, split=args.split, samples_per_voice=args.samples_per_voice, seed=args.seed,
+        batch_size=args.batch_size, embedder=args.embedder,
+    )  # fmt: skip
+    config = dataclasses.replace(config, ppl=dataclasses.replace(config.ppl, num_samples=args.ppl_samples))
+    summary = evaluate_model(
+        args.model, args.data, config=config, inception_weights=args.inception_weights, cache_dir=args.cache,
+        device=args.device, progress=not args.quiet,
+    )  # fmt: skip
+    print(format_table(summary))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from voice2face.report import build_report
+
+    out = build_report(args.runs, args.output, title=args.title, curves=not args.no_curves)
+    print(f"report: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(
@@ -398,6 +432,58 @@ def build_parser() -> argparse.ArgumentParser:
     portrait.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_audio_options(portrait)
     portrait.set_defaults(handler=_cmd_portrait)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="score a trained model on a dataset split (identity metrics, FD, FID/KID, path length)",
+        description="Embed every utterance of the split with the model's voice encoder, generate faces from "
+                    "fixed latents, and compare them with the split's real faces: 1:2 matching (all and same sex), "
+                    "recall@K, cosine, sex agreement, Fréchet distance in the face embedder, FID/KID (only with "
+                    "Inception weights) and path length. Prints a table beside the dataset's ceiling and chance, and "
+                    "appends the records to RUN_DIR/metrics.jsonl.",
+    )  # fmt: skip
+    evaluate.add_argument("model", metavar="RUN_OR_MODEL_DIR", help="a `voice2face train` run folder or its model/")
+    evaluate.add_argument("--data", required=True, metavar="DATA_DIR", help="a prepared dataset folder (manifest.json)")
+    evaluate.add_argument(
+        "--metrics", type=_metric_list, default=("identity", "attributes", "fd", "fid", "kid", "ppl"), metavar="LIST",
+        help="comma-separated: identity, attributes, fd (= fd_<embedder>), fd_synthvox, fd_dlib, fid, kid, ppl "
+             "(default: all)",
+    )  # fmt: skip
+    evaluate.add_argument("--split", choices=("train", "val", "test"), default="test", help="(default: %(default)s)")
+    evaluate.add_argument(
+        "--samples-per-voice", type=_positive_int, default=1, metavar="N", help="faces per utterance (default: 1)"
+    )
+    evaluate.add_argument("--seed", type=_non_negative_int, default=0, help="latents' seed (default: %(default)s)")
+    evaluate.add_argument(
+        "--embedder", default="auto", metavar="NAME",
+        help="face embedder: auto (synthvox data: its own face CNN; else dlib), dlib, synthvox (default: auto)",
+    )  # fmt: skip
+    evaluate.add_argument(
+        "--inception-weights", metavar="PATH",
+        help="FID Inception weights (pt_inception-2015-12-05-6726825d.pth; else $VOICE2FACE_INCEPTION_WEIGHTS); "
+             "without them FID and KID are recorded as skipped",
+    )  # fmt: skip
+    evaluate.add_argument(
+        "--ppl-samples", type=_positive_int, default=2000, metavar="N", help="path-length pairs (default: 2000)"
+    )
+    evaluate.add_argument("--batch-size", type=_positive_int, default=32, metavar="B", help="(default: %(default)s)")
+    evaluate.add_argument(
+        "--cache", metavar="DIR", help="cache for face networks and statistics (default: DATA_DIR/.cache)"
+    )
+    evaluate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="(default: %(default)s)")
+    evaluate.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    evaluate.set_defaults(handler=_cmd_evaluate)
+
+    report = sub.add_parser(
+        "report", help="write one self-contained HTML report of run folders (tables, curves, face grids)",
+        description="Build a single HTML file (images embedded, no external links) with each run's metrics beside "
+                    "ceiling and chance, loss and metric curves against kimg, the latest generated faces, and, for "
+                    "several runs, comparison tables like the paper's Tables 2 and 3.",
+    )  # fmt: skip
+    report.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (after voice2face evaluate)")
+    report.add_argument("-o", "--output", default="report.html", metavar="OUT.html", help="(default: %(default)s)")
+    report.add_argument("--title", default="voice2face report", help="the page's title (default: %(default)s)")
+    report.add_argument("--no-curves", action="store_true", help="leave out the curves (no matplotlib needed)")
+    report.set_defaults(handler=_cmd_report)
     return parser
 
 

@@ -951,3 +951,48 @@ class InferenceConfig:
             self.noise_mode in ("const", "none"),
             f"inference noise_mode must be 'const' or 'none' (deterministic), got {self.noise_mode!r}.",
         )
+
+
+# --------------------------------------------------------------------------- evaluation (issue 6: voice2face evaluate)
+
+EVALUATION_METRICS = ("identity", "attributes", "fd", "fid", "kid", "ppl")
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """How `voice2face evaluate` scores a model folder on one split of a prepared dataset.
+
+    metrics: which to compute, from identity, attributes, fd (Fréchet distance in the face
+        embedder, recorded as ``fd_<embedder>``; ``fd_synthvox`` / ``fd_dlib`` name one), fid, kid, ppl.
+    split: the identities whose whole utterances are the probes and whose faces are the reals.
+    samples_per_voice: faces generated per utterance, from the same fixed latents for every voice.
+    seed: the latents' random generator (and the metrics' pairs and galleries).
+    batch_size: faces per generator / embedder call.
+    embedder: the face embedder; "auto" is the dataset's own trained CNN for synthvox data and
+        dlib's face-recognition ResNet otherwise.
+    identity, ppl, fid, face_cnn: the settings of those metrics and of the corpus face CNN.
+    """
+
+    metrics: tuple[str, ...] = EVALUATION_METRICS
+    split: str = "test"
+    samples_per_voice: int = 1
+    seed: int = 0
+    batch_size: int = 32
+    embedder: str = "auto"
+    identity: IdentityMetricsConfig = field(default_factory=IdentityMetricsConfig)
+    ppl: PPLConfig = field(default_factory=lambda: PPLConfig(num_samples=2000))
+    fid: FIDConfig = field(default_factory=FIDConfig)
+    face_cnn: FaceCNNConfig = field(default_factory=FaceCNNConfig)
+
+    def __post_init__(self) -> None:
+        _check(len(self.metrics) > 0, "metrics must name at least one metric.")
+        for name in self.metrics:
+            _check(
+                name in EVALUATION_METRICS or (name.startswith("fd_") and len(name) > 3),
+                f"unknown metric {name!r}; choose from {', '.join(EVALUATION_METRICS)} (or fd_synthvox, fd_dlib).",
+            )
+        _check(self.split in ("train", "val", "test"), f"split must be train, val or test, got {self.split!r}.")
+        _check(1 <= self.samples_per_voice <= 100, f"samples_per_voice must be 1–100, got {self.samples_per_voice}.")
+        _check(self.seed >= 0, f"seed must be >= 0, got {self.seed}.")
+        _check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}.")
+        _check(bool(self.embedder), "embedder must be 'auto', 'dlib' or a corpus name such as 'synthvox'.")

@@ -1,0 +1,203 @@
+"""`voice2face evaluate` and `voice2face report` on a tiny trained synthvox run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+import torch
+
+from voice2face.cli import main
+from voice2face.config import EvaluationConfig, FaceCNNConfig, FIDConfig, IdentityMetricsConfig, PPLConfig
+from voice2face.errors import CheckpointError, ConfigError, DatasetError
+from voice2face.evaluation import evaluate_model, format_table
+from voice2face.inference.png import SYNTHETIC_NOTICE, read_png_metadata
+from voice2face.metrics import read_results
+from voice2face.report import build_report, load_run
+
+#: Small but complete: every metric, few PPL samples, a quick face CNN.
+TINY_EVAL = EvaluationConfig(
+    samples_per_voice=2,
+    batch_size=16,
+    identity=IdentityMetricsConfig(num_pairs=0),
+    ppl=PPLConfig(num_samples=8, batch_size=8),
+    face_cnn=FaceCNNConfig(epochs=2, width=8, embedding_dim=16),
+)
+
+
+@pytest.fixture(scope="module")
+def evaluated_run(tiny_gan_run, tiny_corpus, tmp_path_factory):
+    """A copy of the tiny stage-2 run, evaluated once on the test split (the summary and the folder)."""
+    run = tmp_path_factory.mktemp("evaluated") / tiny_gan_run.name
+    shutil.copytree(tiny_gan_run, run)
+    cache = tmp_path_factory.mktemp("eval-cache")
+    summary = evaluate_model(run, tiny_corpus, config=TINY_EVAL, cache_dir=cache, progress=False)
+    return run, summary, cache
+
+
+def test_evaluate_writes_identity_metrics_with_ceiling_and_chance(evaluated_run, tiny_manifest):
+    run, summary, _ = evaluated_run
+    assert summary["run_dir"] == run and summary["model_dir"] == run / "model"
+    assert (
+        summary["voices"] == len(tiny_manifest.utterances_in("test")) and summary["generated"] == 2 * summary["voices"]
+    )
+    records = {r["metric"]: r for r in read_results(run)}
+    assert set(records) == {"identity", "attributes", "fd_synthvox", "fid", "kid", "ppl"}
+    identity = records["identity"]
+    for key in ("match_1v2", "match_1v2_same_sex", "recall@1", "recall@10", "cosine_speaker"):
+        assert key in identity["results"]
+    assert identity["results"]["embedder"] == "synthvox" and identity["results"]["recall_gallery"] == 4
+    assert identity["reference"]["ceiling"]["match_1v2"] == tiny_manifest.ceiling["matching_1v2"]
+    assert identity["reference"]["chance"]["recall@1"] == 0.25 and identity["reference"]["chance"]["match_1v2"] == 0.5
+    assert identity["split"] == "test" and identity["dataset"]["source"] == "synthvox"
+    assert identity["kimg"] == pytest.approx(0.024) and identity["step"] == 6 and identity["snapshot"] == "kimg 0.024"
+    assert identity["options"]["samples_per_voice"] == 2
+    # FID/KID without Inception weights: the reason is recorded, nothing stands in for the number.
+    assert "Inception" in records["fid"]["results"]["skipped"] and "fid" not in records["fid"]["results"]
+    assert 0 <= records["attributes"]["results"]["sex_agreement"] <= 1
+    assert records["ppl"]["results"]["ppl_distance"] == "synthvox"
+    assert summary["grid"] == run / "eval-test-fakes.png"
+    assert read_png_metadata(summary["grid"])["Description"] == SYNTHETIC_NOTICE
+    table = format_table(summary)
+    assert re.search(r"1:2 matching\s+\d\.\d{4}\s+\d\.\d{4}\s+0\.5000", table)
+    assert re.search(r"^fid\s+skipped: no Inception weights", table, re.M)
+
+
+def test_evaluate_is_repeatable_and_appends(evaluated_run, tiny_corpus):
+    run, summary, cache = evaluated_run
+    again = evaluate_model(
+        run, tiny_corpus, config=dataclasses.replace(TINY_EVAL, metrics=("identity",)), cache_dir=cache, write=False
+    )
+    assert again["results"]["identity"] == summary["results"]["identity"]
+    before = len(read_results(run))
+    evaluate_model(run / "model", tiny_corpus, config=dataclasses.replace(TINY_EVAL, metrics=("fd",)), cache_dir=cache)
+    assert len(read_results(run)) == before + 1  # the model/ folder's run is its parent
+
+
+@pytest.mark.slow  # the 2048-d Inception network at 299 px: tens of seconds on 2 cores
+def test_fid_and_kid_run_when_inception_weights_are_given(evaluated_run, tiny_corpus, tmp_path):
+    from voice2face.metrics.inception import FIDInceptionV3
+
+    torch.manual_seed(0)
+    weights = tmp_path / "random-inception.pth"  # random weights: exercises the path, not the published numbers
+    torch.save(FIDInceptionV3().state_dict(), weights)
+    run, _, cache = evaluated_run
+    config = dataclasses.replace(
+        TINY_EVAL, metrics=("fid", "kid"), samples_per_voice=1, fid=FIDConfig(frechet_method="eigh", kid_subsets=10)
+    )
+    summary = evaluate_model(run, tiny_corpus, config=config, inception_weights=weights, cache_dir=cache, write=False)
+    kid = summary["results"]["kid"]
+    assert kid["num_real"] == 8 and kid["num_fake"] == 8 and kid["inception_weights"] != "unversioned"
+    # 8 images in 2048 dimensions may leave the covariance unusable: then the record says so, never "skipped".
+    assert "fid" in summary["results"]["fid"] or "failed" in summary["results"]["fid"]
+
+
+def test_path_length_is_skipped_with_the_reason_for_a_generator_without_mapping():
+    from voice2face.errors import MetricUnavailableError
+    from voice2face.evaluation import _path_length
+    from voice2face.metrics.embedders import embedding_distance
+    from voice2face.models.dcgan import DCGANGenerator
+
+    generator = DCGANGenerator(z_dim=8, c_dim=4, img_resolution=16, img_channels=3, channel_base=64, channel_max=8)
+    with pytest.raises(MetricUnavailableError, match="mapping network; the DCGANGenerator has none"):
+        _path_length(generator, None, torch.zeros(2, 4), TINY_EVAL, embedding_distance)
+
+
+def test_evaluate_bad_inputs_are_one_sentence(tiny_gan_run, tiny_encoder_run, tiny_corpus, tmp_path, capsys):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        evaluate_model(tmp_path / "nowhere", tiny_corpus, write=False)
+    with pytest.raises(DatasetError, match="No dataset"):
+        evaluate_model(tiny_gan_run, tmp_path / "nodata", write=False)
+    with pytest.raises(CheckpointError, match="no generator"):
+        evaluate_model(tiny_encoder_run, tiny_corpus, write=False)
+    with pytest.raises(ConfigError, match="unknown metric 'bogus'"):
+        EvaluationConfig(metrics=("bogus",))
+    # an empty split and a dataset of another resolution
+    corpus = tmp_path / "corpus"
+    shutil.copytree(tiny_corpus, corpus, ignore=shutil.ignore_patterns(".cache"))
+    manifest = json.loads((corpus / "manifest.json").read_text())
+    val_ids = {i["id"] for i in manifest["identities"] if i["split"] == "val"}
+    manifest["utterances"] = [u for u in manifest["utterances"] if u["identity"] not in val_ids]
+    manifest["faces"] = [f for f in manifest["faces"] if f["identity"] not in val_ids]
+    (corpus / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DatasetError, match="without any utterance"):  # the manifest's own check
+        evaluate_model(tiny_gan_run, corpus, config=EvaluationConfig(split="val"), write=False)
+    manifest = json.loads((tiny_corpus / "manifest.json").read_text())
+    manifest["face_resolution"] = 32
+    (corpus / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DatasetError, match="64 px faces but"):
+        evaluate_model(tiny_gan_run, corpus, write=False)
+    assert main(["evaluate", str(tmp_path / "nowhere"), "--data", str(tiny_corpus)]) != 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+# --------------------------------------------------------------------------- report
+
+
+@pytest.fixture(scope="module")
+def report_file(evaluated_run, tiny_gan_run, tmp_path_factory):
+    run, _, _ = evaluated_run
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    assert main(["report", str(run), str(tiny_gan_run), "-o", str(out)]) == 0
+    return out
+
+
+def test_report_is_one_self_contained_file_with_tables_and_images(report_file, evaluated_run):
+    text = report_file.read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", text, re.I)
+    assert "<script" not in text.lower() and "<link" not in text.lower()
+    images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    assert len(images) >= 4  # curves of both runs, the training grids and the evaluation grid
+    assert "eval-test-fakes.png" in text
+    assert "Generator families (as the paper's Table 2)" in text and "Encoder ablations" in text
+    assert "StyleGAN2" in text and "BaseModel" in text and "Path Length" in text
+    assert "recall@1" in text and "match_1v2" in text and "ceiling" in text
+    assert "Synthetic images" in text
+    path_length = evaluated_run[1]["results"]["ppl"]["ppl_w_end"]
+    assert f"<td>skipped</td><td>{path_length:.4g}</td>" in text  # FID skipped, then Path Length
+    run = load_run(evaluated_run[0])
+    assert run.family == "StyleGAN2" and run.ablation == "BaseModel" and "identity" in run.latest()
+
+
+def test_report_bad_inputs(tmp_path, capsys):
+    with pytest.raises(ConfigError, match="does not exist"):
+        build_report([tmp_path / "missing"], tmp_path / "r.html")
+    with pytest.raises(ConfigError, match="not a run folder"):
+        build_report([tmp_path], tmp_path / "r.html")
+    assert main(["report", str(tmp_path), "-o", str(tmp_path / "r.html")]) != 0
+    assert "Traceback" not in capsys.readouterr().err and not (tmp_path / "r.html").exists()
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.skipif(_chromium() is None, reason="headless Chromium is not installed (apt-get install chromium)")
+def test_report_renders_in_headless_chromium(report_file, tmp_path):
+    from PIL import Image
+
+    def chromium(*args: str) -> subprocess.CompletedProcess:
+        with tempfile.TemporaryDirectory() as profile:
+            command = [
+                _chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run", "--disable-sync", f"--user-data-dir={profile}",
+                *args, report_file.resolve().as_uri(),
+            ]  # fmt: skip
+            done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done
+
+    dom = chromium("--dump-dom").stdout
+    assert dom.count("<table") >= 4 and dom.count('src="data:image/png;base64,') >= 3
+    assert "Generator families" in dom and "Synthetic images" in dom
+    shot = tmp_path / "shot.png"
+    chromium(f"--screenshot={shot}", "--window-size=1000,2400", "--hide-scrollbars")
+    with Image.open(shot) as image:
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 500  # curves and faces drawn, not a blank page
