@@ -155,8 +155,9 @@ def tiny_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_encoder_run(tiny_corpus, tmp_path_factory) -> Path:
     """A stage-1 run of :func:`tiny_runs.tiny_preset` on :func:`tiny_corpus`, trained once per session (read-only)."""
-    from tiny_runs import tiny_preset
     from voice2face.training.runner import train_encoder
+
+    from tiny_runs import tiny_preset
 
     return train_encoder(tiny_preset(), tiny_corpus, tmp_path_factory.mktemp("encoder-runs"), progress=False)
 
@@ -164,8 +165,9 @@ def tiny_encoder_run(tiny_corpus, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_gan_run(tiny_corpus, tiny_encoder_run, tmp_path_factory) -> Path:
     """A finished stage-2 run (24 images, fakes grids, model/) on the tiny encoder; copy it before changing it."""
-    from tiny_runs import tiny_preset
     from voice2face.training.runner import train_generator
+
+    from tiny_runs import tiny_preset
 
     out = tmp_path_factory.mktemp("gan-runs")
     return train_generator(tiny_preset(), tiny_corpus, out, encoder=tiny_encoder_run, progress=False)

@@ -13,9 +13,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from tiny_gan import make_trainer
 from voice2face.checkpoint import state_dict_to_bytes
 from voice2face.training.distributed import init_distributed, shutdown
+
+from tiny_gan import make_trainer
 
 
 def main() -> None:

@@ -7,9 +7,10 @@ import dataclasses
 import pytest
 import torch
 
-from tiny_gan import make_trainer, tiny_configs, tiny_data
 from voice2face.models import build_voice_encoder
 from voice2face.training.gan import GANTrainer, run_gan_training
+
+from tiny_gan import make_trainer, tiny_configs, tiny_data
 
 
 def test_identity_losses_fall_and_lazy_phases_fire_on_schedule():

@@ -8,7 +8,6 @@ import shutil
 
 import pytest
 
-from tiny_runs import tiny_preset
 from voice2face.checkpoint import load_pretrained
 from voice2face.cli import main
 from voice2face.data.manifest import load_manifest
@@ -16,6 +15,8 @@ from voice2face.errors import ConfigError, DatasetError
 from voice2face.training.presets import PRESETS
 from voice2face.training.runner import train_encoder, train_generator
 from voice2face.training.stats import read_stats
+
+from tiny_runs import tiny_preset
 
 
 @pytest.fixture
