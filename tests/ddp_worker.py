@@ -14,7 +14,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 
 from voice2face.checkpoint import state_dict_to_bytes
-from voice2face.training.distributed import init_distributed, shutdown
+from voice2face.training.distributed import exit_process, init_distributed, shutdown
 
 from tiny_gan import make_trainer
 
@@ -32,6 +32,7 @@ def main() -> None:
         state.update({f"D.{k}": v for k, v in trainer.D.state_dict().items()})
         out.write_bytes(state_dict_to_bytes(state))
     shutdown(context)
+    exit_process(0)
 
 
 if __name__ == "__main__":

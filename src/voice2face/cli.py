@@ -499,10 +499,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
     except Voice2FaceError as exc:
         print(f"voice2face: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        code = exc.exit_code
     except KeyboardInterrupt:
         print("voice2face: interrupted", file=sys.stderr)
-        return 130
+        code = 130
+    if "torch.distributed" in sys.modules and args.command in ("train", "train-encoder"):
+        from voice2face.training.distributed import exit_process
+
+        return exit_process(code)
+    return code

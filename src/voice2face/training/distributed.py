@@ -18,6 +18,9 @@ from voice2face.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+# Set once this process has joined a process group (see exit_process).
+_joined_group = False
+
 
 @dataclass(frozen=True)
 class DistributedContext:
@@ -59,6 +62,8 @@ def init_distributed(device: str = "auto") -> DistributedContext:
         torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
         dist.init_process_group(backend=backend)
+    global _joined_group
+    _joined_group = True
     run_device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
     if rank == 0:
         log.info("distributed training: %d processes, backend %s", world_size, backend)
@@ -127,3 +132,21 @@ def average_buffers(module: torch.nn.Module, context: DistributedContext) -> Non
         if buffer.is_floating_point():
             dist.all_reduce(buffer, op=dist.ReduceOp.SUM)
             buffer /= context.world_size
+
+
+def exit_process(code: int) -> int:
+    """End a process that took part in a process group with ``code``, skipping C++ teardown.
+
+    After ``destroy_process_group`` a gloo rank can still abort at interpreter exit ("terminate
+    called without an active exception": a C++ thread destroyed while joinable during static
+    destruction), turning a finished run into a SIGABRT under load. Every file we write is atomic
+    and fsynced before this point, so such a process flushes Python's streams and leaves with
+    ``os._exit``. A process that never joined a group just returns ``code``.
+    """
+    if not _joined_group:
+        return code
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
