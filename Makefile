@@ -23,6 +23,8 @@ bench: setup-dev  ## the benchmarks, one JSON line each
 	$(BIN)/python benchmarks/bench_models.py
 	$(BIN)/python benchmarks/bench_metrics.py
 	$(BIN)/python benchmarks/bench_synthvox.py
+	$(BIN)/python benchmarks/bench_inference.py
+	$(BIN)/python benchmarks/bench_train.py
 
 setup:  ## create .venv with torch 2.13.0 (CPU) and voice2face
 	scripts/setup-env.sh

@@ -1,0 +1,35 @@
+"""`voice2face demo` runs the whole pipeline from nothing and keeps to its time budget."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from voice2face.cli import main
+from voice2face.demo import run_demo
+from voice2face.errors import ConfigError
+from voice2face.inference.png import SYNTHETIC_NOTICE, read_png_metadata
+
+
+@pytest.mark.slow
+def test_demo_end_to_end_within_its_budget(tmp_path):
+    start = time.monotonic()
+    result = run_demo(tmp_path / "demo", minutes=0.5, identities=24, progress=False)
+    elapsed = time.monotonic() - start
+    assert result.report.is_file() and "<table" in result.report.read_text()
+    assert (result.run / "model" / "config.json").is_file() and (result.run / "metrics.jsonl").is_file()
+    assert "1:2 matching" in result.evaluation and "ceiling" in result.evaluation
+    assert result.portraits and read_png_metadata(result.portraits[0])["Description"] == SYNTHETIC_NOTICE
+    # corpus, data preparation and evaluation sit outside the training budget: allow generous slack
+    assert elapsed < 0.5 * 60 + 240, elapsed
+
+
+def test_demo_refuses_a_used_folder(tmp_path, capsys):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "x").write_text("keep")
+    with pytest.raises(ConfigError, match="is not empty"):
+        run_demo(tmp_path / "old")
+    assert main(["demo", "--out", str(tmp_path / "old")]) == 2
+    assert (tmp_path / "old" / "x").read_text() == "keep"
+    assert "Traceback" not in capsys.readouterr().err
