@@ -18,24 +18,26 @@ from voice2face.errors import ConfigError, Voice2FaceError
 log = logging.getLogger("voice2face")
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+def _number(kind: type, minimum: float, *, strict: bool, expected: str):
+    """An argparse type: parse ``kind`` and require ``value > minimum`` (strict) or ``>= minimum``."""
+    noun = "a whole number" if kind is int else "a number"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {noun}, got {text!r}") from None
+        if value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
+_positive_float = _number(float, 0, strict=True, expected="a positive number")
+_non_negative_float = _number(float, 0, strict=False, expected="a number >= 0")
+_positive_int = _number(int, 1, strict=False, expected="a whole number >= 1")
+_non_negative_int = _number(int, 0, strict=False, expected="a number >= 0")
 
 
 def add_audio_options(parser: argparse.ArgumentParser) -> None:
@@ -128,16 +130,6 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
 def _cmd_synth_corpus(args: argparse.Namespace) -> int:
     from voice2face.config import SynthVoxConfig
     from voice2face.data.synthvox.corpus import check_destination, default_workers, generate_corpus
@@ -178,16 +170,6 @@ def _cmd_synth_corpus(args: argparse.Namespace) -> int:
     if config.preview_identities:
         print(f"preview:   {out / 'preview.png'}; example voices in {out / 'examples'}")
     return 0
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
