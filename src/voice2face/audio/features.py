@@ -127,26 +127,16 @@ def _normalise(features: np.ndarray, axis: int) -> np.ndarray:
     return (features - mean) / np.maximum(std, 1e-5)
 
 
-def log_mel_energies(
-    signal: np.ndarray,
-    *,
-    sample_rate: int,
-    frame_length: int,
-    hop_length: int,
-    n_fft: int,
-    n_mels: int,
-    window_name: str,
-    preemphasis_coefficient: float,
-    fmin: float,
-    fmax: float | None,
-    log_floor: float,
-) -> np.ndarray:
-    """The shared front half of both features: ``[N] -> [T, n_mels]`` natural-log Mel energies."""
-    signal = preemphasis(np.asarray(signal, dtype=np.float64), preemphasis_coefficient)
-    frames = frame_signal(signal, frame_length, hop_length)  # [T, L]
-    power = power_spectrum(frames, window(window_name, frame_length), n_fft)  # [T, K]
-    mel = power @ mel_filterbank(sample_rate, n_fft, n_mels, fmin, fmax).T  # [T, M]
-    return np.log(np.maximum(mel, log_floor))
+def log_mel_energies(signal: np.ndarray, config: MFCCConfig | LogMelConfig, window_name: str) -> np.ndarray:
+    """The shared front half of both features: ``[N] -> [T, n_mels]`` natural-log Mel energies.
+
+    ``config`` supplies rate, framing, FFT size, filterbank, pre-emphasis and log floor.
+    """
+    signal = preemphasis(np.asarray(signal, dtype=np.float64), config.preemphasis)
+    frames = frame_signal(signal, config.frame_length, config.hop_length)  # [T, L]
+    power = power_spectrum(frames, window(window_name, config.frame_length), config.fft_size)  # [T, K]
+    bank = mel_filterbank(config.sample_rate, config.fft_size, config.n_mels, config.fmin, config.fmax)  # [M, K]
+    return np.log(np.maximum(power @ bank.T, config.log_floor))  # [T, M]
 
 
 def mfcc(signal: np.ndarray, config: MFCCConfig | None = None) -> np.ndarray:
@@ -156,19 +146,7 @@ def mfcc(signal: np.ndarray, config: MFCCConfig | None = None) -> np.ndarray:
     (25 ms frames, 50% overlap at 16 kHz) and 39 columns.
     """
     config = config or MFCCConfig()
-    log_energies = log_mel_energies(
-        signal,
-        sample_rate=config.sample_rate,
-        frame_length=config.frame_length,
-        hop_length=config.hop_length,
-        n_fft=config.fft_size,
-        n_mels=config.n_mels,
-        window_name="hamming",
-        preemphasis_coefficient=config.preemphasis,
-        fmin=config.fmin,
-        fmax=config.fmax,
-        log_floor=config.log_floor,
-    )  # [T, M]
+    log_energies = log_mel_energies(signal, config, "hamming")  # [T, M]
     ceps = log_energies @ dct_matrix(config.n_mels, config.n_ceps).T  # [T, C]
     ceps = ceps * lifter_weights(config.n_ceps, config.lifter)
     delta = deltas(ceps, config.delta_width)
@@ -184,19 +162,7 @@ def log_mel(signal: np.ndarray, config: LogMelConfig | None = None) -> np.ndarra
     With defaults (25 ms window, 10 ms hop at 16 kHz) T = 1 + (N − 400) // 160.
     """
     config = config or LogMelConfig()
-    log_energies = log_mel_energies(
-        signal,
-        sample_rate=config.sample_rate,
-        frame_length=config.frame_length,
-        hop_length=config.hop_length,
-        n_fft=config.fft_size,
-        n_mels=config.n_mels,
-        window_name=config.window,
-        preemphasis_coefficient=config.preemphasis,
-        fmin=config.fmin,
-        fmax=config.fmax,
-        log_floor=config.log_floor,
-    ).T  # [M, T]
+    log_energies = log_mel_energies(signal, config, config.window).T  # [M, T]
     if config.normalize:
         log_energies = _normalise(log_energies, axis=1)
     return log_energies.astype(np.float32)
