@@ -11,7 +11,6 @@ utterances (cosine of embeddings). Snapshots and resume work as in stage 2: the 
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 import math
 import time
@@ -30,7 +29,7 @@ from voice2face.config import EncoderTrainingConfig, ModelConfig, to_dict
 from voice2face.errors import CheckpointError, DatasetError
 from voice2face.training.data_order import BatchOrder, rank_share
 from voice2face.training.distributed import DistributedContext, average_gradients, per_rank_batch
-from voice2face.training.state import capture_rng, load_trainer_state, restore_rng
+from voice2face.training.state import capture_rng, load_trainer_state, restore_rng, trainer_state_bytes
 
 log = logging.getLogger(__name__)
 
@@ -202,11 +201,9 @@ class EncoderTrainer:
 
     def save_snapshot(self, model_dir: Path, extra_files: dict[str, str | bytes] | None = None) -> None:
         """Replace ``model_dir`` atomically with the encoder and the trainer state."""
-        buffer = io.BytesIO()
-        torch.save(self.trainer_state(), buffer)
         save_pretrained(
             model_dir, {"voice_encoder": self.encoder}, self.model_config,
-            extra_files={TRAINER_STATE: buffer.getvalue(), **(extra_files or {})},
+            extra_files={TRAINER_STATE: trainer_state_bytes(self.trainer_state()), **(extra_files or {})},
         )  # fmt: skip
 
     def load_snapshot(self, model_dir: Path) -> None:

@@ -16,7 +16,6 @@ path length need double backward, which DDP does not support).
 from __future__ import annotations
 
 import copy
-import io
 import logging
 import math
 import time
@@ -42,7 +41,7 @@ from voice2face.training.distributed import (
 from voice2face.training.ema import ema_beta, update_ema
 from voice2face.training.losses import GANLoss
 from voice2face.training.schedule import LazyInterval
-from voice2face.training.state import capture_rng, restore_rng
+from voice2face.training.state import capture_rng, load_trainer_state, restore_rng, trainer_state_bytes
 
 log = logging.getLogger(__name__)
 
@@ -233,9 +232,7 @@ class GANTrainer:
 
     def save_snapshot(self, model_dir: Path, extra_files: dict[str, str | bytes] | None = None) -> None:
         """Replace ``model_dir`` atomically with the current networks and trainer state."""
-        buffer = io.BytesIO()
-        torch.save(self.trainer_state(), buffer)
-        files = {TRAINER_STATE: buffer.getvalue(), **(extra_files or {})}
+        files = {TRAINER_STATE: trainer_state_bytes(self.trainer_state()), **(extra_files or {})}
         modules = {"voice_encoder": self.encoder, "generator": self.G_ema, "discriminator": self.D}
         save_pretrained(model_dir, modules, self.model_config, extra_files=files)
 
@@ -245,8 +242,6 @@ class GANTrainer:
         if config.generator != self.model_config.generator or config.discriminator != self.model_config.discriminator:
             raise ConfigError(f"{model_dir} was trained with other network settings; resume with the run's own preset.")
         loaded = load_pretrained(model_dir, ("generator", "discriminator"), device=self.context.device)
-        from voice2face.training.state import load_trainer_state
-
         state = load_trainer_state(model_dir / TRAINER_STATE)
         if state.get("stage") != "gan":
             raise CheckpointError(f"{model_dir / TRAINER_STATE} is not a stage-2 trainer state; resume a `train` run.")

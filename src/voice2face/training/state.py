@@ -6,6 +6,7 @@ with ``torch.load(weights_only=True)``: no class is ever unpickled. Writes are a
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 from typing import Any
@@ -56,10 +57,17 @@ def _python_state_from_plain(plain: list) -> tuple:
     return (version, tuple(internal), gauss)
 
 
+def trainer_state_bytes(state: dict[str, Any]) -> bytes:
+    """``state`` (tensors, numbers, strings, lists, dicts) serialised as :func:`load_trainer_state` reads it."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
 def save_trainer_state(path: str | Path, state: dict[str, Any]) -> None:
-    """Write ``state`` (tensors, numbers, strings, lists, dicts) to ``path`` atomically."""
+    """Write ``state`` to ``path`` atomically."""
     with atomic_open(path, "wb") as handle:
-        torch.save(state, handle)
+        handle.write(trainer_state_bytes(state))
 
 
 def load_trainer_state(path: str | Path) -> dict[str, Any]:
