@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from voice2face.errors import ConfigError
 from voice2face.models import ops
 from voice2face.models.stylegan2 import Discriminator, Generator, mix_styles
 
@@ -101,6 +102,23 @@ def test_noise_modes():
     assert not torch.equal(const, G(z, c, noise_mode="none"))
     with pytest.raises(ValueError, match="noise_mode"):
         G(z, c, noise_mode="fixed")
+
+
+def test_without_noise_inputs_every_noise_mode_gives_the_same_image():
+    from voice2face.config import GeneratorConfig
+    from voice2face.models import build_generator
+
+    torch.manual_seed(0)
+    config = GeneratorConfig(z_dim=16, c_dim=8, w_dim=32, img_resolution=16, channel_base=256, channel_max=32,
+                             mapping_layers=2, use_noise=False)  # fmt: skip
+    G = build_generator(config)
+    names = [name for name, _ in G.named_parameters()] + [name for name, _ in G.named_buffers()]
+    assert not any("noise" in name for name in names)
+    z, c = torch.randn(2, 16), torch.randn(2, 8)
+    reference = G(z, c, noise_mode="none")
+    assert torch.equal(reference, G(z, c)) and torch.equal(reference, G(z, c, noise_mode="const"))
+    with pytest.raises(ConfigError, match="use_noise"):
+        GeneratorConfig(family="dcgan", use_noise=False)
 
 
 def test_truncation_to_zero_gives_the_average_image_for_any_z():

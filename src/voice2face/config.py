@@ -397,6 +397,8 @@ class GeneratorConfig:
         (official: 32768/512 for 1024 px config F, 16384/512 at 256 px).
     mapping_layers, mapping_lr_multiplier, w_avg_beta, w_dim: the mapping network (StyleGAN
         families; DCGAN has none and ignores them). conv_clamp: StyleGAN2 only (None = off).
+    use_noise: StyleGAN2 only: per-pixel noise inputs in the synthesis layers (official: True;
+        off in the CPU preset, where a few thousand steps let the noise strength grow into speckle).
     """
 
     family: str = "stylegan2"
@@ -411,6 +413,7 @@ class GeneratorConfig:
     mapping_lr_multiplier: float = 0.01
     w_avg_beta: float = 0.995
     conv_clamp: float | None = None
+    use_noise: bool = True
 
     def __post_init__(self) -> None:
         _check(
@@ -432,6 +435,10 @@ class GeneratorConfig:
         _check(0 <= self.w_avg_beta < 1, f"w_avg_beta must be in [0, 1), got {self.w_avg_beta}.")
         _check(
             self.conv_clamp is None or self.conv_clamp > 0, f"conv_clamp must be None or > 0, got {self.conv_clamp}."
+        )
+        _check(
+            self.use_noise or self.family == "stylegan2",
+            f"use_noise=False applies to the stylegan2 generator only; drop it for the {self.family} generator.",
         )
 
     @property

@@ -45,7 +45,7 @@ def _stylegan_kwargs(cfg: GeneratorConfig) -> dict:
 
 @register(GENERATORS, "stylegan2")
 def _stylegan2_generator(cfg: GeneratorConfig) -> Generator:
-    return Generator(**_stylegan_kwargs(cfg), conv_clamp=cfg.conv_clamp)
+    return Generator(**_stylegan_kwargs(cfg), conv_clamp=cfg.conv_clamp, use_noise=cfg.use_noise)
 
 
 @register(GENERATORS, "stylegan")

@@ -248,6 +248,7 @@ class SynthesisBlock(nn.Module):
         img_channels: int,
         is_last: bool,
         conv_clamp: float | None = None,
+        use_noise: bool = True,
     ):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -258,9 +259,13 @@ class SynthesisBlock(nn.Module):
         if in_channels == 0:
             self.const = nn.Parameter(torch.randn([out_channels, resolution, resolution]))
         else:
-            self.conv0 = SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=2, conv_clamp=conv_clamp)
+            self.conv0 = SynthesisLayer(
+                in_channels, out_channels, w_dim, resolution, up=2, use_noise=use_noise, conv_clamp=conv_clamp
+            )
             self.num_conv += 1
-        self.conv1 = SynthesisLayer(out_channels, out_channels, w_dim, resolution, conv_clamp=conv_clamp)
+        self.conv1 = SynthesisLayer(
+            out_channels, out_channels, w_dim, resolution, use_noise=use_noise, conv_clamp=conv_clamp
+        )
         self.num_conv += 1
         self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
         self.num_torgb += 1
@@ -309,6 +314,7 @@ class SynthesisNetwork(nn.Module):
         channel_base: int = 32768,
         channel_max: int = 512,
         conv_clamp: float | None = None,
+        use_noise: bool = True,
     ):
         super().__init__()
         self.img_resolution_log2 = check_resolution(img_resolution)
@@ -320,8 +326,9 @@ class SynthesisNetwork(nn.Module):
             in_channels = channels[res // 2] if res > 4 else 0
             is_last = res == img_resolution
             block = SynthesisBlock(
-                in_channels, channels[res], w_dim, res, img_channels, is_last=is_last, conv_clamp=conv_clamp
-            )
+                in_channels, channels[res], w_dim, res, img_channels, is_last=is_last, conv_clamp=conv_clamp,
+                use_noise=use_noise,
+            )  # fmt: skip
             self.num_ws += block.num_conv + (block.num_torgb if is_last else 0)
             setattr(self, f"b{res}", block)
 
@@ -371,11 +378,14 @@ class Generator(nn.Module):
         mapping_lr_multiplier: float = 0.01,
         w_avg_beta: float = 0.995,
         conv_clamp: float | None = None,
+        use_noise: bool = True,
     ):
         super().__init__()
         self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
         self.img_resolution, self.img_channels = img_resolution, img_channels
-        self.synthesis = SynthesisNetwork(w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp)
+        self.synthesis = SynthesisNetwork(
+            w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp, use_noise=use_noise
+        )
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(
             z_dim,
