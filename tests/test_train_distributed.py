@@ -42,3 +42,17 @@ def test_two_processes_match_one_process(tmp_path):
     # moves the weights by far more.
     assert worst(one, two) < 1e-4, worst(one, two)
     assert worst(one, other_seed) > 1e-3
+
+
+def test_a_time_budget_spent_on_one_rank_stops_every_rank(tmp_path):
+    """Each process has its own clock; the ranks must agree to stop at the same step, or the one
+    that goes on waits forever in its next all-reduce."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("WORLD_SIZE", None)
+    worker = Path(__file__).parent / "budget_worker.py"
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(worker)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "rank 1 stop True never False" in proc.stdout and "rank 0 stop True never False" in proc.stdout

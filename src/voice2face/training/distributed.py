@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 
 import torch
@@ -97,6 +98,22 @@ def all_reduce_mean(value: torch.Tensor, context: DistributedContext) -> torch.T
     value = value.detach().clone()
     dist.all_reduce(value, op=dist.ReduceOp.SUM)
     return value / context.world_size
+
+
+def budget_spent(start: float, budget_s: float | None, context: DistributedContext) -> bool:
+    """Whether the time budget since ``start`` (``time.monotonic()``) is used up, agreed by all ranks.
+
+    Each process has its own clock, so one could stop while another starts a step and waits for
+    it forever in an all-reduce; here any rank's "spent" stops every rank at the same step.
+    """
+    if budget_s is None:
+        return False
+    spent = time.monotonic() - start > budget_s
+    if not context.distributed:
+        return spent
+    flag = torch.tensor([int(spent)], device=context.device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
 
 
 def average_gradients(module: torch.nn.Module, context: DistributedContext) -> None:

@@ -28,7 +28,7 @@ from voice2face.checkpoint import load_pretrained, save_pretrained
 from voice2face.config import EncoderTrainingConfig, ModelConfig, to_dict
 from voice2face.errors import CheckpointError, DatasetError
 from voice2face.training.data_order import BatchOrder, rank_share
-from voice2face.training.distributed import DistributedContext, average_gradients, per_rank_batch
+from voice2face.training.distributed import DistributedContext, average_gradients, budget_spent, per_rank_batch
 from voice2face.training.state import capture_rng, load_trainer_state, restore_rng, trainer_state_bytes
 
 log = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ def run_encoder_training(
     bar = tqdm(total=total, initial=trainer.step, unit="step", disable=not (progress and main))
     try:
         while trainer.step < total:
-            if time_budget_s is not None and time.monotonic() - start > time_budget_s:
+            if budget_spent(start, time_budget_s, trainer.context):
                 log.info("time budget reached at step %d", trainer.step)
                 break
             step_stats = trainer.train_step()

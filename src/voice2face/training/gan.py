@@ -36,6 +36,7 @@ from voice2face.training.distributed import (
     all_reduce_mean,
     average_buffers,
     average_gradients,
+    budget_spent,
     per_rank_batch,
 )
 from voice2face.training.ema import ema_beta, update_ema
@@ -293,7 +294,7 @@ def run_gan_training(
         while trainer.images_seen < total_images:
             if max_steps is not None and trainer.step >= max_steps:
                 break
-            if time_budget_s is not None and time.monotonic() - start > time_budget_s:
+            if budget_spent(start, time_budget_s, trainer.context):
                 log.info("time budget reached at %.2f kimg", trainer.images_seen / 1000)
                 break
             step_stats = trainer.train_step()
