@@ -56,17 +56,20 @@ def _quick() -> TrainingPreset:
         crops=CropConfig(min_seconds=1.5, max_seconds=3.0),
         batch_size=32, steps=200, lr=0.05, validate_every=50, snapshot_every=100,
     )  # fmt: skip
+    # Half the StyleGAN2 width of a 64 px config (16–64 feature maps): 2.7× the images per second of
+    # channel_base 2048, which matters more in ten CPU minutes than capacity does. Noise inputs are off:
+    # in a few thousand steps their strength grows into per-pixel speckle before faces form.
     generator = GeneratorConfig(
-        family="stylegan2", z_dim=64, c_dim=128, w_dim=128, img_resolution=64, channel_base=2048, channel_max=128,
-        mapping_layers=2, mapping_lr_multiplier=0.1,
+        family="stylegan2", z_dim=64, c_dim=128, w_dim=128, img_resolution=64, channel_base=1024, channel_max=64,
+        mapping_layers=2, mapping_lr_multiplier=0.1, use_noise=False,
     )  # fmt: skip
     discriminator = DiscriminatorConfig(
-        family="stylegan2", c_dim=128, img_resolution=64, channel_base=2048, channel_max=128, mapping_layers=2
+        family="stylegan2", c_dim=128, img_resolution=64, channel_base=1024, channel_max=64, mapping_layers=2
     )
     gan = GANTrainingConfig(
-        generator=generator, discriminator=discriminator, batch_size=32, kimg=20, g_lr=0.002, d_lr=0.002,
-        betas=(0.0, 0.99), r1_gamma=0.1, pl_weight=0.0, style_mixing=0.0, identity_weight=1.0, ema_kimg=1.0,
-        ema_rampup=0.05, report_every=10, snapshot_kimg=5,
+        generator=generator, discriminator=discriminator, batch_size=16, kimg=40, g_lr=0.002, d_lr=0.002,
+        betas=(0.0, 0.99), r1_gamma=0.1, pl_weight=0.0, style_mixing=0.0, identity_weight=1.0, ema_kimg=3.0,
+        ema_rampup=0.05, report_every=20, snapshot_kimg=5,
     )  # fmt: skip
     return TrainingPreset("synthvox-quick", "small networks for a few CPU minutes on synthvox", encoder, gan)
 
