@@ -1,22 +1,21 @@
 # Every target sets up what it needs first (idempotently), so each works on a fresh machine.
 VENV    ?= .venv
 BIN     := $(VENV)/bin
-EXAMPLE := src/voice2face/assets/examples/example_voice.wav
+EXAMPLES := src/voice2face/assets/examples
 
 .PHONY: run test lint bench setup setup-dev clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-run: setup  ## the main job on the built-in default: features of the shipped example voice
-	mkdir -p out
-	$(BIN)/voice2face features $(EXAMPLE) -o out/example_voice.mfcc.npy
+run: setup  ## the main job on the built-in default: portraits from the shipped example voices, bundled model
+	$(BIN)/voice2face portrait $(EXAMPLES) -o out/portraits --samples 4
 
 test: setup-dev  ## run the test suite
 	scripts/run-tests.sh
 
 lint: setup-dev  ## ruff over the code, tests and benchmarks
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 
 bench: setup-dev  ## the benchmarks, one JSON line each
 	$(BIN)/python benchmarks/bench_features.py

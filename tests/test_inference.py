@@ -13,7 +13,7 @@ import soundfile
 from test_bad_input import CATALOGUE
 from voice2face.config import InferenceConfig
 from voice2face.errors import AudioError, CheckpointError, ConfigError
-from voice2face.inference.pipeline import VoiceToFace, bundled_model_dir
+from voice2face.inference.pipeline import VoiceToFace
 
 from conftest import SR, TINY_MODEL, speech_like
 
@@ -91,12 +91,12 @@ def test_bad_options_are_config_errors(pipe, speech_wav):
             pipe(speech_wav, **kwargs)
 
 
-def test_run_folder_is_accepted_and_bundled_model_is_explained(tiny_model, tmp_path):
+def test_run_folder_is_accepted_and_a_missing_bundled_model_is_explained(tiny_model, tmp_path, monkeypatch):
     shutil.copytree(tiny_model, tmp_path / "00001-run" / "model")
     pipe = VoiceToFace.from_pretrained(tmp_path / "00001-run")
     assert pipe.name == "00001-run/model"
-    if (bundled_model_dir() / "config.json").is_file():
-        pytest.skip("a bundled model is installed")
+    # An installation whose bundled model was removed (e.g. a slimmed package).
+    monkeypatch.setattr("voice2face.inference.pipeline.bundled_model_dir", lambda: tmp_path / "absent")
     with pytest.raises(CheckpointError, match="No bundled model") as info:
         VoiceToFace.from_pretrained()
     assert "\n" not in str(info.value) and "-m MODEL_DIR" in str(info.value)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 
 import pytest
 
@@ -106,13 +104,9 @@ def test_clashing_names_and_bad_options_are_usage_errors(tiny_model, speech_wav,
     assert not out.exists()
 
 
-def test_real_process_without_model_explains_the_bundled_model(speech_wav, tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "voice2face", "portrait", str(speech_wav), "-o", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode == 0:
-        pytest.skip("a bundled model is installed")
-    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "No bundled model" in proc.stderr
-    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+def test_without_a_bundled_model_the_command_says_to_pass_one(speech_wav, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("voice2face.inference.pipeline.bundled_model_dir", lambda: tmp_path / "absent")
+    assert _portrait(speech_wav, "-o", tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No bundled model" in err and "-m MODEL_DIR" in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
