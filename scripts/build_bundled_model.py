@@ -49,16 +49,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _finished_run(runs: Path, suffix: str, options: dict) -> Path | None:
-    """A run folder in ``runs`` whose preset suffix and settings match ``options`` and that finished."""
-    for run in sorted(runs.glob(f"*-{suffix}")):
+def _finished_encoder_run(runs: Path, preset: str, seed: int, steps: int | None) -> Path | None:
+    """A stage-1 run in ``runs`` of ``preset`` and ``seed`` (and ``steps``, when given) that finished."""
+    for run in sorted(runs.glob(f"*-{preset}-encoder")):
         try:
             saved = json.loads((run / "training_options.json").read_text())
-            done = json.loads((run / "model" / "config.json").read_text())
         except (OSError, json.JSONDecodeError):
             continue
-        same = all(saved.get(k) == v for k, v in options.items())
-        if same and done and (run / "DONE").is_file():
+        same = saved.get("preset") == preset and saved.get("seed") == seed
+        if same and (steps is None or saved["config"]["steps"] == steps) and (run / "DONE").is_file():
             return run
     return None
 
@@ -110,11 +109,14 @@ def pick_examples(manifest, per_group: int = 1) -> list:
     """Test-split utterances spanning sex and age: the youngest and oldest speaker of each sex."""
     chosen = []
     test = [i for i in manifest.identities if i.split == "test"]
+    utterances_of: dict[str, list] = {}
+    for utterance in manifest.utterances_in("test"):
+        utterances_of.setdefault(utterance.identity, []).append(utterance)
     for sex in ("female", "male"):
         people = sorted((i for i in test if i.attributes.get("sex") == sex), key=lambda i: i.attributes["age"])
         for person in people[:per_group] + people[-per_group:]:
-            utterances = [u for u in manifest.utterances_in("test") if u.identity == person.id]
-            chosen.append((person, max(utterances, key=lambda u: manifest.file(u).stat().st_size)))
+            longest = max(utterances_of[person.id], key=lambda u: manifest.file(u).stat().st_size)
+            chosen.append((person, longest))
     return chosen
 
 
@@ -222,8 +224,6 @@ speakers): {", ".join(examples)}.
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    import torch
-
     from voice2face.checkpoint import load_pretrained, save_pretrained
     from voice2face.config import EvaluationConfig, SynthVoxConfig, to_dict
     from voice2face.data.manifest import load_manifest
@@ -231,7 +231,6 @@ def main(argv: list[str] | None = None) -> int:
     from voice2face.evaluation import evaluate_model, format_table
     from voice2face.training.runner import train_encoder
 
-    torch.manual_seed(args.seed)
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     progress = not args.quiet
@@ -246,12 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     runs, cache = work / "runs", work / "cache"
-    encoder_options = {"stage": "encoder", "preset": args.preset, "seed": args.seed}
-    encoder_run = _finished_run(runs, f"{args.preset}-encoder", encoder_options)
-    if encoder_run is None or (
-        args.encoder_steps is not None
-        and json.loads((encoder_run / "training_options.json").read_text())["config"]["steps"] != args.encoder_steps
-    ):
+    encoder_run = _finished_encoder_run(runs, args.preset, args.seed, args.encoder_steps)
+    if encoder_run is None:
         encoder_run = train_encoder(
             args.preset, corpus, runs, steps=args.encoder_steps, seed=args.seed, cache_dir=cache, progress=progress
         )
@@ -272,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         work / "best", corpus, config=evaluation, cache_dir=final_cache, write=False, progress=progress
     )
     summary["kimg"] = best_kimg
-    print(format_table(summary))
+    table = format_table(summary)
+    print(table)
 
     options = {
         "preset": args.preset, "identities": args.identities, "seed": args.seed, "select_every": args.select_every,
@@ -306,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = {"model_card.md": card, "provenance.json": json.dumps(provenance, indent=2, sort_keys=True) + "\n"}
     bundle = work / "bundle"
     save_pretrained(bundle, loaded.modules, config, extra_files=extra)
-    (work / "evaluation.txt").write_text(format_table(summary) + "\n")
+    (work / "evaluation.txt").write_text(table + "\n")
     megabytes = sum(f.stat().st_size for f in bundle.iterdir()) / 1e6
     print(f"bundle: {bundle} ({megabytes:.1f} MB); examples: {examples_dir}")
 
