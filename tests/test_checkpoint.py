@@ -16,6 +16,7 @@ from voice2face.checkpoint import (
     read_model_config,
     recover_interrupted_swap,
     save_pretrained,
+    state_dict_to_bytes,
 )
 from voice2face.config import (
     DiscriminatorConfig,
@@ -100,6 +101,25 @@ def test_config_json_loads_as_a_typed_config_and_lists_checksums(saved):
     assert config.format == "voice2face-model" and config.format_version == 1 and config.voice2face_version
     assert {w.file for w in config.weights} == {f"{n}.safetensors" for n in config.present}
     assert all(isinstance(w, WeightFile) and len(w.sha256) == 64 for w in config.weights)
+
+
+def test_equal_weights_give_equal_bytes_and_checksums(saved, tmp_path):
+    # safetensors writes its metadata from a hash map whose order differs between calls; the saved
+    # bytes (and the checksums in config.json) must depend on the weights and metadata alone.
+    state = {"w": torch.arange(6.0).reshape(2, 3), "b": torch.zeros(2, dtype=torch.float16)}
+    metadata = {key: str(i) for i, key in enumerate("pqrstuvw")}
+    blobs = {state_dict_to_bytes(state, metadata) for _ in range(8)}
+    assert len(blobs) == 1
+    (tmp_path / "w.safetensors").write_bytes(blobs.pop())
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "w.safetensors"), "pt") as handle:
+        assert handle.metadata() == metadata
+        assert torch.equal(handle.get_tensor("w"), state["w"])
+    folder, modules = saved
+    first = read_model_config(folder).weights
+    save_pretrained(tmp_path / "again", modules, read_model_config(folder))
+    assert read_model_config(tmp_path / "again").weights == first
 
 
 def test_load_a_subset_for_inference(saved):

@@ -72,7 +72,24 @@ def state_dict_to_bytes(state: Mapping[str, torch.Tensor], metadata: Mapping[str
     from safetensors.torch import save
 
     tensors = {name: tensor.detach().to("cpu").contiguous() for name, tensor in state.items()}
-    return save(tensors, metadata=dict(metadata or {}))
+    return _canonical_header(save(tensors, metadata=dict(metadata or {})))
+
+
+def _canonical_header(data: bytes) -> bytes:
+    """The same safetensors file with its metadata keys sorted, so equal weights give equal bytes.
+
+    safetensors writes ``__metadata__`` from a hash map whose order changes from call to call; the
+    tensor entries and their data offsets (relative to the end of the header) are already in a fixed
+    order, so only the header text is rewritten, padded with spaces to a multiple of 8 as the format asks.
+    """
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + length])
+    metadata = header.pop("__metadata__", None)
+    ordered = {"__metadata__": dict(sorted(metadata.items()))} if metadata else {}
+    ordered.update(header)
+    text = json.dumps(ordered, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data[8 + length :]
 
 
 def bytes_to_state_dict(data: bytes, path: str | Path) -> dict[str, torch.Tensor]:
