@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import signal
 
 import numpy as np
 import pytest
 import torch
 
 from voice2face.config import CropConfig, EncoderTrainingConfig, FeatureConfig, VoiceEncoderConfig
+from voice2face.errors import TrainingInterrupted
 from voice2face.training.encoder import (
     EncoderTrainer,
     UtteranceFeatures,
@@ -67,6 +69,28 @@ def test_resume_is_bit_identical(tmp_path):
     assert first.step == 3
     resumed = EncoderTrainer(config(steps=6), data)
     resumed.load_snapshot(tmp_path / "b" / "model")
+    run_encoder_training(resumed, tmp_path / "b", progress=False)
+    a, b = straight.encoder.state_dict(), resumed.encoder.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_ctrl_c_stops_after_the_step_with_a_snapshot_that_resumes_exactly(tmp_path):
+    data = speakers(3, 4, 0)
+    straight = run_encoder_training(EncoderTrainer(config(steps=5), data), tmp_path / "a", progress=False)
+    interrupted = EncoderTrainer(config(steps=5), data)
+    step = interrupted.train_step
+
+    def step_then_ctrl_c():
+        if interrupted.step == 2:
+            signal.raise_signal(signal.SIGINT)
+        return step()
+
+    interrupted.train_step = step_then_ctrl_c
+    with pytest.raises(TrainingInterrupted, match="train-encoder --resume"):
+        run_encoder_training(interrupted, tmp_path / "b", progress=False)
+    resumed = EncoderTrainer(config(steps=5), data)
+    resumed.load_snapshot(tmp_path / "b" / "model")
+    assert resumed.step == 3
     run_encoder_training(resumed, tmp_path / "b", progress=False)
     a, b = straight.encoder.state_dict(), resumed.encoder.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import signal
 
 import pytest
 import torch
 
+from voice2face.errors import TrainingInterrupted
 from voice2face.models import build_voice_encoder
 from voice2face.training.gan import GANTrainer, run_gan_training
 
@@ -34,15 +36,39 @@ def test_resume_is_bit_identical(tmp_path):
 
     first = make_trainer()
     run_gan_training(first, tmp_path / "b", max_steps=4, progress=False)
-    resumed = make_trainer()
-    resumed.load_snapshot(tmp_path / "b" / "model")
-    assert resumed.step == 4
-    run_gan_training(resumed, tmp_path / "b", max_steps=8, progress=False)
+    _assert_resume_reaches(straight, tmp_path / "b", from_step=4, to_step=8)
 
+
+def _assert_resume_reaches(straight: GANTrainer, run_dir, from_step: int, to_step: int) -> None:
+    """Resuming ``run_dir``'s snapshot (at ``from_step``) up to ``to_step`` gives ``straight``'s weights bit for bit."""
+    resumed = make_trainer()
+    resumed.load_snapshot(run_dir / "model")
+    assert resumed.step == from_step
+    run_gan_training(resumed, run_dir, max_steps=to_step, progress=False)
     for name in ("G", "G_ema", "D"):
         a, b = getattr(straight, name).state_dict(), getattr(resumed, name).state_dict()
         assert all(torch.equal(a[k], b[k]) for k in a), name
     assert torch.equal(straight.loss.pl_mean, resumed.loss.pl_mean)
+
+
+def test_ctrl_c_finishes_the_step_saves_and_resumes_exactly(tmp_path):
+    straight = make_trainer()
+    run_gan_training(straight, tmp_path / "a", max_steps=6, progress=False)
+
+    interrupted = make_trainer()
+    step = interrupted.train_step
+
+    def step_then_ctrl_c():  # SIGINT arrives once the fourth step has begun
+        if interrupted.step == 3:
+            signal.raise_signal(signal.SIGINT)
+        return step()
+
+    interrupted.train_step = step_then_ctrl_c
+    with pytest.raises(TrainingInterrupted, match=r"--resume .*b"):
+        run_gan_training(interrupted, tmp_path / "b", max_steps=6, progress=False)
+    assert interrupted.step == 4  # the step in progress was finished, not torn
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    _assert_resume_reaches(straight, tmp_path / "b", from_step=4, to_step=6)
 
 
 def test_mismatched_data_and_settings_are_refused():

@@ -41,3 +41,7 @@ class MetricError(Voice2FaceError):
 
 class MetricUnavailableError(MetricError):
     """A metric needs something this machine does not have (weights, an optional package); it is skipped."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on Ctrl-C after writing a final snapshot; the message says how to resume."""

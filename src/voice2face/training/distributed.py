@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -100,20 +102,54 @@ def all_reduce_mean(value: torch.Tensor, context: DistributedContext) -> torch.T
     return value / context.world_size
 
 
-def budget_spent(start: float, budget_s: float | None, context: DistributedContext) -> bool:
-    """Whether the time budget since ``start`` (``time.monotonic()``) is used up, agreed by all ranks.
+class StopRequest:
+    """Ctrl-C during training asks for a clean stop instead of killing the loop mid-step.
 
-    Each process has its own clock, so one could stop while another starts a step and waits for
-    it forever in an all-reduce; here any rank's "spent" stops every rank at the same step.
+    Used as a context manager around a training loop (in the main thread; elsewhere it does
+    nothing): the first SIGINT sets :attr:`requested`, the loop finishes its step and writes a
+    final snapshot that resumes exactly; a second SIGINT raises KeyboardInterrupt at once (the
+    latest snapshot on disk is still whole, as every save is atomic).
     """
-    if budget_s is None:
-        return False
-    spent = time.monotonic() - start > budget_s
-    if not context.distributed:
-        return spent
-    flag = torch.tensor([int(spent)], device=context.device)
-    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-    return bool(flag.item())
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        log.warning("interrupted: finishing this step and saving a snapshot (press Ctrl-C again to abort now)")
+
+    def __exit__(self, *exc_info) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
+def stop_reason(
+    start: float, budget_s: float | None, context: DistributedContext, stop: StopRequest | None = None
+) -> str | None:
+    """``"budget"`` once the time since ``start`` (``time.monotonic()``) exceeds ``budget_s``,
+    ``"interrupt"`` once ``stop`` was requested, else None — agreed by all ranks.
+
+    Each process has its own clock (and gets its own SIGINT), so one could stop while another
+    starts a step and waits for it forever in an all-reduce; here any rank's reason stops every
+    rank at the same step.
+    """
+    spent = budget_s is not None and time.monotonic() - start > budget_s
+    interrupted = stop is not None and stop.requested
+    if context.distributed:
+        flags = torch.tensor([int(spent), int(interrupted)], device=context.device)
+        dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        spent, interrupted = bool(flags[0].item()), bool(flags[1].item())
+    return "interrupt" if interrupted else "budget" if spent else None
 
 
 def average_gradients(module: torch.nn.Module, context: DistributedContext) -> None:

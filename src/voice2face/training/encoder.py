@@ -26,9 +26,15 @@ from tqdm import tqdm
 from voice2face.audio.features import random_crop, random_crop_length
 from voice2face.checkpoint import load_pretrained, save_pretrained
 from voice2face.config import EncoderTrainingConfig, ModelConfig, to_dict
-from voice2face.errors import CheckpointError, DatasetError
+from voice2face.errors import CheckpointError, DatasetError, TrainingInterrupted
 from voice2face.training.data_order import BatchOrder, rank_share
-from voice2face.training.distributed import DistributedContext, average_gradients, budget_spent, per_rank_batch
+from voice2face.training.distributed import (
+    DistributedContext,
+    StopRequest,
+    average_gradients,
+    per_rank_batch,
+    stop_reason,
+)
 from voice2face.training.state import capture_rng, load_trainer_state, restore_rng, trainer_state_bytes
 
 log = logging.getLogger(__name__)
@@ -233,31 +239,42 @@ def run_encoder_training(
     stats=None,
     progress: bool = True,
 ) -> EncoderTrainer:
-    """Train to ``config.steps`` (or ``max_steps`` / ``time_budget_s``), validating and snapshotting."""
+    """Train to ``config.steps`` (or ``max_steps`` / ``time_budget_s``), validating and snapshotting.
+
+    On Ctrl-C the step in progress finishes, a snapshot is written and :class:`TrainingInterrupted` is raised.
+    """
     config = trainer.config
     total = config.steps if max_steps is None else min(config.steps, max_steps)
     main = trainer.context.is_main
     model_dir = run_dir / "model"
     start = time.monotonic()
     saved_step = -1
+    reason = None
     bar = tqdm(total=total, initial=trainer.step, unit="step", disable=not (progress and main))
     try:
-        while trainer.step < total:
-            if budget_spent(start, time_budget_s, trainer.context):
-                log.info("time budget reached at step %d", trainer.step)
-                break
-            step_stats = trainer.train_step()
-            bar.update(1)
-            bar.set_postfix(loss=f"{step_stats['loss/speaker_ce']:.3f}", acc=f"{step_stats['acc/train']:.2f}")
-            if trainer.step % config.validate_every == 0 or trainer.step == total:
-                step_stats.update(trainer.validate())
-            if main and stats is not None:
-                stats.write(trainer.step, trainer.step * config.batch_size / 1000, step_stats)
-            if main and trainer.step % config.snapshot_every == 0:
-                trainer.save_snapshot(model_dir)
-                saved_step = trainer.step
+        with StopRequest() as stop:
+            while trainer.step < total:
+                reason = stop_reason(start, time_budget_s, trainer.context, stop)
+                if reason is not None:
+                    log.info("stopping (%s) at step %d", reason, trainer.step)
+                    break
+                step_stats = trainer.train_step()
+                bar.update(1)
+                bar.set_postfix(loss=f"{step_stats['loss/speaker_ce']:.3f}", acc=f"{step_stats['acc/train']:.2f}")
+                if trainer.step % config.validate_every == 0 or trainer.step == total:
+                    step_stats.update(trainer.validate())
+                if main and stats is not None:
+                    stats.write(trainer.step, trainer.step * config.batch_size / 1000, step_stats)
+                if main and trainer.step % config.snapshot_every == 0:
+                    trainer.save_snapshot(model_dir)
+                    saved_step = trainer.step
     finally:
         bar.close()
     if main and saved_step != trainer.step:
         trainer.save_snapshot(model_dir)
+    if reason == "interrupt":
+        raise TrainingInterrupted(
+            f"interrupted at step {trainer.step}; {model_dir} holds a snapshot that continues exactly with: "
+            f"voice2face train-encoder --resume {run_dir}"
+        )
     return trainer

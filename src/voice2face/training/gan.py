@@ -29,15 +29,16 @@ from tqdm import tqdm
 
 from voice2face.checkpoint import load_pretrained, read_model_config, save_pretrained
 from voice2face.config import GANTrainingConfig, ModelConfig, to_dict
-from voice2face.errors import CheckpointError, ConfigError, DatasetError
+from voice2face.errors import CheckpointError, ConfigError, DatasetError, TrainingInterrupted
 from voice2face.training.data_order import BatchOrder, rank_share
 from voice2face.training.distributed import (
     DistributedContext,
+    StopRequest,
     all_reduce_mean,
     average_buffers,
     average_gradients,
-    budget_spent,
     per_rank_batch,
+    stop_reason,
 )
 from voice2face.training.ema import ema_beta, update_ema
 from voice2face.training.losses import GANLoss
@@ -272,7 +273,8 @@ def run_gan_training(
     """Train until ``config.kimg`` thousand images (or ``max_steps`` / ``time_budget_s``), snapshotting.
 
     ``on_snapshot(trainer)`` runs after each snapshot on rank 0 (e.g. to write image grids). A final
-    snapshot is always written, so an interrupted or time-limited run still holds ``model/``.
+    snapshot is always written, so a time-limited run still holds ``model/``; on Ctrl-C the step
+    in progress finishes, the snapshot is written and :class:`TrainingInterrupted` is raised.
     """
     config = trainer.config
     total_images = math.ceil(config.kimg * 1000)
@@ -290,36 +292,44 @@ def run_gan_training(
     )
     tick = time.monotonic()
     saved_step = -1
+    reason = None
     try:
-        while trainer.images_seen < total_images:
-            if max_steps is not None and trainer.step >= max_steps:
-                break
-            if budget_spent(start, time_budget_s, trainer.context):
-                log.info("time budget reached at %.2f kimg", trainer.images_seen / 1000)
-                break
-            step_stats = trainer.train_step()
-            bar.update(trainer.global_batch / 1000)
-            if trainer.step % config.report_every == 0 and main:
-                now = time.monotonic()
-                sec_per_kimg = (now - tick) / (config.report_every * trainer.global_batch / 1000)
-                tick = now
-                step_stats["timing/sec_per_kimg"] = sec_per_kimg
-                bar.set_postfix_str(
-                    f"G {step_stats.get('loss/G/adv', float('nan')):.3f} D "
-                    f"{step_stats.get('loss/D/real', 0) + step_stats.get('loss/D/fake', 0):.3f} "
-                    f"{sec_per_kimg:.1f} s/kimg"
-                )
-                if stats is not None:
-                    stats.write(trainer.step, trainer.images_seen / 1000, step_stats)
-            if trainer.images_seen >= next_snapshot:
-                next_snapshot += snapshot_every
-                if main:
-                    _snapshot(trainer, model_dir, on_snapshot)
-                    saved_step = trainer.step
+        with StopRequest() as stop:
+            while trainer.images_seen < total_images:
+                if max_steps is not None and trainer.step >= max_steps:
+                    break
+                reason = stop_reason(start, time_budget_s, trainer.context, stop)
+                if reason is not None:
+                    log.info("stopping (%s) at %.2f kimg", reason, trainer.images_seen / 1000)
+                    break
+                step_stats = trainer.train_step()
+                bar.update(trainer.global_batch / 1000)
+                if trainer.step % config.report_every == 0 and main:
+                    now = time.monotonic()
+                    sec_per_kimg = (now - tick) / (config.report_every * trainer.global_batch / 1000)
+                    tick = now
+                    step_stats["timing/sec_per_kimg"] = sec_per_kimg
+                    bar.set_postfix_str(
+                        f"G {step_stats.get('loss/G/adv', float('nan')):.3f} D "
+                        f"{step_stats.get('loss/D/real', 0) + step_stats.get('loss/D/fake', 0):.3f} "
+                        f"{sec_per_kimg:.1f} s/kimg"
+                    )
+                    if stats is not None:
+                        stats.write(trainer.step, trainer.images_seen / 1000, step_stats)
+                if trainer.images_seen >= next_snapshot:
+                    next_snapshot += snapshot_every
+                    if main:
+                        _snapshot(trainer, model_dir, on_snapshot)
+                        saved_step = trainer.step
     finally:
         bar.close()
     if main and saved_step != trainer.step:
         _snapshot(trainer, model_dir, on_snapshot)
+    if reason == "interrupt":
+        raise TrainingInterrupted(
+            f"interrupted at {trainer.images_seen / 1000:.2f} kimg; {model_dir} holds a snapshot that continues "
+            f"exactly with: voice2face train --resume {run_dir}"
+        )
     return trainer
 
 
