@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -83,3 +85,22 @@ def test_cli_dry_run_prints_the_resolved_settings(capsys):
     options = json.loads(capsys.readouterr().out)
     assert options["config"]["betas"] == [0.5, 0.999] and options["config"]["generator"]["img_resolution"] == 64
     assert set(PRESETS) >= {"paper-stylegan2", "paper-stylegan", "paper-dcgan", "ablation-nose", "ablation-relu"}
+    # a preset can be inspected before any data or encoder exists
+    for command in ("train", "train-encoder"):
+        assert main([command, "--preset", "synthvox-quick", "--dry-run"]) == 0
+        options = json.loads(capsys.readouterr().out)
+        assert options["data"] is None and options["preset"] == "synthvox-quick"
+    assert options["config"]["steps"] == 200
+
+
+def test_output_into_a_closed_pipe_stops_quietly():
+    # `voice2face train --dry-run | head -n 1`: the reader has gone before the settings are written;
+    # no BrokenPipeError traceback, exit 141 as other tools give.
+    script = (
+        "import os, sys; r, w = os.pipe(); os.close(r); os.dup2(w, 1)\n"
+        "from voice2face.cli import main\n"
+        "code = main(['train', '--dry-run']); print('exit', code, file=sys.stderr); sys.exit(code)"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 141 and "exit 141" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -192,9 +193,11 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_training_args(args: argparse.Namespace) -> None:
+    if args.dry_run:
+        return  # only prints the resolved settings; --data and --out may be left for later
     if args.resume is None and args.data is None:
         raise ConfigError("give --data DATA_DIR (a prepared dataset) or --resume RUN_DIR.")
-    if args.resume is None and args.out is None and not args.dry_run:
+    if args.resume is None and args.out is None:
         raise ConfigError("give --out RUNS_DIR for a new run (or --resume RUN_DIR to continue one).")
 
 
@@ -506,12 +509,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
     except Voice2FaceError as exc:
         print(f"voice2face: error: {exc}", file=sys.stderr)
         code = exc.exit_code
-    except KeyboardInterrupt:
-        print("voice2face: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"voice2face: {exc or 'interrupted'}", file=sys.stderr)
         code = 130
+    except BrokenPipeError:
+        # The reader went away (`voice2face ... | head`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141
     if "torch.distributed" in sys.modules and args.command in ("train", "train-encoder"):
         from voice2face.training.distributed import exit_process
 

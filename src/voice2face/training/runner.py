@@ -77,6 +77,10 @@ def _open_run(out_dir: Path | None, resume: Path | None, description: str, conte
     return run_dir
 
 
+def _optional_str(path: str | Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
 def train_encoder(
     preset: str | TrainingPreset,
     data_dir: str | Path,
@@ -102,7 +106,7 @@ def train_encoder(
         config = chosen.encoder if steps is None else dataclasses.replace(chosen.encoder, steps=steps)
         name = chosen.name
     options = {
-        "stage": "encoder", "preset": name, "data": str(data_dir), "seed": seed, "config": to_dict(config),
+        "stage": "encoder", "preset": name, "data": _optional_str(data_dir), "seed": seed, "config": to_dict(config),
         "voice2face_version": __version__,
     }  # fmt: skip
     if dry_run:
@@ -168,19 +172,17 @@ def train_generator(
         chosen = get_preset(preset) if isinstance(preset, str) else preset
         config = chosen.gan if kimg is None else dataclasses.replace(chosen.gan, kimg=kimg)
         name = chosen.name
-        if encoder is None:
-            raise ConfigError(
-                "stage 2 needs a trained voice encoder: pass --encoder RUN_OR_MODEL_DIR from train-encoder."
-            )
-    encoder_dir = Path(encoder)
-    if (encoder_dir / "model" / "config.json").is_file():
+    encoder_dir = None if encoder is None else Path(encoder)
+    if encoder_dir is not None and (encoder_dir / "model" / "config.json").is_file():
         encoder_dir = encoder_dir / "model"
     options = {
-        "stage": "gan", "preset": name, "data": str(data_dir), "seed": seed, "encoder": str(encoder_dir),
-        "config": to_dict(config), "voice2face_version": __version__,
+        "stage": "gan", "preset": name, "data": _optional_str(data_dir), "seed": seed,
+        "encoder": _optional_str(encoder_dir), "config": to_dict(config), "voice2face_version": __version__,
     }  # fmt: skip
     if dry_run:
         return options
+    if encoder_dir is None:
+        raise ConfigError("stage 2 needs a trained voice encoder: pass --encoder RUN_OR_MODEL_DIR from train-encoder.")
     from voice2face.data.manifest import load_manifest
     from voice2face.training.data import paired_tensors
     from voice2face.training.gan import GANTrainer, run_gan_training
