@@ -62,6 +62,28 @@ def _finished_encoder_run(runs: Path, preset: str, seed: int, steps: int | None)
     return None
 
 
+def _earlier_gan_run(runs: Path, preset, seed: int, encoder_run: Path) -> Path | None:
+    """The latest stage-2 run in ``runs`` made with this preset's settings (any length), seed and
+    encoder, to be continued; a run of an older version of the preset is left alone."""
+    from voice2face.config import to_dict
+
+    def settings(config: dict) -> dict:
+        return {key: value for key, value in json.loads(json.dumps(config)).items() if key != "kimg"}
+
+    wanted = settings(to_dict(preset.gan))
+    found = None
+    for run in sorted(runs.glob(f"*-{preset.name}")):
+        try:
+            saved = json.loads((run / "training_options.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if not (run / "model" / "config.json").is_file() or saved.get("seed") != seed:
+            continue
+        if Path(saved.get("encoder", "")) == encoder_run / "model" and settings(saved["config"]) == wanted:
+            found = run
+    return found
+
+
 def train_with_selection(args, corpus, runs, encoder_run, cache, best_dir, progress):
     """Stage 2 in chunks of ``--select-every`` kimg up to ``--kimg``; after each chunk, sex agreement
     of the generated faces on the *validation* identities (never the test ones) decides whether
@@ -73,12 +95,14 @@ def train_with_selection(args, corpus, runs, encoder_run, cache, best_dir, progr
     from voice2face.training.presets import get_preset
     from voice2face.training.runner import train_generator
 
-    total = args.kimg if args.kimg is not None else get_preset(args.preset).gan.kimg
+    preset = get_preset(args.preset)
+    total = args.kimg if args.kimg is not None else preset.gan.kimg
     validation = EvaluationConfig(split="val", metrics=("attributes",), samples_per_voice=SAMPLES_PER_VOICE)
-    earlier = [r for r in sorted(runs.glob(f"*-{args.preset}")) if (r / "model" / "config.json").is_file()]
-    run = earlier[-1] if earlier else None
+    run = _earlier_gan_run(runs, preset, args.seed, encoder_run)
     state = best_dir.parent / "selection.json"  # the checks so far, so a rerun continues them
     saved = json.loads(state.read_text()) if state.is_file() and (best_dir / "config.json").is_file() else {}
+    if run is None or saved.get("run") != str(run):
+        saved = {}  # the checks of another (older) run do not count
     curve: list[tuple[float, float]] = [tuple(point) for point in saved.get("curve", [])]
     best: tuple[float, float] | None = tuple(saved["best"]) if "best" in saved else None
     while True:
@@ -92,7 +116,7 @@ def train_with_selection(args, corpus, runs, encoder_run, cache, best_dir, progr
                 best = (done, agreement)
                 model = load_pretrained(run / "model", ("voice_encoder", "generator"))
                 save_pretrained(best_dir, model.modules, dataclasses.replace(model.config, discriminator=None))
-            state.write_text(json.dumps({"curve": curve, "best": best}) + "\n")
+            state.write_text(json.dumps({"run": str(run), "curve": curve, "best": best}) + "\n")
         if done >= total - 1e-6:
             return run, curve, round(best[0], 3)
         target = min(total, done + args.select_every)
