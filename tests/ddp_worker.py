@@ -24,7 +24,7 @@ def main() -> None:
     seed = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     torch.set_num_threads(1)
     context = init_distributed("cpu")
-    trainer = make_trainer(seed=seed, context=context, batch_size=8)
+    trainer = make_trainer(seed=seed, context=context, batch_size=8, mismatch_weight=1.0)
     for _ in range(steps):
         trainer.train_step()
     if context.is_main:

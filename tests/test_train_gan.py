@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import signal
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 
 from voice2face.errors import TrainingInterrupted
 from voice2face.models import build_voice_encoder
-from voice2face.training.gan import GANTrainer, run_gan_training
+from voice2face.training.gan import GANTrainer, _phase_step, run_gan_training
 
 from tiny_gan import make_trainer, tiny_configs, tiny_data
 
@@ -28,6 +29,27 @@ def test_identity_losses_fall_and_lazy_phases_fire_on_schedule():
     # the EMA generator moved away from the initial weights but is not the raw generator
     raw, ema = trainer.G.state_dict(), trainer.G_ema.state_dict()
     assert any(not torch.equal(raw[k], ema[k]) for k in raw if raw[k].is_floating_point())
+
+
+def test_matching_aware_discriminator_learns_to_reject_other_speakers_voices():
+    assert make_trainer().next_batch()[3] is None  # off unless mismatch_weight > 0
+    trainer = make_trainer(mismatch_weight=1.0)
+    _, _, identity, c_other = trainer.next_batch()
+    for row, k in zip(c_other, identity, strict=True):  # every paired voice is another speaker's
+        own = trainer.data.embeddings[trainer.data.utterance_identity == k]
+        assert not any(torch.equal(row, e) for e in own)
+    # D alone, on a fixed batch: it learns to score a face with its own speaker's voice above the
+    # same face with another speaker's voice (the term is what teaches it; without it, no reason to).
+    real, c, identity, c_other = trainer.next_batch()
+    trainer.D.requires_grad_(True)
+    margins = []
+    for _ in range(30):
+        result = trainer.loss.d_main(real, c, identity, c_other)
+        _phase_step(result.loss, trainer.D, trainer.opt_D, trainer.context)
+        margins.append(result.stats["scores/real"] - result.stats["scores/mismatch"])
+    assert margins[-1] > margins[0] + 0.15 and all(b > a for a, b in itertools.pairwise(margins)), margins
+    with pytest.raises(ValueError, match="c_other"):
+        trainer.loss.d_main(real, c, identity)
 
 
 def test_resume_is_bit_identical(tmp_path):

@@ -648,6 +648,11 @@ class GANTrainingConfig:
     ``r1_gamma``) and lazy path-length regularisation every ``pl_interval`` G steps (weight
     ``pl_weight``, decay ``pl_decay``, batch shrunk by ``pl_batch_shrink``); Adam with lr and
     betas rescaled for the lazy intervals; EMA generator with half-life ``ema_kimg`` and ramp-up.
+
+    ``mismatch_weight`` > 0 makes the discriminator matching-aware (Reed et al. 2016, GAN-CLS):
+    real faces paired with the voice of another training speaker count as fake, with that weight,
+    so D's projection term learns whether face and voice belong together and G must make faces
+    that agree with the voice. Not in the paper (0 in its presets); ``synthvox-quick`` uses it.
     """
 
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
@@ -664,6 +669,7 @@ class GANTrainingConfig:
     pl_decay: float = 0.01
     pl_batch_shrink: int = 2
     identity_weight: float = 1.0
+    mismatch_weight: float = 0.0
     style_mixing: float = 0.9
     ema_kimg: float = 10.0
     ema_rampup: float | None = 0.05
@@ -686,6 +692,7 @@ class GANTrainingConfig:
         _check(0 < self.pl_decay <= 1, f"pl_decay must be in (0, 1], got {self.pl_decay}.")
         _check(self.pl_batch_shrink >= 1, f"pl_batch_shrink must be >= 1, got {self.pl_batch_shrink}.")
         _check(self.identity_weight >= 0, f"identity_weight must be >= 0, got {self.identity_weight}.")
+        _check(self.mismatch_weight >= 0, f"mismatch_weight must be >= 0, got {self.mismatch_weight}.")
         _check(0 <= self.style_mixing <= 1, f"style_mixing must be in [0, 1], got {self.style_mixing}.")
         _check(self.ema_kimg >= 0, f"ema_kimg must be >= 0, got {self.ema_kimg}.")
         _check(self.report_every >= 1 and self.snapshot_kimg > 0, "report_every must be >= 1 and snapshot_kimg > 0.")

@@ -133,6 +133,8 @@ class GANTrainer:
                 f"the dataset's faces are {data.faces.shape[-1]} px but the generator makes "
                 f"{config.generator.img_resolution} px; prepare the data at that resolution or pick another preset."
             )
+        if config.mismatch_weight > 0 and data.num_identities < 2:
+            raise ConfigError("mismatch_weight > 0 pairs faces with other speakers' voices; it needs >= 2 identities.")
         if data.embeddings.shape[1] != config.generator.c_dim:
             raise ConfigError(
                 f"voice embeddings have {data.embeddings.shape[1]} dimensions but the generator's c_dim is "
@@ -168,23 +170,33 @@ class GANTrainer:
 
     # ------------------------------------------------------------------ data
 
-    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """This rank's real faces ``[b, 3, R, R]``, conditions ``[b, D]`` and identities ``[b]``."""
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """This rank's real faces ``[b, 3, R, R]``, conditions ``[b, D]``, identities ``[b]``, and (with
+        ``mismatch_weight`` > 0) voices of other speakers ``[b, D]``, else None."""
         global_indices = self.order.next_global()
         identities = self.data.face_identity[global_indices]
         # One utterance per face, drawn for the whole global batch so every rank agrees.
-        utterances = np.array([self.pick_rng.choice(self.data.by_identity[int(k)]) for k in identities])
+        utterances = self._pick_utterances(identities.numpy())
         rank, world = self.context.rank, self.context.world_size
         device = self.context.device
         real = faces_to_float(self.data.faces[rank_share(global_indices, rank, world)]).to(device)
         c = self.data.embeddings[rank_share(utterances, rank, world)].to(device)
-        return real, c, rank_share(identities, rank, world).to(device)
+        c_other = None
+        if self.config.mismatch_weight > 0:
+            # Another speaker for each face: an offset of 1..K-1 identities, uniform over the others.
+            count = self.data.num_identities
+            others = (identities.numpy() + self.pick_rng.integers(1, count, size=len(identities))) % count
+            c_other = self.data.embeddings[rank_share(self._pick_utterances(others), rank, world)].to(device)
+        return real, c, rank_share(identities, rank, world).to(device), c_other
+
+    def _pick_utterances(self, identities: np.ndarray) -> np.ndarray:
+        return np.array([self.pick_rng.choice(self.data.by_identity[int(k)]) for k in identities])
 
     # ------------------------------------------------------------------ one step
 
     def train_step(self) -> dict[str, float]:
         """One iteration of every due phase; returns the phases' scalars."""
-        real, c, identity = self.next_batch()
+        real, c, identity, c_other = self.next_batch()
         stats: dict[str, float] = {}
         self.G.requires_grad_(True)
         self.D.requires_grad_(False)
@@ -197,7 +209,7 @@ class GANTrainer:
             stats.update(result.stats)
         self.G.requires_grad_(False)
         self.D.requires_grad_(True)
-        result = self.loss.d_main(real, c, identity)
+        result = self.loss.d_main(real, c, identity, c_other)
         _phase_step(result.loss, self.D, self.opt_D, self.context)
         stats.update(result.stats)
         if self.r1.fires(self.step):

@@ -6,7 +6,8 @@
 - Greg: path-length regularisation (Karras et al. 2020): the Jacobian of the image w.r.t. w,
   probed with random image-space directions, should have a constant norm ``a`` (a running mean).
 - Dmain: logistic loss ``softplus(D(fake)) + softplus(−D(real))`` plus identity cross-entropy of
-  real faces, which is what trains the identity head.
+  real faces, which is what trains the identity head; with ``mismatch_weight`` > 0, also
+  ``softplus(D(real, c_other))`` for real faces paired with another speaker's voice (GAN-CLS).
 - Dreg: R1, ``γ/2 · ‖∇_x D(x)‖²`` on real images.
 
 Each lazily applied penalty is multiplied by its interval (``gain``) so that its strength per
@@ -133,8 +134,14 @@ class GANLoss:
         loss = penalty * self.config.pl_weight * gain + images[:, 0, 0, 0].mean() * 0
         return PhaseResult(loss, {"loss/G/pl_penalty": _scalar(penalty), "pl_mean": _scalar(pl_mean)})
 
-    def d_main(self, real: torch.Tensor, c: torch.Tensor, identity: torch.Tensor) -> PhaseResult:
-        """Discriminator logistic loss on real ``[B,3,R,R]`` and freshly generated faces, plus identity CE on real."""
+    def d_main(
+        self, real: torch.Tensor, c: torch.Tensor, identity: torch.Tensor, c_other: torch.Tensor | None = None
+    ) -> PhaseResult:
+        """Discriminator logistic loss on real ``[B,3,R,R]`` and freshly generated faces, plus identity CE on real.
+
+        ``c_other`` ``[B, c_dim]``: voices of other speakers, for the matching-aware term (needed when
+        ``mismatch_weight`` > 0).
+        """
         with torch.no_grad():
             fake, _ = self.generate(self.sample_z(c.shape[0]), c)
         fake_out = self.D.forward_heads(fake, c)
@@ -152,6 +159,14 @@ class GANLoss:
         }
         if real_out.identity_logits is not None:
             stats["acc/D/identity_real"] = _scalar((real_out.identity_logits.argmax(1) == identity).float().mean())
+        if self.config.mismatch_weight > 0:
+            if c_other is None:
+                raise ValueError("mismatch_weight > 0 needs c_other, voices of other speakers for the real faces")
+            mismatch_out = self.D.forward_heads(real, c_other)
+            loss_mismatch = F.softplus(mismatch_out.logits).mean()
+            loss = loss + self.config.mismatch_weight * loss_mismatch
+            stats["loss/D/mismatch"] = _scalar(loss_mismatch)
+            stats["scores/mismatch"] = _scalar(mismatch_out.logits.mean())
         return PhaseResult(loss, stats)
 
     def d_r1(self, real: torch.Tensor, c: torch.Tensor, gain: float) -> PhaseResult:
