@@ -193,7 +193,8 @@ no recording or photograph of a real person went into this model.
   {enc["config"]["crops"]["min_seconds"]}–{enc["config"]["crops"]["max_seconds"]} s, seed {options["seed"]}.
 - Stage 2 (generator): batch {gan["config"]["batch_size"]}, Adam lr {gan["config"]["g_lr"]} betas
   {tuple(gan["config"]["betas"])}, R1 γ {gan["config"]["r1_gamma"]}, identity weight
-  {gan["config"]["identity_weight"]}, EMA half-life {gan["config"]["ema_kimg"]} kimg; trained to
+  {gan["config"]["identity_weight"]}, matching-aware D weight {gan["config"].get("mismatch_weight", 0.0)} (real faces
+  with another speaker's voice count as fake), EMA half-life {gan["config"]["ema_kimg"]} kimg; trained to
   {options["trained_kimg"]:g} kimg, checked every {options["select_every"]:g} kimg by the sex agreement of its
   faces for the **validation** identities' voices (never the test ones). The shipped snapshot is the
   best of those: **{summary["kimg"]:g} kimg**. Validation curve (kimg: agreement):
