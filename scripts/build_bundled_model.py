@@ -49,14 +49,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _finished_encoder_run(runs: Path, preset: str, seed: int, steps: int | None) -> Path | None:
-    """A stage-1 run in ``runs`` of ``preset`` and ``seed`` (and ``steps``, when given) that finished."""
-    for run in sorted(runs.glob(f"*-{preset}-encoder")):
+def _runs_with_options(runs: Path, pattern: str, seed: int):
+    """(run, its training_options.json) for each run in ``runs`` matching ``pattern`` and trained with ``seed``."""
+    for run in sorted(runs.glob(pattern)):
         try:
             saved = json.loads((run / "training_options.json").read_text())
         except (OSError, json.JSONDecodeError):
             continue
-        same = saved.get("preset") == preset and saved.get("seed") == seed
+        if saved.get("seed") == seed:
+            yield run, saved
+
+
+def _finished_encoder_run(runs: Path, preset: str, seed: int, steps: int | None) -> Path | None:
+    """A stage-1 run in ``runs`` of ``preset`` and ``seed`` (and ``steps``, when given) that finished."""
+    for run, saved in _runs_with_options(runs, f"*-{preset}-encoder", seed):
+        same = saved.get("preset") == preset
         if same and (steps is None or saved["config"]["steps"] == steps) and (run / "DONE").is_file():
             return run
     return None
@@ -72,12 +79,8 @@ def _earlier_gan_run(runs: Path, preset, seed: int, encoder_run: Path) -> Path |
 
     wanted = settings(to_dict(preset.gan))
     found = None
-    for run in sorted(runs.glob(f"*-{preset.name}")):
-        try:
-            saved = json.loads((run / "training_options.json").read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if not (run / "model" / "config.json").is_file() or saved.get("seed") != seed:
+    for run, saved in _runs_with_options(runs, f"*-{preset.name}", seed):
+        if not (run / "model" / "config.json").is_file():
             continue
         if Path(saved.get("encoder", "")) == encoder_run / "model" and settings(saved["config"]) == wanted:
             found = run
