@@ -98,10 +98,5 @@ def test_bundled_model_figures_reproduce_on_the_regenerated_training_corpus(reme
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 7 stays open: the bundled model's sex agreement on synthvox test voices is below the 0.90 "
-    "target (see model_card.md); remove this marker when a rebuilt model reaches it",
-)
 def test_bundled_model_reaches_the_sex_agreement_target(remeasured):
     assert remeasured["results"]["attributes"]["sex_agreement"] >= 0.90

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from voice2face.config import FaceCNNConfig
-from voice2face.errors import MetricError
+from voice2face.errors import ConfigError, MetricError
 from voice2face.metrics.embedders import (
     CNNFaceEmbedder,
     FaceEmbedder,
@@ -16,7 +16,7 @@ from voice2face.metrics.embedders import (
     corpus_embedder,
     to_uint8_hwc,
 )
-from voice2face.metrics.face_cnn import train_face_cnn
+from voice2face.metrics.face_cnn import _blur, train_face_cnn
 from voice2face.metrics.identity import match_1v2, recall_at_k
 
 SMALL = FaceCNNConfig(image_size=32, width=8, depth=3, embedding_dim=16, epochs=8, batch_size=32, seed=0)
@@ -112,6 +112,48 @@ def test_corpus_embedder_and_classifier_are_cached_by_data_and_config(tmp_path):
     cached = corpus_attribute_classifier(sex_data, dataset="toy:v1", cache_dir=tmp_path, config=SMALL)
     assert cached.predict(held_out) == predicted and calls.count("sex") == 1
     assert not list(tmp_path.glob(".*.tmp")), "a temporary file was left behind"
+
+
+def _high_frequency(images: torch.Tensor) -> torch.Tensor:
+    """Per image: mean squared discrete Laplacian → ``[B]``."""
+    x = images
+    lap = 4 * x[..., 1:-1, 1:-1] - x[..., :-2, 1:-1] - x[..., 2:, 1:-1] - x[..., 1:-1, :-2] - x[..., 1:-1, 2:]
+    return lap.square().mean(dim=(1, 2, 3))
+
+
+def test_blur_augmentation_softens_each_image_by_its_own_amount():
+    images, _, _ = toy_faces(2, seed=5)  # [12, 3, 32, 32]
+    blurred = _blur(images, 2.0, torch.Generator().manual_seed(0))
+    assert blurred.shape == images.shape and torch.isfinite(blurred).all()
+    again = _blur(images, 2.0, torch.Generator().manual_seed(0))
+    assert torch.equal(blurred, again), "the same generator state must give the same blur"
+    ratio = _high_frequency(blurred) / _high_frequency(images)
+    assert (ratio < 1).all(), "blurring must remove fine detail"
+    assert ratio.max() / ratio.min() > 3, "each image gets its own σ, so some are much softer than others"
+    flat = torch.full((2, 3, 16, 16), 0.25)
+    torch.testing.assert_close(_blur(flat, 2.0, torch.Generator().manual_seed(1)), flat)  # weights sum to 1
+    with pytest.raises(ConfigError, match="blur must be 0–4 px for image_size 32"):
+        FaceCNNConfig(image_size=32, blur=5.0)
+
+
+@pytest.mark.slow
+def test_classifier_trained_with_blur_judges_soft_images():
+    """Like a small generator's faces, the soft probes lack the crisp edges a classifier trained
+    only on sharp images relies on: it falls to about chance on them, the blur-trained one does not."""
+    images, _, sexes = toy_faces(12, seed=0)
+    held_out, _, truth = toy_faces(3, seed=6)
+    padded = torch.nn.functional.pad(held_out, (1, 1, 1, 1), mode="reflect")
+    soft = torch.nn.functional.avg_pool2d(padded, 3, stride=1)  # a 3×3 box blur, unlike training's Gaussians
+    accuracy = {}
+    for blur in (0.0, 2.0):
+        network, classes = train_face_cnn(images, sexes, FaceCNNConfig(**{**SMALL.__dict__, "blur": blur}))
+        for name, probe in (("sharp", held_out), ("soft", soft)):
+            with torch.no_grad():
+                predicted = np.array([classes[i] for i in network.logits(probe).argmax(1).tolist()])
+            accuracy[blur, name] = float(np.mean(predicted == truth))
+    assert accuracy[0.0, "sharp"] == accuracy[2.0, "sharp"] == 1.0, accuracy
+    assert accuracy[0.0, "soft"] < 0.75, f"the toy no longer shows the failure blur is for: {accuracy}"
+    assert accuracy[2.0, "soft"] > 0.85, accuracy
 
 
 def test_training_input_is_checked():

@@ -301,7 +301,8 @@ def evaluate_model(
             elif name == "attributes":
                 classifier = corpus_attribute_classifier(
                     _train_faces(manifest, "sex"), dataset=f"{data_key}/train", cache_dir=cache, attribute="sex",
-                    name=embedder_name if embedder_name != "dlib" else manifest.name, config=config.face_cnn,
+                    name=embedder_name if embedder_name != "dlib" else manifest.name,
+                    config=dataclasses.replace(config.face_cnn, blur=config.attribute_blur),
                 )  # fmt: skip
                 predicted = [p for batch in float_batches(fakes, config.batch_size) for p in classifier.predict(batch)]
                 results[name] = run_metric(

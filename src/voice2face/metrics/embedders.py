@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from voice2face.config import FaceCNNConfig
+from voice2face.config import ATTRIBUTE_BLUR, FaceCNNConfig
 from voice2face.errors import MetricUnavailableError
 from voice2face.metrics.face_cnn import FaceCNN, load_or_train_face_cnn
 from voice2face.metrics.inception import check_images
@@ -164,10 +164,11 @@ def corpus_attribute_classifier(
     cache_dir: str | Path,
     attribute: str = "sex",
     name: str = "synthvox",
-    config: FaceCNNConfig = FaceCNNConfig(),
+    config: FaceCNNConfig = FaceCNNConfig(blur=ATTRIBUTE_BLUR),
 ) -> FaceAttributeClassifier:
     """A classifier of ``attribute`` trained on a corpus's faces (``data()`` → images, attribute
-    labels), cached like :func:`corpus_embedder`."""
+    labels), cached like :func:`corpus_embedder`. The default trains with blur augmentation
+    (:data:`~voice2face.config.ATTRIBUTE_BLUR`) so that it can judge soft generated faces."""
     network, classes, _ = load_or_train_face_cnn(
         data, dataset=dataset, task=f"attribute-{attribute}", cache_dir=cache_dir, config=config
     )

@@ -13,6 +13,7 @@ pickles) under a key that hashes the data's name, the task and the config.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -90,6 +91,21 @@ def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return padded[:, :, dy : dy + height, dx : dx + width]
 
 
+def _blur(images: torch.Tensor, max_sigma: float, generator: torch.Generator) -> torch.Tensor:
+    """Blur each image by a separable Gaussian of its own σ, drawn uniformly from [0, max_sigma]
+    pixels (σ near 0 leaves an image as it is); reflect-padded, so the size is kept."""
+    batch, channels, height, width = images.shape
+    radius = max(1, math.ceil(3 * max_sigma))
+    sigma = (torch.rand(batch, generator=generator) * max_sigma).clamp_min(1e-3)  # [B]
+    taps = torch.arange(-radius, radius + 1, dtype=torch.float32)  # [K]
+    kernel = torch.exp(-taps.square()[None] / (2 * sigma.square()[:, None]))  # [B, K]
+    kernel = (kernel / kernel.sum(dim=1, keepdim=True)).repeat_interleave(channels, dim=0)  # [B*C, K]
+    x = images.reshape(1, batch * channels, height, width)
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="reflect"), kernel[:, None, None, :], groups=batch * channels)
+    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="reflect"), kernel[:, None, :, None], groups=batch * channels)
+    return x.reshape(batch, channels, height, width)
+
+
 def label_classes(labels: Sequence[Any] | np.ndarray | torch.Tensor) -> tuple[list[Any], torch.Tensor]:
     """Sorted distinct labels and each label's index in them (``[N]`` long)."""
     values = labels.tolist() if isinstance(labels, (np.ndarray, torch.Tensor)) else list(labels)
@@ -138,6 +154,8 @@ def train_face_cnn(
             x = images[batch].float()
             if config.augment:
                 x = _augment(x, generator)
+            if config.blur > 0:
+                x = _blur(x, config.blur, generator)
             loss = F.cross_entropy(network.logits(x), targets[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
