@@ -60,17 +60,22 @@ def _runs_with_options(runs: Path, pattern: str, seed: int):
             yield run, saved
 
 
-def _settings(config: dict, length: str) -> dict:
-    """A run's (or preset's) training config as read back from JSON, without its ``length`` key."""
-    return {key: value for key, value in json.loads(json.dumps(config)).items() if key != length}
+def _as_saved(config) -> dict:
+    """A config dataclass as it reads back from a JSON file (tuples become lists)."""
+    from voice2face.config import to_dict
+
+    return json.loads(json.dumps(to_dict(config)))
+
+
+def _settings(saved: dict, length: str) -> dict:
+    """A training config in its JSON form without its ``length`` key."""
+    return {key: value for key, value in saved.items() if key != length}
 
 
 def _finished_encoder_run(runs: Path, preset, seed: int, steps: int | None) -> Path | None:
     """A finished stage-1 run in ``runs`` made with this preset's settings, ``seed`` and ``steps``
     (the preset's when None); a run of an older version of the preset is left alone."""
-    from voice2face.config import to_dict
-
-    wanted = _settings(to_dict(preset.encoder), "steps")
+    wanted = _settings(_as_saved(preset.encoder), "steps")
     steps = preset.encoder.steps if steps is None else steps
     for run, saved in _runs_with_options(runs, f"*-{preset.name}-encoder", seed):
         if saved.get("preset") != preset.name or not (run / "DONE").is_file():
@@ -83,9 +88,7 @@ def _finished_encoder_run(runs: Path, preset, seed: int, steps: int | None) -> P
 def _earlier_gan_run(runs: Path, preset, seed: int, encoder_run: Path) -> Path | None:
     """The latest stage-2 run in ``runs`` made with this preset's settings (any length), seed and
     encoder, to be continued; a run of an older version of the preset is left alone."""
-    from voice2face.config import to_dict
-
-    wanted = _settings(to_dict(preset.gan), "kimg")
+    wanted = _settings(_as_saved(preset.gan), "kimg")
     found = None
     for run, saved in _runs_with_options(runs, f"*-{preset.name}", seed):
         if not (run / "model" / "config.json").is_file():
@@ -101,7 +104,7 @@ def train_with_selection(args, corpus, runs, encoder_run, cache, best_dir, progr
     this snapshot becomes ``best_dir`` (inference networks only). Returns (run, [(kimg, val
     agreement)], chosen kimg). An earlier stage-2 run in ``runs`` is continued (resume is exact)."""
     from voice2face.checkpoint import load_pretrained, save_pretrained
-    from voice2face.config import EvaluationConfig, to_dict
+    from voice2face.config import EvaluationConfig
     from voice2face.evaluation import evaluate_model, read_snapshot
     from voice2face.training.presets import get_preset
     from voice2face.training.runner import train_generator
@@ -112,7 +115,7 @@ def train_with_selection(args, corpus, runs, encoder_run, cache, best_dir, progr
     run = _earlier_gan_run(runs, preset, args.seed, encoder_run)
     state = best_dir.parent / "selection.json"  # the checks so far, so a rerun continues them
     saved = json.loads(state.read_text()) if state.is_file() and (best_dir / "config.json").is_file() else {}
-    judge = json.loads(json.dumps(to_dict(validation)))  # tuples → lists, as read back from JSON
+    judge = _as_saved(validation)
     if run is None or saved.get("run") != str(run) or saved.get("validation") != judge:
         saved = {}  # the checks of another (older) run, or made with another instrument, do not count
     curve: list[tuple[float, float]] = [tuple(point) for point in saved.get("curve", [])]
@@ -281,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (corpus / "manifest.json").is_file():
         generate_corpus(corpus, corpus_config, progress=progress)
     manifest = load_manifest(corpus)
-    if manifest.generator_config != json.loads(json.dumps(to_dict(corpus_config))):  # tuples → lists
+    if manifest.generator_config != _as_saved(corpus_config):
         print(f"error: {corpus} was made with other settings; remove it or pass another --work.", file=sys.stderr)
         return 2
 

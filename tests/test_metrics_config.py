@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from voice2face.config import FaceCNNConfig, FIDConfig, IdentityMetricsConfig, PPLConfig, load_json, save_json
+from voice2face.config import (
+    EvaluationConfig,
+    FaceCNNConfig,
+    FIDConfig,
+    IdentityMetricsConfig,
+    PPLConfig,
+    load_json,
+    save_json,
+)
 from voice2face.errors import ConfigError
 
 
@@ -33,6 +41,7 @@ def test_round_trip_through_json(tmp_path, config):
         (lambda: IdentityMetricsConfig(recall_ks=(0, 1)), "recall_ks"),
         (lambda: IdentityMetricsConfig(gallery_size=1), "gallery_size"),
         (lambda: FaceCNNConfig(image_size=16, depth=6), "too small for depth"),
+        (lambda: EvaluationConfig(attribute_blur=9.0), "attribute_blur: blur must be 0–8 px for image_size 64"),
     ],
 )
 def test_out_of_range_values_are_refused(build, phrase):

@@ -1020,6 +1020,11 @@ class EvaluationConfig:
     face_cnn: FaceCNNConfig = field(default_factory=FaceCNNConfig)
     attribute_blur: float = ATTRIBUTE_BLUR
 
+    @property
+    def attribute_cnn(self) -> FaceCNNConfig:
+        """The corpus sex classifier's settings: ``face_cnn`` trained with ``attribute_blur``."""
+        return dataclasses.replace(self.face_cnn, blur=self.attribute_blur)
+
     def __post_init__(self) -> None:
         _check(len(self.metrics) > 0, "metrics must name at least one metric.")
         for name in self.metrics:
@@ -1028,10 +1033,10 @@ class EvaluationConfig:
                 f"unknown metric {name!r}; choose from {', '.join(EVALUATION_METRICS)} (or fd_synthvox, fd_dlib).",
             )
         _check(self.split in ("train", "val", "test"), f"split must be train, val or test, got {self.split!r}.")
-        _check(
-            0 <= self.attribute_blur <= self.face_cnn.image_size / 8,
-            f"attribute_blur must be 0–{self.face_cnn.image_size / 8:g} px, got {self.attribute_blur}.",
-        )
+        try:
+            self.attribute_cnn  # noqa: B018 — FaceCNNConfig checks the blur against its image size
+        except ConfigError as error:
+            raise ConfigError(f"attribute_blur: {error}") from None
         _check(1 <= self.samples_per_voice <= 100, f"samples_per_voice must be 1–100, got {self.samples_per_voice}.")
         _check(self.seed >= 0, f"seed must be >= 0, got {self.seed}.")
         _check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}.")

@@ -302,7 +302,7 @@ def evaluate_model(
                 classifier = corpus_attribute_classifier(
                     _train_faces(manifest, "sex"), dataset=f"{data_key}/train", cache_dir=cache, attribute="sex",
                     name=embedder_name if embedder_name != "dlib" else manifest.name,
-                    config=dataclasses.replace(config.face_cnn, blur=config.attribute_blur),
+                    config=config.attribute_cnn,
                 )  # fmt: skip
                 predicted = [p for batch in float_batches(fakes, config.batch_size) for p in classifier.predict(batch)]
                 results[name] = run_metric(
