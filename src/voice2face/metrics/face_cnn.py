@@ -32,6 +32,27 @@ from voice2face.metrics.registry import StatsCache, stats_key
 COSINE_SCALE = 16.0  # logit scale of the cosine-softmax head (NormFace); 16 trains well at 64 px
 
 
+def conv_trunk(config: FaceCNNConfig) -> tuple[nn.Sequential, int]:
+    """The face networks' conv trunk: ``config.depth`` blocks of two 3×3 conv–BatchNorm–ReLU and a
+    2× max-pool, ``config.width`` channels doubling per block (at most 512). Returns (trunk, output
+    channels); ``[B, 3, S, S]`` → ``[B, C, S / 2^depth, S / 2^depth]``."""
+    layers: list[nn.Module] = []
+    channels_in = 3
+    for block in range(config.depth):
+        channels = min(config.width << block, 512)
+        layers += [
+            nn.Conv2d(channels_in, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+        ]
+        channels_in = channels
+    return nn.Sequential(*layers), channels_in
+
+
 class FaceCNN(nn.Module):
     """Conv trunk → ``embedding_dim`` features; a cosine classifier head over ``num_classes``.
 
@@ -45,33 +66,13 @@ class FaceCNN(nn.Module):
             raise MetricError(f"A face CNN needs at least 2 classes to learn from, got {num_classes}.")
         self.config = config
         self.num_classes = num_classes
-        layers: list[nn.Module] = []
-        channels_in = 3
-        for block in range(config.depth):
-            channels = min(config.width << block, 512)
-            layers += [
-                nn.Conv2d(channels_in, channels, 3, padding=1, bias=False),
-                nn.BatchNorm2d(channels),
-                nn.ReLU(),
-                nn.Conv2d(channels, channels, 3, padding=1, bias=False),
-                nn.BatchNorm2d(channels),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-            ]
-            channels_in = channels
-        self.trunk = nn.Sequential(*layers)
-        self.project = nn.Linear(channels_in, config.embedding_dim)
+        self.trunk, channels = conv_trunk(config)
+        self.project = nn.Linear(channels, config.embedding_dim)
         self.classes = nn.Parameter(torch.randn(num_classes, config.embedding_dim) * 0.01)
 
-    def _resize(self, images: torch.Tensor) -> torch.Tensor:
-        check_images(images, "FaceCNN input")
-        size = self.config.image_size
-        if tuple(images.shape[-2:]) != (size, size):
-            images = F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False)
-        return images.float()
-
     def embed(self, images: torch.Tensor) -> torch.Tensor:
-        features = self.trunk(self._resize(images))  # [B, C, s, s]
+        check_images(images, "FaceCNN input")
+        features = self.trunk(resize_faces(images, self.config.image_size))  # [B, C, s, s]
         return F.normalize(self.project(features.mean(dim=(2, 3))), dim=1)  # [B, E]
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
@@ -80,7 +81,7 @@ class FaceCNN(nn.Module):
     forward = logits
 
 
-def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def augment_faces(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Random horizontal flips and shifts of up to 1/16 of the size (reflect-padded)."""
     batch, _, height, width = images.shape
     flip = torch.rand(batch, generator=generator) < 0.5
@@ -134,10 +135,34 @@ def train_face_cnn(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         network = FaceCNN(config, len(classes))
-    generator = torch.Generator().manual_seed(config.seed)
-    size = config.image_size
+    images = resize_faces(images, config.image_size)
+    fit_face_network(
+        network, images, config, lambda x, batch: F.cross_entropy(network.logits(x), targets[batch]), progress=progress
+    )
+    return network.eval(), classes
+
+
+def resize_faces(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Images ``[N, 3, H, W]`` as float ``[N, 3, size, size]`` (bilinear where the size differs)."""
     if tuple(images.shape[-2:]) != (size, size):
         images = F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False)
+    return images.float()
+
+
+def fit_face_network(
+    network: nn.Module,
+    images: torch.Tensor,
+    config: FaceCNNConfig,
+    loss_of: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    *,
+    progress: Callable[[int, float], None] | None = None,
+) -> None:
+    """Train a face network the way every corpus face network is trained, then recalibrate its
+    BatchNorm: Adam (``config.learning_rate``, ``weight_decay``) on a one-cycle schedule over
+    ``config.epochs`` of shuffled batches, augmented (flips, shifts) when ``config.augment`` and
+    blurred when ``config.blur``. ``loss_of(x, batch)`` gives the loss of the batch's images ``x``
+    ``[b, 3, S, S]`` (indices ``batch`` ``[b]`` into ``images``). Deterministic for ``config.seed``."""
+    generator = torch.Generator().manual_seed(config.seed)
     optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     steps_per_epoch = max(1, -(-images.shape[0] // config.batch_size))
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -153,10 +178,10 @@ def train_face_cnn(
                 continue
             x = images[batch].float()
             if config.augment:
-                x = _augment(x, generator)
+                x = augment_faces(x, generator)
             if config.blur > 0:
                 x = _blur(x, config.blur, generator)
-            loss = F.cross_entropy(network.logits(x), targets[batch])
+            loss = loss_of(x, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -164,22 +189,25 @@ def train_face_cnn(
             total += loss.item() * batch.numel()
         if progress is not None:
             progress(epoch, total / images.shape[0])
-    _recalibrate_batchnorm(network, images, config.batch_size)
-    return network.eval(), classes
+    recalibrate_batchnorm(network, images, config.batch_size)
 
 
 @torch.no_grad()
-def _recalibrate_batchnorm(network: FaceCNN, images: torch.Tensor, batch_size: int) -> None:
+def recalibrate_batchnorm(
+    network: nn.Module, images: torch.Tensor, batch_size: int, forward: Callable[[torch.Tensor], Any] | None = None
+) -> None:
     """Replace BatchNorm's running statistics by exact averages over the (unaugmented) training
     images: short trainings leave the moving averages lagging behind the final weights, and
-    eval-mode outputs then differ from what was trained."""
+    eval-mode outputs then differ from what was trained. ``forward`` runs a batch of ``images``
+    through the layers that hold the BatchNorms (default: ``network.trunk`` on float images)."""
+    forward = forward or (lambda batch: network.trunk(batch.float()))
     norms = [m for m in network.modules() if isinstance(m, nn.BatchNorm2d)]
     for norm in norms:
         norm.reset_running_stats()
         norm.momentum = None  # cumulative average over the batches below
     network.train()
     for start in range(0, images.shape[0], batch_size):
-        network.trunk(images[start : start + batch_size].float())
+        forward(images[start : start + batch_size])
     for norm in norms:
         norm.momentum = 0.1
 

@@ -7,6 +7,16 @@ import torch
 from PIL import Image
 
 
+def uint8_to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels (any shape) → float32 in [-1, 1] as ``(x − 127.5) / 127.5`` (the paper's normalisation)."""
+    return (images.to(torch.float32) - 127.5) / 127.5
+
+
+def float_to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Float images in [-1, 1] (clipped) → uint8 tensor of the same shape, rounded, on the CPU."""
+    return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+
+
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Images ``[B, 3, H, W]`` in [-1, 1] (values outside are clipped) → uint8 ``[B, H, W, 3]``."""
     if images.ndim != 4 or images.shape[1] != 3:

@@ -43,6 +43,7 @@ from voice2face.data.synthvox.traits import (
     FACE_SD,
     VOICE_SD,
     Identity,
+    VoiceTraits,
     age_to_unit,
     bald_probability,
     face_means,
@@ -75,10 +76,15 @@ def _gaussian_logpdf(x: np.ndarray, mean: np.ndarray, sd: float) -> np.ndarray:
 
 def voice_log_likelihood(identities: Sequence[Identity], male, age01, size) -> np.ndarray:
     """log p(voice traits | z) for each identity at each latent point: ``[N, G]``."""
+    return voice_traits_log_likelihood([identity.voice for identity in identities], male, age01, size)
+
+
+def voice_traits_log_likelihood(voices: Sequence[VoiceTraits], male, age01, size) -> np.ndarray:
+    """log p(voice traits | z) for voice traits without a person around them: ``[N, G]``."""
     means = voice_means(male, age01, size)  # each [G]
-    out = np.zeros((len(identities), np.broadcast(male, age01, size).shape[0]))
+    out = np.zeros((len(voices), np.broadcast(male, age01, size).shape[0]))
     for name, sd in VOICE_SD.items():
-        values = np.array([identity.voice.observables()[name] for identity in identities])  # [N]
+        values = np.array([voice.observables()[name] for voice in voices])  # [N]
         out += _gaussian_logpdf(values[:, None], means[name][None, :], sd)
     return out
 

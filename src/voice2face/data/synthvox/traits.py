@@ -292,31 +292,23 @@ def _colour_choice(rng: np.random.Generator, table: dict[str, tuple[tuple[int, i
     return _choice(rng, {name: prob for name, (_, prob) in table.items()})
 
 
-def draw_identity(seed: int, index: int) -> Identity:
-    """Draw person ``index`` of the corpus with ``seed`` from the model in the module docstring."""
-    rng = item_rng(seed, index, STREAM_TRAITS)
-    sex = SEXES[int(rng.integers(2))]
-    low, high = AGE_RANGE
-    age = low + (high - low) * rng.beta(*AGE_BETA)
-    size = rng.standard_normal()
-    latent = Latent(sex=sex, age=_r(age), size=_r(size))
+def draw_face_traits(rng: np.random.Generator, latent: Latent) -> FaceTraits:
+    """Draw a face for a person with ``latent`` from the model in the module docstring.
+
+    :func:`draw_identity` calls it after the voice traits, so the order of draws from ``rng``
+    is part of every corpus: keep it. Given other latents (a posterior draw, say) it gives a
+    fresh face of such a person, everything the latents do not fix drawn anew.
+    """
     male, age01 = latent.male, latent.age01
-
-    v_mean = voice_means(male, age01, latent.size)
-    v = {name: float(v_mean[name]) + sd * rng.standard_normal() for name, sd in VOICE_SD.items()}
-    voice = VoiceTraits(
-        f0_hz=_r(np.exp(v["log_f0"])),
-        **{name: _r(value) for name, value in v.items() if name != "log_f0"},
-    )
-
     f_mean = face_means(male, age01, latent.size)
     f = {name: _r(float(f_mean[name]) + sd * rng.standard_normal()) for name, sd in FACE_SD.items()}
     bald = bool(rng.random() < bald_probability(male, age01))
     glasses = bool(rng.random() < glasses_probability(age01))
-    hair_style = "bald" if bald else _choice(rng, HAIR_STYLE_PROBS[sex])
-    facial_hair = _choice(rng, FACIAL_HAIR_PROBS_MALE) if sex == "male" else "none"
-    face = FaceTraits(
-        sex=sex,
+    hair_style = "bald" if bald else _choice(rng, HAIR_STYLE_PROBS[latent.sex])
+    facial_hair = _choice(rng, FACIAL_HAIR_PROBS_MALE) if latent.sex == "male" else "none"
+    # Keyword arguments are evaluated in order, so this list fixes the order of the draws.
+    return FaceTraits(
+        sex=latent.sex,
         **f,
         bald=bald,
         glasses=glasses,
@@ -337,4 +329,24 @@ def draw_identity(seed: int, index: int) -> Identity:
         glasses_frame=_choice(rng, GLASSES_FRAME_PROBS),
         hair_parting=_r(rng.uniform(-1.0, 1.0)),
     )
+
+
+def draw_identity(seed: int, index: int) -> Identity:
+    """Draw person ``index`` of the corpus with ``seed`` from the model in the module docstring."""
+    rng = item_rng(seed, index, STREAM_TRAITS)
+    sex = SEXES[int(rng.integers(2))]
+    low, high = AGE_RANGE
+    age = low + (high - low) * rng.beta(*AGE_BETA)
+    size = rng.standard_normal()
+    latent = Latent(sex=sex, age=_r(age), size=_r(size))
+    male, age01 = latent.male, latent.age01
+
+    v_mean = voice_means(male, age01, latent.size)
+    v = {name: float(v_mean[name]) + sd * rng.standard_normal() for name, sd in VOICE_SD.items()}
+    voice = VoiceTraits(
+        f0_hz=_r(np.exp(v["log_f0"])),
+        **{name: _r(value) for name, value in v.items() if name != "log_f0"},
+    )
+
+    face = draw_face_traits(rng, latent)
     return Identity(index=index, id=identity_id(index), latent=latent, voice=voice, face=face)
