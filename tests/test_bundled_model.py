@@ -34,18 +34,33 @@ def test_bundle_holds_only_the_inference_networks_and_stays_under_20_mb():
     assert sorted(model.modules) == ["generator", "voice_encoder"] and model.config.discriminator is None
 
 
-def test_model_card_says_synthetic_and_reports_identity_metrics_beside_ceiling_and_chance():
+def _row(card: str, label: str) -> list[str]:
+    """The cells of the card table's row ``label``: model, then each reference row, then chance."""
+    row = re.search(rf"^\| {re.escape(label)} \| (.+) \|$", card, re.MULTILINE)
+    assert row, f"the card has no {label!r} row"
+    return [cell.strip() for cell in row.group(1).split("|")]
+
+
+def test_model_card_says_synthetic_and_reports_every_figure_beside_its_reference_rows():
     card = (BUNDLE / "model_card.md").read_text(encoding="utf-8")
     for phrase in ("not photographs of anyone", "identification evidence", "Intended use", "Limitations",
-                   "Training data", "scripts/build_bundled_model.py"):  # fmt: skip
+                   "Training data", "scripts/build_bundled_model.py", "trait-space"):  # fmt: skip
         assert phrase in card, phrase
     evaluation = _provenance()["evaluation"]
-    row = re.search(r"^\| 1:2 matching \| ([0-9.]+) \| ([0-9.]+) \| 0\.5000 \|$", card, re.MULTILINE)
-    assert row, "the card has no 1:2 matching row with its ceiling and chance"
-    assert float(row.group(1)) == pytest.approx(evaluation["match_1v2"], abs=1e-4)
-    assert float(row.group(2)) == pytest.approx(evaluation["ceiling"]["match_1v2"], abs=1e-4)
-    agreement = re.search(r"^\| sex agreement \| ([0-9.]+) \|", card, re.MULTILINE)
-    assert agreement and float(agreement.group(1)) == pytest.approx(evaluation["sex_agreement"], abs=1e-4)
+    model, refs = evaluation["model"], evaluation["references"]
+    header = _row(card, "metric")
+    assert header == ["model", "real", "blur σ1.2", "blur σ2.0", "oracle voice", "oracle sex", "chance"]
+    matching = _row(card, "1:2 matching")
+    assert float(matching[0]) == pytest.approx(model["identity"]["match_1v2"], abs=1e-3)
+    assert float(matching[1]) == pytest.approx(refs["real"]["identity"]["match_1v2"], abs=1e-3)
+    assert matching[-1] == "0.500"
+    c2st = _row(card, "two-sample accuracy (0.5 = indistinguishable)")
+    assert float(c2st[0]) == pytest.approx(model["realism"]["c2st"], abs=1e-3)
+    assert float(c2st[3]) == pytest.approx(refs["blurred_real_2.0"]["realism"]["c2st"], abs=1e-3)
+    sex = _row(card, "sex (accuracy)")
+    assert float(sex[0]) == pytest.approx(model["traits"]["sex"], abs=1e-3)
+    # The card's first words on the evaluation are its verdict, not a number out of context.
+    assert re.search(r"\*\*(Faces not yet realistic|Face-like|As hard to tell)", card)
 
 
 def test_shipped_examples_are_unseen_test_voices_of_both_sexes():
@@ -71,7 +86,8 @@ def test_main_job_writes_portraits_of_a_shipped_example_with_the_bundled_model(t
 @pytest.fixture(scope="module")
 def remeasured(tmp_path_factory) -> dict:
     """Regenerate the synthvox corpus of provenance.json and evaluate the bundled model on its test
-    identities with the card's protocol (identity metrics and sex agreement)."""
+    identities with the card's protocol (identity and trait read-out; the reference rows and the
+    two-sample test are left to the card's slow re-measure, `build_bundled_model.py --remeasure`)."""
     from voice2face.config import EvaluationConfig, SynthVoxConfig, from_dict
     from voice2face.data.synthvox import generate_corpus
     from voice2face.evaluation import evaluate_model
@@ -81,22 +97,34 @@ def remeasured(tmp_path_factory) -> dict:
     corpus = work / "corpus"
     generate_corpus(corpus, from_dict(SynthVoxConfig, provenance["corpus"], where="provenance.json"), progress=False)
     config = EvaluationConfig(
-        metrics=("identity", "attributes"), samples_per_voice=provenance["evaluation"]["samples_per_voice"]
+        metrics=("identity", "traits"), references=(), samples_per_voice=provenance["evaluation"]["samples_per_voice"]
     )
     return evaluate_model(BUNDLE, corpus, config=config, cache_dir=work / "cache", write=False, progress=False)
 
 
 def test_bundled_model_figures_reproduce_on_the_regenerated_training_corpus(remeasured):
-    """Generation is deterministic, but the corpus face networks that score the faces are
-    retrained here, so the figures may move by a few faces."""
+    """Generation is deterministic, but the corpus networks that score the faces are retrained
+    here, so the figures may move by a few faces."""
     evaluation = _provenance()["evaluation"]
     results = remeasured["results"]
-    assert results["attributes"]["sex_agreement"] == pytest.approx(evaluation["sex_agreement"], abs=0.03)
-    assert results["identity"]["match_1v2"] == pytest.approx(evaluation["match_1v2"], abs=0.03)
+    assert results["traits"]["sex"] == pytest.approx(evaluation["model"]["traits"]["sex"], abs=0.03)
+    assert results["traits"]["age"] == pytest.approx(evaluation["model"]["traits"]["age"], abs=0.05)
+    assert results["identity"]["match_1v2"] == pytest.approx(evaluation["model"]["identity"]["match_1v2"], abs=0.03)
     assert remeasured["reference"]["ceiling"]["match_1v2"] == pytest.approx(
         evaluation["ceiling"]["match_1v2"], abs=1e-9
     )
 
 
-def test_bundled_model_reaches_the_sex_agreement_target(remeasured):
-    assert remeasured["results"]["attributes"]["sex_agreement"] >= 0.90
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 14: today's bundled model draws colour blobs; the paper's pretrained-StyleGAN2 route must "
+    "bring realism and traits to these floors (the marker goes when a rebuilt model meets them)",
+)
+def test_bundled_model_draws_faces_that_follow_the_voice():
+    """Issue 14's floors, read from the card's figures (which the test above re-measures)."""
+    evaluation = _provenance()["evaluation"]
+    model, refs = evaluation["model"], evaluation["references"]
+    assert model["realism"]["c2st"] <= refs["blurred_real_1.2"]["realism"]["c2st"]
+    assert model["realism"]["sharpness_ratio"] >= 0.6
+    assert model["traits"]["sex"] >= 0.95
+    assert model["traits"]["voice_trait_score"] >= 0.6

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from voice2face.cli import main
@@ -13,16 +11,15 @@ from voice2face.inference.png import SYNTHETIC_NOTICE, read_png_metadata
 
 
 @pytest.mark.slow
-def test_demo_end_to_end_within_its_budget(tmp_path):
-    start = time.monotonic()
+def test_demo_end_to_end(tmp_path):
+    """The whole pipeline runs and writes what it promises; its timing lives in benchmarks/, not here
+    (a test that asserts wall-clock time fails on a loaded machine)."""
     result = run_demo(tmp_path / "demo", minutes=0.5, identities=24, progress=False)
-    elapsed = time.monotonic() - start
     assert result.report.is_file() and "<table" in result.report.read_text()
     assert (result.run / "model" / "config.json").is_file() and (result.run / "metrics.jsonl").is_file()
     assert "1:2 matching" in result.evaluation and "ceiling" in result.evaluation
     assert result.portraits and read_png_metadata(result.portraits[0])["Description"] == SYNTHETIC_NOTICE
-    # corpus, data preparation and evaluation sit outside the training budget: allow generous slack
-    assert elapsed < 0.5 * 60 + 240, elapsed
+    assert "two-sample accuracy" in result.evaluation and "oracle voice" in result.evaluation
 
 
 def test_demo_refuses_a_used_folder(tmp_path, capsys):

@@ -13,7 +13,15 @@ import pytest
 import torch
 
 from voice2face.cli import main
-from voice2face.config import EvaluationConfig, FaceCNNConfig, FIDConfig, IdentityMetricsConfig, PPLConfig
+from voice2face.config import (
+    REFERENCE_ROWS,
+    C2STConfig,
+    EvaluationConfig,
+    FaceCNNConfig,
+    FIDConfig,
+    IdentityMetricsConfig,
+    PPLConfig,
+)
 from voice2face.errors import CheckpointError, ConfigError, DatasetError
 from voice2face.evaluation import evaluate_model, format_table
 from voice2face.inference.png import SYNTHETIC_NOTICE, read_png_metadata
@@ -27,6 +35,10 @@ TINY_EVAL = EvaluationConfig(
     identity=IdentityMetricsConfig(num_pairs=0),
     ppl=PPLConfig(num_samples=8, batch_size=8),
     face_cnn=FaceCNNConfig(epochs=2, width=8, embedding_dim=16),
+    traits=FaceCNNConfig(epochs=2, width=8),
+    c2st=C2STConfig(folds=2, epochs=1, width=4, max_per_class=40),
+    realism_pool=40,
+    oracle_per_identity=2,
 )
 
 
@@ -47,7 +59,7 @@ def test_evaluate_writes_identity_metrics_with_ceiling_and_chance(evaluated_run,
         summary["voices"] == len(tiny_manifest.utterances_in("test")) and summary["generated"] == 2 * summary["voices"]
     )
     records = {r["metric"]: r for r in read_results(run)}
-    assert set(records) == {"identity", "attributes", "fd_synthvox", "fid", "kid", "ppl"}
+    assert set(records) == {"realism", "traits", "identity", "fd", "fid", "kid", "ppl"}
     identity = records["identity"]
     for key in ("match_1v2", "match_1v2_same_sex", "recall@1", "recall@10", "cosine_speaker"):
         assert key in identity["results"]
@@ -59,13 +71,17 @@ def test_evaluate_writes_identity_metrics_with_ceiling_and_chance(evaluated_run,
     assert identity["options"]["samples_per_voice"] == 2
     # FID/KID without Inception weights: the reason is recorded, nothing stands in for the number.
     assert "Inception" in records["fid"]["results"]["skipped"] and "fid" not in records["fid"]["results"]
-    assert 0 <= records["attributes"]["results"]["sex_agreement"] <= 1
+    assert 0 <= records["traits"]["results"]["sex"] <= 1 and records["fd"]["results"]["embedder"] == "synthvox"
     assert records["ppl"]["results"]["ppl_distance"] == "synthvox"
+    # Every record carries the reference rows, scored by the same instrument; path length needs a generator.
+    assert set(records["identity"]["references"]) == set(REFERENCE_ROWS)
+    assert "needs a generator" in records["ppl"]["references"]["real"]["skipped"]
     assert summary["grid"] == run / "eval-test-fakes.png"
     assert read_png_metadata(summary["grid"])["Description"] == SYNTHETIC_NOTICE
     table = format_table(summary)
-    assert re.search(r"1:2 matching\s+\d\.\d{4}\s+\d\.\d{4}\s+0\.5000", table)
-    assert re.search(r"^fid\s+skipped: no Inception weights", table, re.M)
+    assert re.search(r"^1:2 matching(\s+\d\.\d{3}){6}\s+0\.500$", table, re.M)
+    assert re.search(r"^fid: skipped: no Inception weights", table, re.M)
+    assert "trait-space Bayes ceiling" in table
 
 
 def test_evaluate_is_repeatable_and_appends(evaluated_run, tiny_corpus):
@@ -77,6 +93,30 @@ def test_evaluate_is_repeatable_and_appends(evaluated_run, tiny_corpus):
     before = len(read_results(run))
     evaluate_model(run / "model", tiny_corpus, config=dataclasses.replace(TINY_EVAL, metrics=("fd",)), cache_dir=cache)
     assert len(read_results(run)) == before + 1  # the model/ folder's run is its parent
+
+
+def test_evaluate_json_has_the_model_beside_every_reference_row(evaluated_run, tiny_corpus, tmp_path):
+    from voice2face.evaluation import summary_json
+
+    run, summary, cache = evaluated_run
+    data = json.loads(summary_json(summary))
+    assert set(data["references"]) == set(REFERENCE_ROWS)
+    for row in (data["model"], *data["references"].values()):
+        assert {"realism", "traits", "identity"} <= set(row)
+    model = data["model"]
+    assert {"c2st", "c2st_std", "sharpness_ratio", "fd_traits"} <= set(model["realism"])
+    assert {"sex", "age", "wrinkles", "voice_traits_mean", "voice_trait_score"} <= set(model["traits"])
+    assert "match_1v2" in model["identity"] and "match_1v2" in data["trait_space_ceiling"]
+    # The voice-trait score is scaled by the two oracle rows themselves.
+    assert data["references"]["oracle_sex"]["traits"]["voice_trait_score"] == pytest.approx(0.0)
+    assert data["references"]["oracle_voice"]["traits"]["voice_trait_score"] == pytest.approx(1.0)
+    out = tmp_path / "summary.json"
+    command = ["evaluate", str(run), "--data", str(tiny_corpus), "--metrics", "identity", "--references", "real",
+               "--cache", str(cache), "-q"]  # fmt: skip
+    assert main([*command, "--json", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert set(written["references"]) == {"real"} and "match_1v2" in written["model"]["identity"]
+    assert main([*command, "--json", str(tmp_path / "no" / "such" / "dir.json")]) == 2  # refused before any work
 
 
 @pytest.mark.slow  # the 2048-d Inception network at 299 px: tens of seconds on 2 cores
@@ -92,20 +132,24 @@ def test_fid_and_kid_run_when_inception_weights_are_given(evaluated_run, tiny_co
     )
     summary = evaluate_model(run, tiny_corpus, config=config, inception_weights=weights, cache_dir=cache, write=False)
     kid = summary["results"]["kid"]
-    assert kid["num_real"] == 8 and kid["num_fake"] == 8 and kid["inception_weights"] != "unversioned"
+    # The reals are the gallery: half the split's faces (the other half is the `real` reference row).
+    assert kid["num_real"] == 4 and kid["num_fake"] == 8 and kid["inception_weights"] != "unversioned"
     # 8 images in 2048 dimensions may leave the covariance unusable: then the record says so, never "skipped".
     assert "fid" in summary["results"]["fid"] or "failed" in summary["results"]["fid"]
 
 
 def test_path_length_is_skipped_with_the_reason_for_a_generator_without_mapping():
+    from types import SimpleNamespace
+
     from voice2face.errors import MetricUnavailableError
-    from voice2face.evaluation import _path_length
-    from voice2face.metrics.embedders import embedding_distance
+    from voice2face.evaluation.context import registered_metrics
     from voice2face.models.dcgan import DCGANGenerator
 
     generator = DCGANGenerator(z_dim=8, c_dim=4, img_resolution=16, img_channels=3, channel_base=64, channel_max=8)
+    ppl = registered_metrics()["ppl"]
+    assert ppl.needs_generator
     with pytest.raises(MetricUnavailableError, match="mapping network; the DCGANGenerator has none"):
-        _path_length(generator, None, torch.zeros(2, 4), TINY_EVAL, embedding_distance)
+        ppl.fn(SimpleNamespace(generator=generator, config=TINY_EVAL))
 
 
 def test_evaluate_bad_inputs_are_one_sentence(tiny_gan_run, tiny_encoder_run, tiny_corpus, tmp_path, capsys):

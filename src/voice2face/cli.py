@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from voice2face import __version__
+from voice2face.config import DEFAULT_EVALUATION_METRICS, EVALUATION_METRICS, REFERENCE_ROWS
 from voice2face.errors import ConfigError, Voice2FaceError
 
 log = logging.getLogger("voice2face")
@@ -173,6 +174,23 @@ def _cmd_synth_corpus(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_synth_faces(args: argparse.Namespace) -> int:
+    from voice2face.data.synthvox.corpus import check_destination, default_workers
+    from voice2face.data.synthvox.faces import generate_face_corpus
+
+    out = Path(args.out_dir)
+    check_destination(out, args.overwrite)
+    workers = args.workers or default_workers()
+    print(f"synth-faces: {args.count} people, one face each at {args.resolution}px, seed {args.seed}, "
+          f"{workers} worker(s) → {out}")  # fmt: skip
+    manifest = generate_face_corpus(
+        out, count=args.count, resolution=args.resolution, seed=args.seed, workers=workers, overwrite=args.overwrite,
+        progress=not args.quiet,
+    )  # fmt: skip
+    print(f"wrote:     {manifest.path} ({len(manifest.faces)} faces, no voices); preview: {out / 'preview.png'}")
+    return 0
+
+
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
     from voice2face.training.presets import PRESETS
 
@@ -273,15 +291,23 @@ def _metric_list(text: str) -> tuple[str, ...]:
     return names
 
 
+def _reference_list(text: str) -> tuple[str, ...]:
+    return () if text.strip() == "none" else _metric_list(text)
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import dataclasses
 
     from voice2face.config import EvaluationConfig
-    from voice2face.evaluation import evaluate_model, format_table
+    from voice2face.evaluation import evaluate_model, format_table, summary_json
+    from voice2face.utils.files import atomic_write_text
 
+    json_out = Path(args.json) if args.json else None
+    if json_out is not None and not json_out.parent.is_dir():
+        raise ConfigError(f"--json {json_out}: the folder {json_out.parent} does not exist; create it first.")
     config = EvaluationConfig(
         metrics=args.metrics, split=args.split, samples_per_voice=args.samples_per_voice, seed=args.seed,
-        batch_size=args.batch_size, embedder=args.embedder,
+        batch_size=args.batch_size, embedder=args.embedder, references=args.references,
     )  # fmt: skip
     config = dataclasses.replace(config, ppl=dataclasses.replace(config.ppl, num_samples=args.ppl_samples))
     summary = evaluate_model(
@@ -289,6 +315,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         device=args.device, progress=not args.quiet,
     )  # fmt: skip
     print(format_table(summary))
+    if json_out is not None:
+        atomic_write_text(json_out, summary_json(summary))
+        print(f"summary: {json_out}")
     return 0
 
 
@@ -384,6 +413,30 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     synth.set_defaults(handler=_cmd_synth_corpus)
 
+    from voice2face.data.synthvox.faces import DEFAULT_SEED as FACES_SEED
+
+    faces = sub.add_parser(
+        "synth-faces",
+        help="generate an unpaired synthvox face corpus (faces only) for pretraining a generator",
+        description="Generate OUT_DIR: COUNT synthvox people drawn from the paired corpus's population, one rendered "
+        "face each, no voices: the stand-in for FFHQ in the paper's route (voice2face train --preset synthface-64). "
+        "Keep --seed different from the paired corpus's, so no paired test face is among them.",
+    )
+    faces.add_argument("out_dir", metavar="OUT_DIR", help="folder to create (must be empty or absent)")
+    faces.add_argument("--count", type=_positive_int, default=20000, metavar="N", help="faces (default: %(default)s)")
+    faces.add_argument(
+        "--resolution", type=_positive_int, default=64, metavar="R", help="pixels, 32–1024 (default: %(default)s)"
+    )
+    faces.add_argument(
+        "--seed", type=_non_negative_int, default=FACES_SEED, metavar="S", help="random seed (default: %(default)s)"
+    )
+    faces.add_argument(
+        "--workers", type=_positive_int, default=None, metavar="W", help="processes (default: the number of CPUs)"
+    )
+    faces.add_argument("--overwrite", action="store_true", help="replace a non-empty OUT_DIR once the new one is done")
+    faces.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    faces.set_defaults(handler=_cmd_synth_faces)
+
     train_encoder = sub.add_parser(
         "train-encoder", help="stage 1: train the voice encoder as a speaker classifier",
         description="Train the SE-ResNet18 voice encoder on the train split's speakers (random crops, SGD with "
@@ -439,13 +492,22 @@ def build_parser() -> argparse.ArgumentParser:
                     "Inception weights) and path length. Prints a table beside the dataset's ceiling and chance, and "
                     "appends the records to RUN_DIR/metrics.jsonl.",
     )  # fmt: skip
-    evaluate.add_argument("model", metavar="RUN_OR_MODEL_DIR", help="a `voice2face train` run folder or its model/")
+    evaluate.add_argument(
+        "model", metavar="MODEL", nargs="?", default=None,
+        help="a `voice2face train` run folder, its model/, or a model folder (default: the bundled model)",
+    )  # fmt: skip
     evaluate.add_argument("--data", required=True, metavar="DATA_DIR", help="a prepared dataset folder (manifest.json)")
     evaluate.add_argument(
-        "--metrics", type=_metric_list, default=("identity", "attributes", "fd", "fid", "kid", "ppl"), metavar="LIST",
-        help="comma-separated: identity, attributes, fd (= fd_<embedder>), fd_synthvox, fd_dlib, fid, kid, ppl "
-             "(default: all)",
+        "--metrics", type=_metric_list, default=DEFAULT_EVALUATION_METRICS, metavar="LIST",
+        help=f"comma-separated, from {', '.join(EVALUATION_METRICS)} "
+             f"(default: {','.join(DEFAULT_EVALUATION_METRICS)})",
     )  # fmt: skip
+    evaluate.add_argument(
+        "--references", type=_reference_list, default=REFERENCE_ROWS, metavar="LIST",
+        help=f"reference rows scored beside the model, from {', '.join(REFERENCE_ROWS)}; 'none' for none "
+             "(default: all; the oracles exist on synthvox only)",
+    )  # fmt: skip
+    evaluate.add_argument("--json", metavar="OUT.json", help="also write the summary (model and references) as JSON")
     evaluate.add_argument("--split", choices=("train", "val", "test"), default="test", help="(default: %(default)s)")
     evaluate.add_argument(
         "--samples-per-voice", type=_positive_int, default=1, metavar="N", help="faces per utterance (default: 1)"

@@ -18,6 +18,9 @@ The manifest is a JSON object::
       "ceiling": {...} | null, "chance": {...} | null  # best achievable / guessing metrics
     }
 
+A **face-only corpus** (unpaired faces for pretraining a generator, e.g. ``voice2face
+synth-faces``) has no utterances at all; it needs only a ``train`` split.
+
 Paths are relative to the folder, with forward slashes. Splits are identity-disjoint by
 construction (each identity has one split). :func:`load_manifest` checks all of this and
 raises :class:`~voice2face.errors.DatasetError` with one sentence naming the file and the fix.
@@ -316,13 +319,16 @@ def _validate(manifest: Manifest, path: Path) -> None:
                 f"{path}: identity {identity.id!r} has split {identity.split!r}, not one of {', '.join(SPLITS)}; "
                 f"{_REGENERATE}."
             )
+    face_only = not manifest.utterances
     for split, count in manifest.splits.items():
-        if count == 0:
+        if count == 0 and not (face_only and split != "train"):
             raise DatasetError(
                 f"{path} has no identities in the {split!r} split; every split needs at least one, "
                 "so regenerate the dataset with more identities."
             )
     for kind, records in (("utterance", manifest.utterances), ("face", manifest.faces)):
+        if kind == "utterance" and face_only:
+            continue
         used: set[str] = set()
         for record in records:
             if record.identity not in seen:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from voice2face import __version__
+from voice2face.config import REFERENCE_ROWS
 from voice2face.errors import ConfigError, MetricUnavailableError
 from voice2face.metrics.registry import read_results
 from voice2face.utils.files import atomic_write_text
@@ -42,8 +43,14 @@ COMPARISON_COLUMNS = (
     ("recall@5", "identity", "recall@5"),
     ("recall@10", "identity", "recall@10"),
     ("cosine", "identity", "cosine_speaker"),
-    ("sex agreement", "attributes", "sex_agreement"),
-    ("FD (face embedding)", "fd_", "fd_*"),
+    ("two-sample acc.", "realism", "c2st"),
+    ("sharpness", "realism", "sharpness_ratio"),
+    ("FD (trait features)", "realism", "fd_traits"),
+    ("sex (trait read-out)", "traits", "sex"),
+    ("age r", "traits", "age"),
+    ("voice-trait score", "traits", "voice_trait_score"),
+    ("sex agreement (face CNN)", "attributes", "sex_agreement"),
+    ("FD (identity embedding)", "fd", "fd"),
 )
 
 #: Results that count things rather than measure them (left out of the comparison columns).
@@ -168,29 +175,35 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], cls: str = "") 
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+#: Columns of the metrics table: the model, then each reference row scored by the same instrument.
+METRIC_HEADER = ("metric", "result", "model", *REFERENCE_ROWS, "trait-space ceiling", "chance", "snapshot")
+
+
 def metric_rows(latest: Mapping[str, Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-    """(metric, result, value, ceiling, chance, snapshot) rows of every metric's latest record."""
+    """Rows of :data:`METRIC_HEADER` for every metric's latest record: the model's value beside each
+    reference row's (real, blurred real, oracles) and the identity record's ceiling and chance."""
     rows = []
     for name, record in latest.items():
         results = record.get("results") or {}
         reference = record.get("reference") or {}
+        references = record.get("references") or {}
         ceiling, chance = reference.get("ceiling", {}), reference.get("chance", {})
         snapshot = record.get("snapshot")
+        blanks = (None,) * len(REFERENCE_ROWS)
         for reason_key in ("skipped", "failed"):
             if reason_key in results:
-                rows.append((name, reason_key, results[reason_key], None, None, snapshot))
+                rows.append((name, reason_key, results[reason_key], *blanks, None, None, snapshot))
         for key, value in results.items():
             if key in ("skipped", "failed") or isinstance(value, (dict, list)):
                 continue
-            rows.append((name, key, value, ceiling.get(key), chance.get(key), snapshot))
+            others = tuple((references.get(row) or {}).get(key) for row in REFERENCE_ROWS)
+            rows.append((name, key, value, *others, ceiling.get(key), chance.get(key), snapshot))
     return rows
 
 
 def _value(run: RunInfo, record_name: str, key: str) -> Any:
     latest = run.latest()
-    records = (
-        [r for n, r in latest.items() if n.startswith("fd_")] if record_name == "fd_" else [latest.get(record_name)]
-    )
+    records = [latest.get(record_name)]
     for record in records:
         results = (record or {}).get("results") or {}
         if "skipped" in results:
@@ -243,12 +256,13 @@ def _run_section(run: RunInfo, curves: bool) -> str:
     latest = run.latest()
     if latest:
         parts.append("<h3>Metrics (latest evaluation of each)</h3>")
+        parts.append(_table(METRIC_HEADER, metric_rows(latest), cls="metrics"))
         parts.append(
-            _table(("metric", "result", "value", "ceiling", "chance", "snapshot"), metric_rows(latest), cls="metrics")
-        )
-        parts.append(
-            '<p class="note">Ceiling: the best any method can reach on this dataset (synthvox: the trait oracle, '
-            "computed over the whole split); chance: what guessing reaches with the same gallery.</p>"
+            '<p class="note">Each figure stands beside what the same instrument gives on reference rows: the '
+            "speakers' own real faces (another image), the same blurred by σ 1.2 and 2 px, and on synthvox the "
+            "oracles (faces re-rendered from what the voice reveals; a random person of the speaker's sex). The "
+            "trait-space ceiling is the best 1:2 matching from the exact traits (synthvox), not a bound on any "
+            "pixel metric; chance: what guessing reaches with the same gallery.</p>"
         )
     else:
         parts.append('<p class="note">No metrics.jsonl yet: run <code>voice2face evaluate</code> on this run.</p>')

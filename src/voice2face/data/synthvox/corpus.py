@@ -15,13 +15,14 @@ replaced (with ``overwrite``) once the new one is complete.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import multiprocessing
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -157,8 +158,7 @@ def generate_corpus(
         config.split_weights,
         strata=[i.latent.sex for i in identities],
     )
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
-    try:
+    with staged_dataset(out_dir) as staging:
         results = _run(identities, config, staging, workers, progress, on_identity)
         utterances = [UtteranceRecord(**record) for per_identity in results for record in per_identity[0]]
         faces = [FaceRecord(**record) for per_identity in results for record in per_identity[1]]
@@ -188,11 +188,20 @@ def generate_corpus(
         write_preview(staging / "preview.png", manifest, identities[: config.preview_identities], staging)
         write_examples(staging / "examples", manifest, identities, config.example_voices, staging)
         save_manifest(manifest, staging)  # last: a folder without it is not a dataset
+    return manifest
+
+
+@contextlib.contextmanager
+def staged_dataset(out_dir: Path) -> Iterator[Path]:
+    """A hidden sibling folder to write a dataset into, renamed to ``out_dir`` when the block
+    finishes and removed if it fails: an interrupted run never leaves a half-written dataset."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    try:
+        yield staging
         _move_into_place(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return manifest
 
 
 def check_destination(out_dir: str | Path, overwrite: bool = False) -> None:
@@ -215,23 +224,45 @@ def _run(
     progress: bool,
     on_identity: Callable[[int], None] | None,
 ) -> list[tuple[list[dict], list[dict]]]:
+    tasks = [(identity, config, str(staging)) for identity in identities]
+    return map_in_workers(
+        _generate_task, tasks, workers, desc="synthvox", unit="identity", progress=progress,
+        chunksize=max(1, len(tasks) // (workers * 16)), on_result=on_identity,
+    )  # fmt: skip
+
+
+def map_in_workers(
+    fn: Callable,
+    tasks: list,
+    workers: int,
+    *,
+    desc: str,
+    unit: str,
+    progress: bool,
+    chunksize: int = 1,
+    total: int | None = None,
+    count: Callable[[object], int] = lambda result: 1,
+    on_result: Callable[[int], None] | None = None,
+) -> list:
+    """``[fn(task) for task in tasks]``, in order, over ``workers`` processes (1: in this one), with
+    a progress bar of ``total`` (default: one per task) advanced by ``count(result)`` per result;
+    ``on_result(results so far)`` after each."""
     from tqdm import tqdm
 
-    tasks = [(identity, config, str(staging)) for identity in identities]
-    bar = tqdm(total=len(tasks), desc="synthvox", unit="identity", disable=not progress)
+    bar = tqdm(total=len(tasks) if total is None else total, desc=desc, unit=unit, disable=not progress)
     results = []
     pool = None
     try:
         if workers == 1:
-            iterator = map(_generate_task, tasks)
+            iterator = map(fn, tasks)
         else:
             pool = _worker_context().Pool(min(workers, len(tasks)))
-            iterator = pool.imap(_generate_task, tasks, chunksize=max(1, len(tasks) // (workers * 16)))
+            iterator = pool.imap(fn, tasks, chunksize=chunksize)
         for result in iterator:
             results.append(result)
-            bar.update(1)
-            if on_identity is not None:
-                on_identity(len(results))
+            bar.update(count(result))
+            if on_result is not None:
+                on_result(len(results))
         if pool is not None:
             pool.close()
             pool.join()

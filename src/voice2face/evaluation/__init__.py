@@ -1,0 +1,32 @@
+"""`voice2face evaluate`: a model's faces beside reference rows, scored by registered metrics.
+
+- :mod:`.context`: the evaluation context every metric takes, and the metric registry;
+- :mod:`.metrics`: the built-in metrics (realism, traits, identity, attributes, fd, fid, kid, ppl);
+- :mod:`.rows`: the reference rows (real, blurred real, oracle_voice, oracle_sex);
+- :mod:`.run`: :func:`evaluate_model`, which orchestrates a whole evaluation;
+- :mod:`.tables`: the text table and the ``--json`` summary.
+"""
+
+from voice2face.evaluation.run import (
+    evaluate_model,
+    generate_faces,
+    read_snapshot,
+    reference_levels,
+    resolve_model_dir,
+    write_evaluation_grid,
+)
+from voice2face.evaluation.tables import format_table, markdown_table, summary_json, table_rows, verdict
+
+__all__ = [
+    "evaluate_model",
+    "format_table",
+    "generate_faces",
+    "markdown_table",
+    "read_snapshot",
+    "reference_levels",
+    "resolve_model_dir",
+    "summary_json",
+    "table_rows",
+    "verdict",
+    "write_evaluation_grid",
+]

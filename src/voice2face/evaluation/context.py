@@ -1,0 +1,127 @@
+"""One evaluation context that every evaluation metric takes, and the registry that names them.
+
+The stylegan2-ada ``metric_main`` pattern: an evaluation metric is a function ``fn(ctx) -> dict``
+registered with :func:`evaluation_metric` under its name, with the labels of the keys that the
+text table, the report and the model card show. Adding a metric is one function in
+:mod:`voice2face.evaluation.metrics`; nothing else branches on metric names.
+
+A context holds one **row**: the faces to score (the model's, or a reference row's: real faces,
+blurred real faces, oracle renders) and the speaker of each, beside what every row is scored
+against: the split's *gallery* (real faces of the same speakers, other images than a ``real``
+row's) and the *pool* of real training faces that the realism measures compare with. Trained
+instruments (the face-trait network, the identity embedder, Inception) live in
+:class:`Instruments`, built once per evaluation and shared by every row, so each row is measured
+by exactly the same instrument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from voice2face.config import EvaluationConfig
+from voice2face.data.manifest import Manifest
+from voice2face.errors import MetricError
+from voice2face.utils.images import uint8_to_float
+
+
+@dataclass(frozen=True)
+class RegisteredMetric:
+    """An evaluation metric: its function, its table labels ``(key, label)``, and whether it needs
+    the model's generator (then reference rows record it as skipped)."""
+
+    name: str
+    fn: Callable[[EvalContext], dict[str, Any]]
+    labels: tuple[tuple[str, str], ...]
+    needs_generator: bool = False
+
+
+_METRICS: dict[str, RegisteredMetric] = {}
+
+
+def evaluation_metric(
+    name: str, *, labels: tuple[tuple[str, str], ...] = (), needs_generator: bool = False
+) -> Callable[[Callable[[EvalContext], dict[str, Any]]], Callable[[EvalContext], dict[str, Any]]]:
+    """Decorator: register ``fn(ctx) -> dict`` as evaluation metric ``name`` (twice is an error)."""
+
+    def register(fn: Callable[[EvalContext], dict[str, Any]]) -> Callable[[EvalContext], dict[str, Any]]:
+        if name in _METRICS:
+            raise MetricError(f"Evaluation metric {name!r} is already registered; rename one of the two.")
+        _METRICS[name] = RegisteredMetric(name, fn, labels, needs_generator)
+        return fn
+
+    return register
+
+
+def registered_metrics() -> dict[str, RegisteredMetric]:
+    """Every evaluation metric, by name (the built-in ones are loaded on first use)."""
+    from voice2face.evaluation import metrics  # noqa: F401 — registers the built-in metrics
+
+    return dict(_METRICS)
+
+
+@dataclass
+class Instruments:
+    """The trained or loaded measuring networks of one evaluation, built on first use."""
+
+    built: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, build: Callable[[], Any]) -> Any:
+        """The instrument ``key``, built by ``build()`` the first time it is asked for."""
+        if key not in self.built:
+            self.built[key] = build()
+        return self.built[key]
+
+
+@dataclass
+class EvalContext:
+    """What an evaluation metric reads. Images are uint8 ``[N, 3, R, R]``.
+
+    row: "model" or a reference row's name. faces / face_ids: the row's faces and the speaker
+    of each. gallery / gallery_ids: the split's real faces the identity metrics compare with.
+    pool: real training-split faces (the realism measures' reference). generator and embeddings
+    (``[U, D]``) only for the model row.
+    """
+
+    manifest: Manifest
+    config: EvaluationConfig
+    cache: Path
+    data_key: str
+    row: str
+    faces: torch.Tensor
+    face_ids: list[str]
+    gallery: torch.Tensor
+    gallery_ids: list[str]
+    pool: torch.Tensor
+    instruments: Instruments
+    generator: torch.nn.Module | None = None
+    embeddings: torch.Tensor | None = None
+    inception_weights: str | Path | None = None
+
+    @property
+    def split(self) -> str:
+        """The evaluated split."""
+        return self.config.split
+
+    @property
+    def sex_of(self) -> dict[str, Any]:
+        """Each split identity's sex (None where unknown)."""
+        return {i.id: i.attributes.get("sex") for i in self.manifest.identities if i.split == self.split}
+
+    def batches(self, images: torch.Tensor) -> Iterator[torch.Tensor]:
+        """uint8 ``[N, 3, R, R]`` → float batches ``[B, 3, R, R]`` in [-1, 1]."""
+        size = self.config.batch_size
+        for start in range(0, images.shape[0], size):
+            yield uint8_to_float(images[start : start + size])
+
+    def apply(self, fn: Callable[[torch.Tensor], Any], images: torch.Tensor) -> Any:
+        """``fn`` over float batches of ``images``, concatenated (tensors) or merged (dicts of arrays)."""
+        parts = [fn(batch) for batch in self.batches(images)]
+        if isinstance(parts[0], dict):
+            return {key: np.concatenate([np.asarray(p[key]) for p in parts]) for key in parts[0]}
+        return torch.cat(parts)

@@ -1,0 +1,255 @@
+"""The built-in evaluation metrics: each ``fn(ctx) -> dict``, registered with its table labels.
+
+Every one scores any row (the model's faces or a reference row's) in exactly the same way, with
+the instruments of :class:`~voice2face.evaluation.context.Instruments`; only path length needs
+the model's generator. Instruments are fixed by what they measure (trained on the dataset's
+sharp real training faces), never by a model's scores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import torch
+
+from voice2face.errors import MetricUnavailableError
+from voice2face.evaluation.context import EvalContext, evaluation_metric
+from voice2face.metrics.registry import StatsCache, run_metric
+from voice2face.utils.images import uint8_to_float
+
+
+def _train_faces(ctx: EvalContext, label: str):
+    """``data()`` for the corpus face networks: train-split faces ``[N, 3, R, R]`` in [-1, 1] and labels
+    (an identity id, an attribute, or ``"traits"``: the ``[N, T]`` trait matrix)."""
+    from voice2face.data.datasets import face_tensor, read_face
+
+    manifest = ctx.manifest
+
+    def data() -> tuple[torch.Tensor, Any]:
+        records = manifest.faces_in("train")
+        if label not in ("identity", "traits"):
+            records = [r for r in records if manifest.identity(r.identity).attributes.get(label) not in (None, "")]
+        if not records:
+            raise MetricUnavailableError(
+                f"Dataset {manifest.path} has no train-split faces with {label} labels to train the face network on."
+            )
+        images = torch.stack([face_tensor(read_face(manifest.file(r), manifest.face_resolution)) for r in records])
+        if label == "identity":
+            return images, [r.identity for r in records]
+        if label == "traits":
+            specs = trait_specs(ctx)
+            rows = [_identity_trait_row(manifest.identity(r.identity), specs) for r in records]
+            return images, np.array(rows, dtype=np.float64)
+        return images, [manifest.identity(r.identity).attributes[label] for r in records]
+
+    return data
+
+
+def _identity_trait_row(identity: Any, specs) -> list[float]:
+    from voice2face.metrics.traits import identity_traits
+
+    values = identity_traits(identity)
+    return [values.get(spec.name, float("nan")) for spec in specs]
+
+
+def trait_specs(ctx: EvalContext):
+    """The traits this dataset records (see :func:`voice2face.metrics.traits.specs_for`)."""
+    from voice2face.metrics.traits import specs_for
+
+    return specs_for(ctx.manifest.identities)
+
+
+def trait_net(ctx: EvalContext):
+    """The face-trait read-out of this dataset (trained on sharp real training faces; cached)."""
+    from voice2face.metrics.traits import load_or_train_trait_net
+
+    return ctx.instruments.get(
+        "traits",
+        lambda: load_or_train_trait_net(
+            _train_faces(ctx, "traits"), trait_specs(ctx), dataset=f"{ctx.data_key}/train", cache_dir=ctx.cache,
+            config=ctx.config.traits,
+        ),
+    )  # fmt: skip
+
+
+def face_embedder(ctx: EvalContext, name: str):
+    """The identity embedder ``name`` ("dlib", or the corpus CNN trained on the train split)."""
+    from voice2face.metrics.embedders import make_embedder
+
+    def build():
+        if name == "dlib":
+            return make_embedder("dlib")
+        return make_embedder(
+            name, data=_train_faces(ctx, "identity"), dataset=f"{ctx.data_key}/train", cache_dir=ctx.cache,
+            config=ctx.config.face_cnn,
+        )  # fmt: skip
+
+    return ctx.instruments.get(f"embedder/{name}", build)
+
+
+def embedder_name(ctx: EvalContext) -> str:
+    """The identity embedder in use: the config's, or (auto) the corpus CNN on synthvox, else dlib."""
+    if ctx.config.embedder != "auto":
+        return ctx.config.embedder
+    return "synthvox" if ctx.manifest.source == "synthvox" else "dlib"
+
+
+# --------------------------------------------------------------------------- realism
+
+
+@evaluation_metric(
+    "realism",
+    labels=(
+        ("c2st", "two-sample accuracy (0.5 = indistinguishable)"),
+        ("c2st_std", "two-sample accuracy, fold spread"),
+        ("sharpness_ratio", "sharpness / real"),
+        ("fd_traits", "Fréchet distance (trait features)"),
+    ),
+)
+def realism(ctx: EvalContext) -> dict[str, Any]:
+    """How far the row's faces are from real training faces, with no pretrained weights: a
+    classifier two-sample test, the Laplacian sharpness ratio, and the Fréchet distance in the
+    trait network's features."""
+    from voice2face.metrics.fid import feature_statistics, frechet_distance
+    from voice2face.metrics.realism import classifier_two_sample_test, sharpness_ratio
+
+    results = dict(classifier_two_sample_test(ctx.pool, ctx.faces, ctx.config.c2st))
+    results["sharpness_ratio"] = sharpness_ratio(ctx.faces, ctx.pool)
+    network = trait_net(ctx)
+    with torch.no_grad():
+        pool_stats = ctx.instruments.get("traits/pool-moments", lambda: feature_statistics(
+            ctx.apply(network.features, ctx.pool).numpy()))  # fmt: skip
+        features = ctx.apply(network.features, ctx.faces).numpy()  # [N, 64]
+    results["fd_traits"] = frechet_distance(*feature_statistics(features), *pool_stats)
+    return results
+
+
+# --------------------------------------------------------------------------- trait read-out
+
+
+def _trait_labels() -> tuple[tuple[str, str], ...]:
+    from voice2face.metrics.traits import SYNTHVOX_TRAITS
+
+    unit = {"binary": "accuracy", "regression": "r"}
+    labels = [(s.name, f"{s.name.replace('_', ' ')} ({unit[s.kind]})") for s in SYNTHVOX_TRAITS]
+    return (("voice_trait_score", "voice-revealed trait score (oracle_sex 0, oracle_voice 1)"),
+            ("voice_traits_mean", "voice-revealed traits, raw mean"), *labels)  # fmt: skip
+
+
+@evaluation_metric("traits", labels=_trait_labels())
+def traits(ctx: EvalContext) -> dict[str, Any]:
+    """Each face trait as read by the sharp-trained trait network from the row's faces, against
+    the speaker's true value: accuracy or Pearson r (see :mod:`voice2face.metrics.traits`)."""
+    from voice2face.metrics.traits import identity_traits, trait_scores
+
+    network = trait_net(ctx)
+    predicted = ctx.apply(network.predict, ctx.faces)
+    truth_of = {i.id: identity_traits(i) for i in ctx.manifest.identities if i.split == ctx.split}
+    truth = {s.name: np.array([truth_of[i].get(s.name, np.nan) for i in ctx.face_ids]) for s in network.specs}
+    return {**trait_scores(predicted, truth, network.specs), "faces": len(ctx.face_ids)}
+
+
+# --------------------------------------------------------------------------- identity
+
+
+@evaluation_metric(
+    "identity",
+    labels=(
+        ("match_1v2", "1:2 matching"),
+        ("match_1v2_same_sex", "1:2 matching, same sex"),
+        ("recall@1", "recall@1"),
+        ("recall@5", "recall@5"),
+        ("recall@10", "recall@10"),
+        ("cosine_speaker", "cosine to speaker"),
+        ("cosine_others", "cosine to others"),
+    ),
+)
+def identity(ctx: EvalContext) -> dict[str, Any]:
+    """1:2 matching, recall@K and cosine in the identity embedder, against the split's gallery."""
+    embedder = face_embedder(ctx, embedder_name(ctx))
+    gallery = ctx.instruments.get(f"gallery/{embedder.name}", lambda: ctx.apply(embedder.embed, ctx.gallery))
+    return run_metric(
+        "identity", generated=ctx.apply(embedder.embed, ctx.faces), generated_ids=ctx.face_ids, real=gallery,
+        real_ids=ctx.gallery_ids, embedder=embedder.name, identity_sex=ctx.sex_of, config=ctx.config.identity,
+    )  # fmt: skip
+
+
+@evaluation_metric("attributes", labels=(("sex_agreement", "sex agreement (face CNN)"),))
+def attributes(ctx: EvalContext) -> dict[str, Any]:
+    """Sex agreement through the corpus face CNN's sex classifier (``attribute_blur`` > 0 trains it on
+    blurred faces too: a labelled secondary instrument, never the default)."""
+    from voice2face.metrics.embedders import corpus_attribute_classifier
+
+    name = embedder_name(ctx)
+    classifier = ctx.instruments.get("attributes", lambda: corpus_attribute_classifier(
+        _train_faces(ctx, "sex"), dataset=f"{ctx.data_key}/train", cache_dir=ctx.cache, attribute="sex",
+        name=name if name != "dlib" else ctx.manifest.name, config=ctx.config.attribute_cnn,
+    ))  # fmt: skip
+    predicted = [p for batch in ctx.batches(ctx.faces) for p in classifier.predict(batch)]
+    return run_metric(
+        "attributes", predicted={"sex": predicted}, target={"sex": [ctx.sex_of.get(i) for i in ctx.face_ids]},
+        classifier=classifier.name,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- distances
+
+
+@evaluation_metric("fd", labels=(("fd", "Fréchet distance (identity embedding)"),))
+def fd(ctx: EvalContext) -> dict[str, Any]:
+    """Fréchet distance in the identity embedder's space, against the split's gallery."""
+    embedder = face_embedder(ctx, embedder_name(ctx))
+    result = run_metric(
+        "fd_embedding", fake_images=ctx.batches(ctx.faces), embedder=embedder,
+        real_images=ctx.batches(ctx.gallery), cache=StatsCache(ctx.cache / "stats"),
+        dataset=f"{ctx.data_key}/{ctx.split}/gallery",
+    )  # fmt: skip
+    return {"fd": result.pop(f"fd_{embedder.name}"), **result}
+
+
+def _inception_metric(ctx: EvalContext, name: str) -> dict[str, Any]:
+    from voice2face.metrics.inception import load_fid_inception, resolve_inception_weights
+
+    path = resolve_inception_weights(ctx.inception_weights)  # MetricUnavailableError → skipped
+    inception = ctx.instruments.get(f"inception/{path}", lambda: load_fid_inception(path))
+    return run_metric(
+        name, fake_images=ctx.batches(ctx.faces), real_images=ctx.batches(ctx.gallery), inception=inception,
+        cache=StatsCache(ctx.cache / "stats"), dataset=f"{ctx.data_key}/{ctx.split}/gallery", config=ctx.config.fid,
+    )  # fmt: skip
+
+
+@evaluation_metric("fid", labels=(("fid", "FID"),))
+def fid(ctx: EvalContext) -> dict[str, Any]:
+    """FID against the split's gallery, with the user's Inception weights (skipped without them)."""
+    return _inception_metric(ctx, "fid")
+
+
+@evaluation_metric("kid", labels=(("kid", "KID"),))
+def kid(ctx: EvalContext) -> dict[str, Any]:
+    """KID against the split's gallery, with the user's Inception weights (skipped without them)."""
+    return _inception_metric(ctx, "kid")
+
+
+@evaluation_metric(
+    "ppl",
+    labels=tuple((f"ppl_{space}_{sampling}", f"path length ({space}, {sampling})")
+                 for space in ("w", "z") for sampling in ("end", "full")),
+    needs_generator=True,
+)  # fmt: skip
+def ppl(ctx: EvalContext) -> dict[str, Any]:
+    """Perceptual path length in the identity embedder's distance, conditioned on the split's voices."""
+    from voice2face.metrics.embedders import embedding_distance
+
+    generator = ctx.generator
+    if not (hasattr(generator, "mapping") and hasattr(generator, "synthesis")):
+        raise MetricUnavailableError(
+            f"Path length needs a generator with a mapping network; the {type(generator).__name__} has none."
+        )
+    config = dataclasses.replace(ctx.config.ppl, seed=ctx.config.seed)
+    distance = embedding_distance(face_embedder(ctx, embedder_name(ctx)))
+    return run_metric("ppl", generator=generator, distance=distance, conditions=ctx.embeddings, config=config)
+
+
+__all__ = ["embedder_name", "face_embedder", "trait_net", "trait_specs", "uint8_to_float"]

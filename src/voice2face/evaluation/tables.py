@@ -1,0 +1,171 @@
+"""An evaluation as text and as JSON: the model beside every reference row, per metric key.
+
+Labels come from the metrics' registration (:func:`~voice2face.evaluation.context.evaluation_metric`),
+so a new metric appears here without an edit. The trait-space Bayes ceiling of synthvox is its
+own labelled line, never the ceiling of a pixel metric.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from voice2face.evaluation.context import registered_metrics
+from voice2face.metrics.registry import _json_ready
+
+SHORT_ROW_NAMES = {
+    "model": "model",
+    "real": "real",
+    "blurred_real_1.2": "blur σ1.2",
+    "blurred_real_2.0": "blur σ2.0",
+    "oracle_voice": "oracle voice",
+    "oracle_sex": "oracle sex",
+}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def table_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]], list[tuple[str, str]]]:
+    """(header, rows of cells, [(metric, why)] for metrics the model row skipped or failed).
+
+    Columns: the metric key's label, the model, each reference row, chance (where known)."""
+    rows_by_name = {"model": summary["results"], **summary.get("references", {})}
+    names = list(rows_by_name)
+    chance = summary.get("reference", {}).get("chance", {})
+    header = ["metric", *(SHORT_ROW_NAMES.get(n, n) for n in names), "chance"]
+    lines: list[list[str]] = []
+    missing: list[tuple[str, str]] = []
+    for metric, registered in registered_metrics().items():
+        model_values = rows_by_name["model"].get(metric)
+        if model_values is None:
+            continue
+        if "skipped" in model_values or "failed" in model_values:
+            missing.append((metric, model_values.get("skipped") or f"failed: {model_values['failed']}"))
+            continue
+        for key, label in registered.labels:
+            if key not in model_values:
+                continue
+            cells = [_fmt(rows_by_name[n].get(metric, {}).get(key)) for n in names]
+            lines.append([label, *cells, _fmt(chance.get(key))])
+    return header, lines, missing
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """The evaluation as a plain-text table, the model beside its reference rows."""
+    header, rows, missing = table_rows(summary)
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(len(header))]
+    lines = [
+        f"model:   {summary['model_dir']} ({summary['snapshot']})",
+        f"data:    {summary['dataset']['name']} / {summary['split']}: {summary['voices']} voices → "
+        f"{summary['generated']} generated faces (synthetic), {summary['real_faces']} real faces; "
+        f"identity embedder {summary['embedder']}",
+        "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    for metric, why in missing:
+        lines.append(f"{metric}: {why}")
+    ceiling = summary.get("reference", {}).get("ceiling", {})
+    if "match_1v2" in ceiling:
+        lines.append(
+            f"trait-space Bayes ceiling (from the exact traits, not a bound on any pixel metric): 1:2 matching "
+            f"{ceiling['match_1v2']:.3f}"
+        )
+    if summary.get("metrics_file"):
+        lines.append(f"appended to {summary['metrics_file']}")
+    return "\n".join(lines)
+
+
+#: The compact JSON's groups: ``--json`` keeps these keys of each metric's results.
+JSON_GROUPS = {
+    "realism": ("c2st", "c2st_std", "sharpness_ratio", "fd_traits"),
+    "traits": None,  # every trait, voice_traits_mean and voice_trait_score
+    "identity": ("match_1v2", "match_1v2_same_sex", "recall@1", "recall@5", "recall@10", "cosine_speaker"),
+    "attributes": ("sex_agreement",),
+    "fd": ("fd",),
+    "fid": ("fid",),
+    "kid": ("kid",),
+    "ppl": ("ppl_w_end", "ppl_w_full", "ppl_z_end", "ppl_z_full"),
+}
+
+
+def _compact(values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for metric, results in values.items():
+        if "skipped" in results or "failed" in results:
+            out[metric] = {k: v for k, v in results.items() if k in ("skipped", "failed")}
+            continue
+        keys = JSON_GROUPS.get(metric)
+        if metric == "traits":
+            keys = tuple(k for k in results if k != "faces")
+        out[metric] = {k: results[k] for k in (keys or results) if k in results}
+    return out
+
+
+def summary_json(summary: dict[str, Any]) -> str:
+    """``voice2face evaluate --json``: ``{"model": {group: {...}}, "references": {row: {...}}, ...}``."""
+    payload = {
+        "model": _compact(summary["results"]),
+        "references": {row: _compact(values) for row, values in summary.get("references", {}).items()},
+        "trait_space_ceiling": summary.get("reference", {}).get("ceiling", {}),
+        "chance": summary.get("reference", {}).get("chance", {}),
+        "model_dir": str(summary["model_dir"]),
+        "snapshot": summary["snapshot"],
+        "dataset": summary["dataset"],
+        "split": summary["split"],
+        "voices": summary["voices"],
+        "generated": summary["generated"],
+        "options": summary["options"],
+    }
+    return json.dumps(_json_ready(payload, "summary"), indent=2, sort_keys=True) + "\n"
+
+
+def _get(summary: dict[str, Any], row: str, metric: str, key: str) -> Any:
+    values = summary["results"] if row == "model" else summary.get("references", {}).get(row, {})
+    return (values.get(metric) or {}).get(key)
+
+
+def verdict(summary: dict[str, Any]) -> str:
+    """One or two sentences on what the evaluation shows, in words, from the realism and trait rows.
+
+    Realism is judged against the blurred real rows (what softness alone costs), traits against
+    the real row and the oracles; a figure without its reference is not used."""
+    c2st = _get(summary, "model", "realism", "c2st")
+    parts = []
+    if c2st is not None:
+        blur_low = _get(summary, "blurred_real_1.2", "realism", "c2st")
+        blur_high = _get(summary, "blurred_real_2.0", "realism", "c2st")
+        real = _get(summary, "real", "realism", "c2st")
+        where = f"two-sample accuracy {c2st:.2f}"
+        if real is not None:
+            where += f" (real faces {real:.2f}"
+            where += f", real faces blurred by σ 2 px {blur_high:.2f})" if blur_high is not None else ")"
+        if blur_high is not None and c2st > max(blur_high, 0.9):
+            parts.append(f"Faces not yet realistic: a small classifier tells them from real faces ({where}).")
+        elif blur_low is not None and c2st > blur_low:
+            parts.append(f"Face-like but softer or less varied than real faces ({where}).")
+        else:
+            parts.append(f"As hard to tell from real faces as slightly blurred real faces ({where}).")
+    sex = _get(summary, "model", "traits", "sex")
+    if sex is not None:
+        real_sex = _get(summary, "real", "traits", "sex")
+        text = f"Sex read off the faces agrees with the voice for {sex:.2f} of them (chance 0.5"
+        text += f", real faces {real_sex:.2f})" if real_sex is not None else ")"
+        score = _get(summary, "model", "traits", "voice_trait_score")
+        if score is not None:
+            text += f"; voice-revealed trait score {score:.2f} (a random person of the right sex 0, the voice oracle 1)"
+        parts.append(text + ".")
+    return " ".join(parts) or "No realism or trait figures were measured."
+
+
+def markdown_table(summary: dict[str, Any]) -> str:
+    """The evaluation table (model beside reference rows) in Markdown, then the skipped metrics."""
+    header, rows, missing = table_rows(summary)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += [f"- {metric}: {why}" for metric, why in missing]
+    return "\n".join(lines)
