@@ -24,7 +24,7 @@ from voice2face.data.datasets import VoiceFeatures, read_face
 from voice2face.data.manifest import Manifest
 from voice2face.errors import DatasetError, Voice2FaceError
 from voice2face.training.encoder import UtteranceFeatures, embed_utterances
-from voice2face.training.gan import PairedTensors
+from voice2face.training.gan import FaceTensors, PairedTensors
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,19 @@ def utterance_features(
     return train, holdout
 
 
+def _split_faces(
+    manifest: Manifest, split: str, max_bad_fraction: float, progress: bool
+) -> tuple[list, list[np.ndarray]]:
+    """(readable face records, their pixels ``[R, R, 3]`` uint8) of a split; unreadable ones skipped."""
+    records = manifest.faces_in(split)
+    if not records:
+        raise DatasetError(f"the {split} split of {manifest.path} has no faces; check the manifest.")
+    return _read_all(
+        records, lambda r: read_face(manifest.file(r), manifest.face_resolution), what=f"{split} faces",
+        where=manifest.path, max_bad_fraction=max_bad_fraction, progress=progress,
+    )  # fmt: skip
+
+
 def paired_tensors(
     manifest: Manifest,
     split: str,
@@ -119,13 +132,7 @@ def paired_tensors(
         manifest, split, features, cache_dir=cache_dir, max_bad_fraction=max_bad_fraction, progress=progress
     )
     embeddings = embed_utterances(encoder, voices.features, torch.device(device))  # [U, D]
-    face_records = manifest.faces_in(split)
-    if not face_records:
-        raise DatasetError(f"the {split} split of {manifest.path} has no faces; check the manifest.")
-    kept, pixels = _read_all(
-        face_records, lambda r: read_face(manifest.file(r), manifest.face_resolution), what=f"{split} faces",
-        where=manifest.path, max_bad_fraction=max_bad_fraction, progress=progress,
-    )  # fmt: skip
+    kept, pixels = _split_faces(manifest, split, max_bad_fraction, progress)
     index = {name: i for i, name in enumerate(voices.speaker_names)}
     keep = [i for i, r in enumerate(kept) if r.identity in index]
     faces = torch.from_numpy(np.stack([pixels[i] for i in keep])).permute(0, 3, 1, 2).contiguous()  # [N, 3, R, R]
@@ -133,3 +140,15 @@ def paired_tensors(
     return PairedTensors(
         faces, face_identity, embeddings, torch.from_numpy(voices.speaker).long(), list(voices.speaker_names)
     )
+
+
+def face_tensors(
+    manifest: Manifest,
+    split: str,
+    *,
+    max_bad_fraction: float = DEFAULT_MAX_BAD_FRACTION,
+    progress: bool = True,
+) -> FaceTensors:
+    """Every face (uint8) of a split, without voices: unconditional pretraining's data."""
+    _, pixels = _split_faces(manifest, split, max_bad_fraction, progress)
+    return FaceTensors(torch.from_numpy(np.stack(pixels)).permute(0, 3, 1, 2).contiguous())  # [N, 3, R, R]

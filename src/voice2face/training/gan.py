@@ -1,5 +1,9 @@
 """Stage 2: train the face generator on (voice embedding, face) pairs, with exact resume.
 
+The same trainer pretrains an unconditional generator (``c_dim`` 0) on faces alone
+(:class:`FaceTensors`): the first step of the paper's route, a pretrained StyleGAN2 that a
+voice→W+ mapper later drives. Then there is no encoder, no condition and no identity head.
+
 The loop runs StyleGAN2's phases each step — Gmain, Greg (every ``pl_interval`` steps), Dmain,
 Dreg (every ``r1_interval`` steps) — updates the EMA generator, reports to ``stats.jsonl``, and
 every ``snapshot_kimg`` replaces ``RUN_DIR/model/`` atomically with: the voice encoder, the EMA
@@ -30,6 +34,7 @@ from tqdm import tqdm
 from voice2face.checkpoint import load_pretrained, read_model_config, save_pretrained
 from voice2face.config import GANTrainingConfig, ModelConfig, to_dict
 from voice2face.errors import CheckpointError, ConfigError, DatasetError, TrainingInterrupted
+from voice2face.training.augment import as_augmenter, make_draw
 from voice2face.training.data_order import BatchOrder, rank_share
 from voice2face.training.distributed import (
     DistributedContext,
@@ -44,10 +49,34 @@ from voice2face.training.ema import ema_beta, update_ema
 from voice2face.training.losses import GANLoss
 from voice2face.training.schedule import LazyInterval
 from voice2face.training.state import capture_rng, load_trainer_state, restore_rng, trainer_state_bytes
+from voice2face.utils.images import uint8_to_float
 
 log = logging.getLogger(__name__)
 
 TRAINER_STATE = "trainer_state.pt"
+
+
+@dataclass
+class FaceTensors:
+    """Unpaired faces held in memory for unconditional pretraining: faces ``[N, 3, R, R]`` uint8."""
+
+    faces: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if self.faces.ndim != 4 or self.faces.dtype != torch.uint8 or self.faces.shape[0] == 0:
+            raise DatasetError(
+                f"faces must be a non-empty uint8 [N, 3, R, R], got {self.faces.dtype} {tuple(self.faces.shape)}."
+            )
+
+    @property
+    def num_identities(self) -> int:
+        """No identities: the faces are unpaired."""
+        return 0
+
+    @property
+    def identity_names(self) -> list[str]:
+        """No identities: the faces are unpaired."""
+        return []
 
 
 @dataclass
@@ -91,7 +120,7 @@ class PairedTensors:
 
 def faces_to_float(faces: torch.Tensor) -> torch.Tensor:
     """uint8 ``[B, 3, R, R]`` → float in [-1, 1] as ``(x − 127.5) / 127.5`` (the paper's normalisation)."""
-    return (faces.to(torch.float32) - 127.5) / 127.5
+    return uint8_to_float(faces)
 
 
 def _phase_step(loss: torch.Tensor, module: nn.Module, optimiser: torch.optim.Optimizer, context) -> None:
@@ -111,8 +140,8 @@ class GANTrainer:
         self,
         config: GANTrainingConfig,
         model_config: ModelConfig,
-        encoder: nn.Module,
-        data: PairedTensors,
+        encoder: nn.Module | None,
+        data: PairedTensors | FaceTensors,
         *,
         seed: int = 0,
         context: DistributedContext | None = None,
@@ -133,9 +162,15 @@ class GANTrainer:
                 f"the dataset's faces are {data.faces.shape[-1]} px but the generator makes "
                 f"{config.generator.img_resolution} px; prepare the data at that resolution or pick another preset."
             )
+        self.conditional = config.generator.c_dim > 0
+        if self.conditional != isinstance(data, PairedTensors) or (self.conditional and encoder is None):
+            raise ConfigError(
+                "a conditional generator (c_dim > 0) trains on paired voices and faces with a voice encoder; an "
+                "unconditional one (c_dim 0) on faces alone; pick the preset that fits the data."
+            )
         if config.mismatch_weight > 0 and data.num_identities < 2:
             raise ConfigError("mismatch_weight > 0 pairs faces with other speakers' voices; it needs >= 2 identities.")
-        if data.embeddings.shape[1] != config.generator.c_dim:
+        if self.conditional and data.embeddings.shape[1] != config.generator.c_dim:
             raise ConfigError(
                 f"voice embeddings have {data.embeddings.shape[1]} dimensions but the generator's c_dim is "
                 f"{config.generator.c_dim}; use the matching encoder."
@@ -146,7 +181,7 @@ class GANTrainer:
         self.G = build_generator(config.generator).to(device).train()
         self.D = build_discriminator(model_config.discriminator).to(device).train()
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
-        self.encoder = encoder.eval()
+        self.encoder = None if encoder is None else encoder.eval()
         self.rng = torch.Generator().manual_seed(seed)
         self.pick_rng = np.random.default_rng([seed, 1])
         self.global_batch = config.batch_size
@@ -154,9 +189,11 @@ class GANTrainer:
         self.order = BatchOrder(
             data.faces.shape[0], config.batch_size, seed, self.context.rank, self.context.world_size
         )
+        rank, world = self.context.rank, self.context.world_size
         self.loss = GANLoss(
-            self.G, self.D, config, self.rng, rank=self.context.rank, world_size=self.context.world_size,
+            self.G, self.D, config, self.rng, rank=rank, world_size=world,
             reduce_mean=lambda value: all_reduce_mean(value, self.context),
+            augment=as_augmenter(config.augment, make_draw(self.rng, device, rank, world)),
         )  # fmt: skip
         styles = self.loss.styles
         self.pl = LazyInterval(config.pl_interval if styles and config.pl_weight > 0 else 0)
@@ -170,10 +207,14 @@ class GANTrainer:
 
     # ------------------------------------------------------------------ data
 
-    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
         """This rank's real faces ``[b, 3, R, R]``, conditions ``[b, D]``, identities ``[b]``, and (with
-        ``mismatch_weight`` > 0) voices of other speakers ``[b, D]``, else None."""
+        ``mismatch_weight`` > 0) voices of other speakers ``[b, D]``, else None. Unconditional: faces
+        and three Nones."""
         global_indices = self.order.next_global()
+        if not self.conditional:
+            share = rank_share(global_indices, self.context.rank, self.context.world_size)
+            return faces_to_float(self.data.faces[share]).to(self.context.device), None, None, None
         identities = self.data.face_identity[global_indices]
         # One utterance per face, drawn for the whole global batch so every rank agrees.
         utterances = self._pick_utterances(identities.numpy())
@@ -200,11 +241,12 @@ class GANTrainer:
         stats: dict[str, float] = {}
         self.G.requires_grad_(True)
         self.D.requires_grad_(False)
-        result = self.loss.g_main(c, identity)
+        batch = real.shape[0]
+        result = self.loss.g_main(c, identity, batch)
         _phase_step(result.loss, self.G, self.opt_G, self.context)
         stats.update(result.stats)
         if self.pl.fires(self.step):
-            result = self.loss.g_path_length(c, gain=self.pl.interval)
+            result = self.loss.g_path_length(c, gain=self.pl.interval, batch=batch)
             _phase_step(result.loss, self.G, self.opt_G, self.context)
             stats.update(result.stats)
         self.G.requires_grad_(False)
@@ -247,7 +289,9 @@ class GANTrainer:
     def save_snapshot(self, model_dir: Path, extra_files: dict[str, str | bytes] | None = None) -> None:
         """Replace ``model_dir`` atomically with the current networks and trainer state."""
         files = {TRAINER_STATE: trainer_state_bytes(self.trainer_state()), **(extra_files or {})}
-        modules = {"voice_encoder": self.encoder, "generator": self.G_ema, "discriminator": self.D}
+        modules = {"generator": self.G_ema, "discriminator": self.D}
+        if self.encoder is not None:
+            modules["voice_encoder"] = self.encoder
         save_pretrained(model_dir, modules, self.model_config, extra_files=files)
 
     def load_snapshot(self, model_dir: Path) -> None:

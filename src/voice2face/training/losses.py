@@ -10,6 +10,11 @@
   ``softplus(D(real, c_other))`` for real faces paired with another speaker's voice (GAN-CLS).
 - Dreg: R1, ``γ/2 · ‖∇_x D(x)‖²`` on real images.
 
+An unconditional generator (``c_dim`` 0, the pretraining of the paper's route) takes ``c=None``
+and no identities: the phases then take the batch size from their ``batch`` argument or the real
+images. With an ``augment`` function (DiffAugment), every image D sees, real or generated, in
+every phase, is augmented first.
+
 Each lazily applied penalty is multiplied by its interval (``gain``) so that its strength per
 image is the same as if it ran every step. Randomness (z, style mixing, noise inputs, path-length
 directions) comes from one ``torch.Generator`` so a run is reproducible and resumable. In a
@@ -60,8 +65,10 @@ class GANLoss:
         rank: int = 0,
         world_size: int = 1,
         reduce_mean: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ):
         self.G, self.D, self.config, self.rng = G, D, config, rng
+        self.augment = augment
         self.rank, self.world_size = rank, world_size
         self.reduce_mean = reduce_mean or (lambda value: value)
         self.pl_mean = torch.zeros([])
@@ -97,29 +104,42 @@ class GANLoss:
                 ws = torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
         return self.G.synthesis(ws, noise_mode="random", generator=self._randn), ws
 
-    def _identity_loss(self, logits: torch.Tensor | None, identity: torch.Tensor) -> torch.Tensor:
-        if logits is None or self.config.identity_weight == 0:
-            return torch.zeros([], device=identity.device)
+    def _identity_loss(self, logits: torch.Tensor | None, identity: torch.Tensor | None) -> torch.Tensor:
+        if logits is None or identity is None or self.config.identity_weight == 0:
+            return torch.zeros([], device=self._device)
         return F.cross_entropy(logits, identity)
+
+    def _discriminate(self, images: torch.Tensor, c: torch.Tensor | None):
+        """D's heads on ``images`` ``[B, 3, R, R]`` (augmented first when the loss has ``augment``)."""
+        return self.D.forward_heads(images if self.augment is None else self.augment(images), c)
+
+    @staticmethod
+    def _batch(c: torch.Tensor | None, batch: int | None) -> int:
+        if c is not None:
+            return c.shape[0]
+        if batch is None:
+            raise ValueError("an unconditional phase (c=None) needs its batch size")
+        return batch
 
     # ------------------------------------------------------------------ phases
 
-    def g_main(self, c: torch.Tensor, identity: torch.Tensor) -> PhaseResult:
-        """Generator adversarial + identity loss for conditions c ``[B, c_dim]``, identities ``[B]``."""
-        images, _ = self.generate(self.sample_z(c.shape[0]), c)
-        out = self.D.forward_heads(images, c)
+    def g_main(self, c: torch.Tensor | None, identity: torch.Tensor | None, batch: int | None = None) -> PhaseResult:
+        """Generator adversarial + identity loss for conditions c ``[B, c_dim]``, identities ``[B]``
+        (both None, with ``batch``, for an unconditional generator)."""
+        images, _ = self.generate(self.sample_z(self._batch(c, batch)), c)
+        out = self._discriminate(images, c)
         adversarial = F.softplus(-out.logits).mean()
         identity_ce = self._identity_loss(out.identity_logits, identity)
         loss = adversarial + self.config.identity_weight * identity_ce
         stats = {"loss/G/adv": _scalar(adversarial), "loss/G/identity": _scalar(identity_ce)}
-        if out.identity_logits is not None:
+        if out.identity_logits is not None and identity is not None:
             stats["acc/G/identity"] = _scalar((out.identity_logits.argmax(1) == identity).float().mean())
         return PhaseResult(loss, stats)
 
-    def g_path_length(self, c: torch.Tensor, gain: float) -> PhaseResult:
+    def g_path_length(self, c: torch.Tensor | None, gain: float, batch: int | None = None) -> PhaseResult:
         """Path-length penalty on a batch shrunk by ``pl_batch_shrink``; scaled by ``gain`` (the interval)."""
-        batch = max(1, c.shape[0] // self.config.pl_batch_shrink)
-        c = c[:batch]
+        batch = max(1, self._batch(c, batch) // self.config.pl_batch_shrink)
+        c = None if c is None else c[:batch]
         images, ws = self.generate(self.sample_z(batch), c)
         if ws is None:
             raise ValueError("path-length regularisation needs a style-based generator (mapping + synthesis)")
@@ -135,7 +155,11 @@ class GANLoss:
         return PhaseResult(loss, {"loss/G/pl_penalty": _scalar(penalty), "pl_mean": _scalar(pl_mean)})
 
     def d_main(
-        self, real: torch.Tensor, c: torch.Tensor, identity: torch.Tensor, c_other: torch.Tensor | None = None
+        self,
+        real: torch.Tensor,
+        c: torch.Tensor | None,
+        identity: torch.Tensor | None,
+        c_other: torch.Tensor | None = None,
     ) -> PhaseResult:
         """Discriminator logistic loss on real ``[B,3,R,R]`` and freshly generated faces, plus identity CE on real.
 
@@ -143,9 +167,9 @@ class GANLoss:
         ``mismatch_weight`` > 0).
         """
         with torch.no_grad():
-            fake, _ = self.generate(self.sample_z(c.shape[0]), c)
-        fake_out = self.D.forward_heads(fake, c)
-        real_out = self.D.forward_heads(real, c)
+            fake, _ = self.generate(self.sample_z(real.shape[0]), c)
+        fake_out = self._discriminate(fake, c)
+        real_out = self._discriminate(real, c)
         loss_fake = F.softplus(fake_out.logits).mean()
         loss_real = F.softplus(-real_out.logits).mean()
         identity_ce = self._identity_loss(real_out.identity_logits, identity)
@@ -157,22 +181,22 @@ class GANLoss:
             "scores/real": _scalar(real_out.logits.mean()),
             "scores/fake": _scalar(fake_out.logits.mean()),
         }
-        if real_out.identity_logits is not None:
+        if real_out.identity_logits is not None and identity is not None:
             stats["acc/D/identity_real"] = _scalar((real_out.identity_logits.argmax(1) == identity).float().mean())
         if self.config.mismatch_weight > 0:
             if c_other is None:
                 raise ValueError("mismatch_weight > 0 needs c_other, voices of other speakers for the real faces")
-            mismatch_out = self.D.forward_heads(real, c_other)
+            mismatch_out = self._discriminate(real, c_other)
             loss_mismatch = F.softplus(mismatch_out.logits).mean()
             loss = loss + self.config.mismatch_weight * loss_mismatch
             stats["loss/D/mismatch"] = _scalar(loss_mismatch)
             stats["scores/mismatch"] = _scalar(mismatch_out.logits.mean())
         return PhaseResult(loss, stats)
 
-    def d_r1(self, real: torch.Tensor, c: torch.Tensor, gain: float) -> PhaseResult:
+    def d_r1(self, real: torch.Tensor, c: torch.Tensor | None, gain: float) -> PhaseResult:
         """R1 gradient penalty on real images; scaled by ``gain`` (the interval)."""
         real = real.detach().requires_grad_(True)
-        logits = self.D.forward_heads(real, c).logits
+        logits = self._discriminate(real, c).logits
         (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
         penalty = grad.square().sum(dim=[1, 2, 3]).mean()
         loss = penalty * (self.config.r1_gamma / 2) * gain + logits.mean() * 0

@@ -160,7 +160,9 @@ def train_generator(
     dry_run: bool = False,
     progress: bool = True,
 ) -> Path | dict[str, Any]:
-    """Stage 2 with the frozen encoder of ``encoder`` (a run folder or a model folder)."""
+    """Stage 2 with the frozen encoder of ``encoder`` (a run folder or a model folder); or, for a
+    preset whose generator is unconditional (``c_dim`` 0, e.g. ``synthface-64``), pretraining on the
+    split's faces alone, without an encoder."""
     resume_dir = Path(resume) if resume is not None else None
     if resume_dir is not None:
         options = _read_options(resume_dir, "gan")
@@ -181,27 +183,35 @@ def train_generator(
     }  # fmt: skip
     if dry_run:
         return options
-    if encoder_dir is None:
+    unconditional = config.generator.c_dim == 0
+    if encoder_dir is None and not unconditional:
         raise ConfigError("stage 2 needs a trained voice encoder: pass --encoder RUN_OR_MODEL_DIR from train-encoder.")
+    if encoder_dir is not None and unconditional:
+        raise ConfigError(f"preset {name!r} pretrains an unconditional generator on faces alone; drop --encoder.")
     from voice2face.data.manifest import load_manifest
-    from voice2face.training.data import paired_tensors
+    from voice2face.training.data import face_tensors, paired_tensors
     from voice2face.training.gan import GANTrainer, run_gan_training
 
     context = init_distributed(device)
     try:
-        encoder_model = load_pretrained(encoder_dir, ("voice_encoder",), device=context.device)
-        voice_encoder = encoder_model.modules["voice_encoder"]
-        features = encoder_model.config.features
         manifest = load_manifest(data_dir)
-        data = paired_tensors(
-            manifest, "train", voice_encoder, features, device=context.device, cache_dir=cache_dir,
-            progress=progress and context.is_main,
-        )  # fmt: skip
-        discriminator = dataclasses.replace(config.discriminator, num_identities=data.num_identities)
-        model_config = ModelConfig(
-            features=features, voice_encoder=encoder_model.config.voice_encoder, generator=config.generator,
-            discriminator=discriminator,
-        )  # fmt: skip
+        if unconditional:
+            voice_encoder = None
+            data = face_tensors(manifest, "train", progress=progress and context.is_main)
+            model_config = ModelConfig(generator=config.generator, discriminator=config.discriminator)
+        else:
+            encoder_model = load_pretrained(encoder_dir, ("voice_encoder",), device=context.device)
+            voice_encoder = encoder_model.modules["voice_encoder"]
+            features = encoder_model.config.features
+            data = paired_tensors(
+                manifest, "train", voice_encoder, features, device=context.device, cache_dir=cache_dir,
+                progress=progress and context.is_main,
+            )  # fmt: skip
+            discriminator = dataclasses.replace(config.discriminator, num_identities=data.num_identities)
+            model_config = ModelConfig(
+                features=features, voice_encoder=encoder_model.config.voice_encoder, generator=config.generator,
+                discriminator=discriminator,
+            )  # fmt: skip
         run_dir = _open_run(Path(out_dir) if out_dir else None, resume_dir, name, context)
         trainer = GANTrainer(config, model_config, voice_encoder, data, seed=seed, context=context)
         if resume_dir is not None:
@@ -225,12 +235,24 @@ def train_generator(
 
 @torch.no_grad()
 def _write_grid(trainer, path: Path, real_only: bool = False) -> None:
-    """Rows: a training speaker's true face, then faces the EMA generator makes from their voice."""
+    """Rows: a training speaker's true face, then faces the EMA generator makes from their voice.
+    Unconditional pretraining: a block of training faces, or of generated faces from fixed latents."""
     from voice2face.inference.png import save_synthetic_png, synthetic_metadata
     from voice2face.training.gan import faces_to_float
     from voice2face.utils.images import grid
 
     data = trainer.data
+    if not trainer.conditional:
+        count = GRID_ROWS * (1 + GRID_SAMPLES)
+        if real_only:
+            image = grid(faces_to_float(data.faces[:count]), columns=1 + GRID_SAMPLES)
+        else:
+            z = torch.randn([count, trainer.G_ema.z_dim], generator=torch.Generator().manual_seed(2024))
+            image = grid(trainer.G_ema(z.to(trainer.context.device), None, noise_mode="const").cpu(),
+                         columns=1 + GRID_SAMPLES)  # fmt: skip
+        meta = synthetic_metadata(model=path.parent.name, kimg=f"{trainer.images_seen / 1000:.2f}")
+        save_synthetic_png(image, path, meta)
+        return
     rows = min(GRID_ROWS, data.num_identities)
     z = torch.randn([GRID_SAMPLES, trainer.G_ema.z_dim], generator=torch.Generator().manual_seed(2024))
     tiles = []
