@@ -231,9 +231,11 @@ no recording or photograph of a real person went into this model.
   output is a synthvox-style face driven by whatever voice features resemble synthvox's; it is
   not a prediction of a real person's appearance.
 - Not identification evidence, not for profiling, not for any decision about a person.
-- Small networks, short training: faces are {gan["config"]["generator"]["img_resolution"]} px and
-  the identity metrics sit well below the corpus ceiling (table above). What the model mostly
-  recovers from a voice is sex and coarse age cues.
+- Small networks, short training, faces of {gan["config"]["generator"]["img_resolution"]} px: read
+  the verdict and the table above beside their reference rows before trusting any figure. A
+  conditional GAN trained from nothing on a few hundred paired faces for tens of kimg on 2 CPU
+  cores draws colour blobs, not faces; the paper's route (a pretrained StyleGAN2 and a voice→W+
+  mapper) is what replaces it.
 
 ## Files
 

@@ -60,7 +60,7 @@ def test_model_card_says_synthetic_and_reports_every_figure_beside_its_reference
     sex = _row(card, "sex (accuracy)")
     assert float(sex[0]) == pytest.approx(model["traits"]["sex"], abs=1e-3)
     # The card's first words on the evaluation are its verdict, not a number out of context.
-    assert re.search(r"\*\*(Faces not yet realistic|Face-like|As hard to tell)", card)
+    assert re.search(r"\*\*(Not yet faces|Face-like|As hard to tell)", card)
 
 
 def test_shipped_examples_are_unseen_test_voices_of_both_sexes():

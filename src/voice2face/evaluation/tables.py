@@ -69,15 +69,21 @@ def format_table(summary: dict[str, Any]) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     for metric, why in missing:
         lines.append(f"{metric}: {why}")
-    ceiling = summary.get("reference", {}).get("ceiling", {})
-    if "match_1v2" in ceiling:
-        lines.append(
-            f"trait-space Bayes ceiling (from the exact traits, not a bound on any pixel metric): 1:2 matching "
-            f"{ceiling['match_1v2']:.3f}"
-        )
+    lines += ceiling_lines(summary)
     if summary.get("metrics_file"):
         lines.append(f"appended to {summary['metrics_file']}")
     return "\n".join(lines)
+
+
+def ceiling_lines(summary: dict[str, Any]) -> list[str]:
+    """The dataset's trait-space Bayes ceiling, labelled as such (no line when the dataset has none)."""
+    ceiling = summary.get("reference", {}).get("ceiling", {})
+    if "match_1v2" not in ceiling:
+        return []
+    return [
+        f"trait-space Bayes ceiling (from the exact traits, not a bound on any pixel metric): 1:2 matching "
+        f"{ceiling['match_1v2']:.3f}"
+    ]
 
 
 #: The compact JSON's groups: ``--json`` keeps these keys of each metric's results.
@@ -142,12 +148,13 @@ def verdict(summary: dict[str, Any]) -> str:
         real = _get(summary, "real", "realism", "c2st")
         where = f"two-sample accuracy {c2st:.2f}"
         if real is not None:
-            where += f" (real faces {real:.2f}"
-            where += f", real faces blurred by σ 2 px {blur_high:.2f})" if blur_high is not None else ")"
+            where += f"; real faces {real:.2f}"
+        if blur_high is not None:
+            where += f", real faces blurred by σ 2 px {blur_high:.2f}"
         if blur_high is not None and c2st > max(blur_high, 0.9):
-            parts.append(f"Faces not yet realistic: a small classifier tells them from real faces ({where}).")
+            parts.append(f"Not yet faces: a small classifier tells them from real faces ({where}).")
         elif blur_low is not None and c2st > blur_low:
-            parts.append(f"Face-like but softer or less varied than real faces ({where}).")
+            parts.append(f"Face-like, but softer or less varied than real faces ({where}).")
         else:
             parts.append(f"As hard to tell from real faces as slightly blurred real faces ({where}).")
     sex = _get(summary, "model", "traits", "sex")
@@ -168,4 +175,5 @@ def markdown_table(summary: dict[str, Any]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines += [f"- {metric}: {why}" for metric, why in missing]
+    lines += [f"- {line}" for line in ceiling_lines(summary)]
     return "\n".join(lines)
