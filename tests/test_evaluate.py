@@ -241,7 +241,7 @@ def test_report_renders_in_headless_chromium(report_file, tmp_path):
     assert dom.count("<table") >= 4 and dom.count('src="data:image/png;base64,') >= 3
     assert "Generator families" in dom and "Synthetic images" in dom
     shot = tmp_path / "shot.png"
-    chromium(f"--screenshot={shot}", "--window-size=1000,2400", "--hide-scrollbars")
+    chromium(f"--screenshot={shot}", "--window-size=1000,4000", "--hide-scrollbars")  # the page: tables, then images
     with Image.open(shot) as image:
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) > 500  # curves and faces drawn, not a blank page
