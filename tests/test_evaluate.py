@@ -161,6 +161,12 @@ def test_evaluate_bad_inputs_are_one_sentence(tiny_gan_run, tiny_encoder_run, ti
         evaluate_model(tiny_encoder_run, tiny_corpus, write=False)
     with pytest.raises(ConfigError, match="unknown metric 'bogus'"):
         EvaluationConfig(metrics=("bogus",))
+    with pytest.raises(ConfigError, match="unknown metric 'fd_dlib'"):  # the embedder is --embedder's to choose
+        EvaluationConfig(metrics=("fd_dlib",))
+    from voice2face.config import EVALUATION_METRICS
+    from voice2face.evaluation.context import registered_metrics
+
+    assert set(registered_metrics()) == set(EVALUATION_METRICS)  # what the config accepts, evaluate can run
     # an empty split and a dataset of another resolution
     corpus = tmp_path / "corpus"
     shutil.copytree(tiny_corpus, corpus, ignore=shutil.ignore_patterns(".cache"))

@@ -1095,8 +1095,8 @@ class EvaluationConfig:
         _check(len(self.metrics) > 0, "metrics must name at least one metric.")
         for name in self.metrics:
             _check(
-                name in EVALUATION_METRICS or (name.startswith("fd_") and len(name) > 3),
-                f"unknown metric {name!r}; choose from {', '.join(EVALUATION_METRICS)} (or fd_synthvox, fd_dlib).",
+                name in EVALUATION_METRICS,
+                f"unknown metric {name!r}; choose from {', '.join(EVALUATION_METRICS)}.",
             )
         _check(self.split in ("train", "val", "test"), f"split must be train, val or test, got {self.split!r}.")
         unknown = [row for row in self.references if row not in REFERENCE_ROWS]

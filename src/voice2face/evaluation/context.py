@@ -16,6 +16,7 @@ by exactly the same instrument.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +109,7 @@ class EvalContext:
         """The evaluated split."""
         return self.config.split
 
-    @property
+    @functools.cached_property
     def sex_of(self) -> dict[str, Any]:
         """Each split identity's sex (None where unknown)."""
         return {i.id: i.attributes.get("sex") for i in self.manifest.identities if i.split == self.split}

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from voice2face.config import EvaluationConfig
+from voice2face.data.manifest import Manifest
 from voice2face.errors import MetricUnavailableError
 from voice2face.evaluation.context import EvalContext, evaluation_metric
 from voice2face.metrics.registry import StatsCache, run_metric
-from voice2face.utils.images import uint8_to_float
 
 
 def _train_faces(ctx: EvalContext, label: str):
@@ -74,9 +75,12 @@ def trait_net(ctx: EvalContext):
     )  # fmt: skip
 
 
-def face_embedder(ctx: EvalContext, name: str):
-    """The identity embedder ``name`` ("dlib", or the corpus CNN trained on the train split)."""
+def face_embedder(ctx: EvalContext):
+    """The identity embedder in use (:func:`embedder_name`): dlib, or the corpus CNN trained on the
+    train split; built once per evaluation."""
     from voice2face.metrics.embedders import make_embedder
+
+    name = embedder_name(ctx.config, ctx.manifest)
 
     def build():
         if name == "dlib":
@@ -89,11 +93,11 @@ def face_embedder(ctx: EvalContext, name: str):
     return ctx.instruments.get(f"embedder/{name}", build)
 
 
-def embedder_name(ctx: EvalContext) -> str:
+def embedder_name(config: EvaluationConfig, manifest: Manifest) -> str:
     """The identity embedder in use: the config's, or (auto) the corpus CNN on synthvox, else dlib."""
-    if ctx.config.embedder != "auto":
-        return ctx.config.embedder
-    return "synthvox" if ctx.manifest.source == "synthvox" else "dlib"
+    if config.embedder != "auto":
+        return config.embedder
+    return "synthvox" if manifest.source == "synthvox" else "dlib"
 
 
 # --------------------------------------------------------------------------- realism
@@ -168,7 +172,7 @@ def traits(ctx: EvalContext) -> dict[str, Any]:
 )
 def identity(ctx: EvalContext) -> dict[str, Any]:
     """1:2 matching, recall@K and cosine in the identity embedder, against the split's gallery."""
-    embedder = face_embedder(ctx, embedder_name(ctx))
+    embedder = face_embedder(ctx)
     gallery = ctx.instruments.get(f"gallery/{embedder.name}", lambda: ctx.apply(embedder.embed, ctx.gallery))
     return run_metric(
         "identity", generated=ctx.apply(embedder.embed, ctx.faces), generated_ids=ctx.face_ids, real=gallery,
@@ -182,7 +186,7 @@ def attributes(ctx: EvalContext) -> dict[str, Any]:
     blurred faces too: a labelled secondary instrument, never the default)."""
     from voice2face.metrics.embedders import corpus_attribute_classifier
 
-    name = embedder_name(ctx)
+    name = embedder_name(ctx.config, ctx.manifest)
     classifier = ctx.instruments.get("attributes", lambda: corpus_attribute_classifier(
         _train_faces(ctx, "sex"), dataset=f"{ctx.data_key}/train", cache_dir=ctx.cache, attribute="sex",
         name=name if name != "dlib" else ctx.manifest.name, config=ctx.config.attribute_cnn,
@@ -200,7 +204,7 @@ def attributes(ctx: EvalContext) -> dict[str, Any]:
 @evaluation_metric("fd", labels=(("fd", "Fréchet distance (identity embedding)"),))
 def fd(ctx: EvalContext) -> dict[str, Any]:
     """Fréchet distance in the identity embedder's space, against the split's gallery."""
-    embedder = face_embedder(ctx, embedder_name(ctx))
+    embedder = face_embedder(ctx)
     result = run_metric(
         "fd_embedding", fake_images=ctx.batches(ctx.faces), embedder=embedder,
         real_images=ctx.batches(ctx.gallery), cache=StatsCache(ctx.cache / "stats"),
@@ -248,8 +252,8 @@ def ppl(ctx: EvalContext) -> dict[str, Any]:
             f"Path length needs a generator with a mapping network; the {type(generator).__name__} has none."
         )
     config = dataclasses.replace(ctx.config.ppl, seed=ctx.config.seed)
-    distance = embedding_distance(face_embedder(ctx, embedder_name(ctx)))
+    distance = embedding_distance(face_embedder(ctx))
     return run_metric("ppl", generator=generator, distance=distance, conditions=ctx.embeddings, config=config)
 
 
-__all__ = ["embedder_name", "face_embedder", "trait_net", "trait_specs", "uint8_to_float"]
+__all__ = ["embedder_name", "face_embedder", "trait_net", "trait_specs"]

@@ -29,7 +29,7 @@ from voice2face.checkpoint import load_pretrained, read_model_config
 from voice2face.config import EvaluationConfig, to_dict
 from voice2face.data.datasets import VoiceFeatures, read_face
 from voice2face.data.manifest import Manifest, load_manifest
-from voice2face.errors import CheckpointError, ConfigError, DatasetError, MetricError, MetricUnavailableError
+from voice2face.errors import CheckpointError, DatasetError, MetricError, MetricUnavailableError
 from voice2face.metrics.registry import append_result, make_record
 from voice2face.utils.images import float_to_uint8, uint8_to_float
 
@@ -235,10 +235,7 @@ def evaluate_model(
     gallery = read_faces(manifest, gallery_records)  # [M2, 3, R, R] uint8
     pool = read_faces(manifest, pool_records(manifest, config.realism_pool, config.seed))  # [P, 3, R, R]
     instruments = Instruments()
-    registry = registered_metrics()
-    unknown = [name for name in config.metrics if name not in registry]
-    if unknown:
-        raise ConfigError(f"unknown evaluation metric {unknown[0]!r}; choose from {', '.join(registry)}.")
+    registry = registered_metrics()  # every name of EVALUATION_METRICS, which the config checked
 
     def context(row: str, faces: torch.Tensor, ids: list[str]) -> EvalContext:
         return EvalContext(
@@ -278,7 +275,7 @@ def evaluate_model(
                                  config.identity.recall_ks)  # fmt: skip
     options = {
         "data": str(data_dir), "samples_per_voice": config.samples_per_voice, "seed": config.seed,
-        "embedder": embedder_name(context("model", fakes, fake_ids)),
+        "embedder": embedder_name(config, manifest),
         "inception_weights": str(inception_weights) if inception_weights else None, "config": to_dict(config),
     }  # fmt: skip
     dataset = {"name": manifest.name, "source": manifest.source, "manifest_sha256_16": manifest_hash(manifest)}

@@ -149,11 +149,6 @@ def _c2st_network(width: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def _to_unit(images: torch.Tensor) -> torch.Tensor:
-    """uint8 ``[B, 3, H, W]`` → float ``[B, 3, H, W]`` in [-1, 1]."""
-    return uint8_to_float(images)
-
-
 def _check_c2st_inputs(real: object, generated: object, folds: int) -> None:
     """Raise MetricError unless both are uint8 ``[N, 3, H, W]`` of one size with enough images."""
     for name, images in (("real", real), ("generated", generated)):
@@ -209,20 +204,20 @@ def _train_and_test_fold(
             if batch.numel() < 2:  # BatchNorm cannot learn from a batch of one
                 continue
             flip = (torch.rand(batch.numel(), generator=generator) < 0.5).to(images.device)  # [B]
-            x = _to_unit(images[batch])  # [B, 3, H, W]
+            x = uint8_to_float(images[batch])  # [B, 3, H, W]
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
             loss = F.binary_cross_entropy_with_logits(network(x).squeeze(1), labels[batch])  # []
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
-    recalibrate_batchnorm(network, images[train_index], config.batch_size, forward=lambda x: network(_to_unit(x)))
+    recalibrate_batchnorm(network, images[train_index], config.batch_size, forward=lambda x: network(uint8_to_float(x)))
     network.eval()
     correct = 0
     with torch.no_grad():
         for start in range(0, test_index.numel(), config.batch_size):
             batch = test_index[start : start + config.batch_size]
-            logits = network(_to_unit(images[batch])).squeeze(1)  # [B]
+            logits = network(uint8_to_float(images[batch])).squeeze(1)  # [B]
             correct += int(((logits > 0).float() == labels[batch]).sum())  # sigmoid(logit) > 0.5
     return correct / test_index.numel()
 

@@ -208,7 +208,7 @@ def _value(run: RunInfo, record_name: str, key: str) -> Any:
         results = (record or {}).get("results") or {}
         if "skipped" in results:
             return "skipped"
-        if key.endswith("*"):  # the measured value, whose name carries its variant (ppl_w_end, fd_dlib)
+        if key.endswith("*"):  # the measured value, whose name carries its variant (ppl_w_end)
             for name, value in results.items():
                 if fnmatch.fnmatch(name, key) and name not in COUNT_KEYS and isinstance(value, (int, float)):
                     return value
