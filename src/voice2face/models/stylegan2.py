@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from voice2face.models.ops import (
+    DEFAULT_OPS_IMPL,
     Conv2dLayer,
     DiscriminatorOutput,
     FullyConnectedLayer,
@@ -29,10 +30,12 @@ from voice2face.models.ops import (
     channels_per_resolution,
     check_condition,
     check_resolution,
+    demodulation_coefficients,
     downsample2d,
     layer_noise,
     modulated_conv2d,
     normalize_2nd_moment,
+    scaled_bias_act_,
     setup_filter,
     upsample2d,
 )
@@ -178,6 +181,7 @@ class SynthesisLayer(nn.Module):
             self.register_buffer("noise_const", torch.randn([resolution, resolution]))
             self.noise_strength = nn.Parameter(torch.zeros([]))
         self.bias = nn.Parameter(torch.zeros([out_channels]))
+        self.impl = DEFAULT_OPS_IMPL
 
     def forward(
         self,
@@ -193,6 +197,19 @@ class SynthesisLayer(nn.Module):
         assert_shape(x, [batch, self.weight.shape[1], self.resolution // self.up, self.resolution // self.up], "x")
         styles = self.affine(w)  # [B, in]
         noise = layer_noise(self, batch, noise_mode, generator, x)
+        clamp = None if self.conv_clamp is None else self.conv_clamp * gain
+        act_gain = math.sqrt(2.0) * gain
+        if self.impl == "fast" and not fused_modconv and act_gain > 0:
+            # Demodulation, noise, bias and the activation's gain in one epilogue (ops.scaled_bias_act_).
+            x = modulated_conv2d(
+                x, self.weight, styles, up=self.up, padding=self.padding, resample_filter=self.resample_filter,
+                demodulate=False, flip_weight=self.up == 1, fused_modconv=False, impl=self.impl,
+            )  # fmt: skip
+            dcoefs = demodulation_coefficients(self.weight, styles, self.impl)  # [B, out]
+            if noise is not None:
+                x = torch.addcmul(noise.to(x.dtype), x, dcoefs.to(x.dtype).reshape(batch, -1, 1, 1))
+                return scaled_bias_act_(x, act_gain, self.bias * act_gain, self.activation, clamp)
+            return scaled_bias_act_(x, dcoefs * act_gain, self.bias * act_gain, self.activation, clamp)
         x = modulated_conv2d(
             x,
             self.weight,
@@ -203,9 +220,9 @@ class SynthesisLayer(nn.Module):
             resample_filter=self.resample_filter,
             flip_weight=self.up == 1,  # the upsampling path is a transposed convolution
             fused_modconv=fused_modconv,
+            impl=self.impl,
         )
-        clamp = None if self.conv_clamp is None else self.conv_clamp * gain
-        return bias_act(x, self.bias.to(x.dtype), self.activation, gain=math.sqrt(2.0) * gain, clamp=clamp)
+        return bias_act(x, self.bias.to(x.dtype), self.activation, gain=act_gain, clamp=clamp)
 
 
 class ToRGBLayer(nn.Module):
@@ -223,11 +240,12 @@ class ToRGBLayer(nn.Module):
         self.weight = nn.Parameter(torch.randn([out_channels, in_channels, kernel_size, kernel_size]))
         self.bias = nn.Parameter(torch.zeros([out_channels]))
         self.weight_gain = 1 / math.sqrt(in_channels * kernel_size * kernel_size)
+        self.impl = DEFAULT_OPS_IMPL
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, fused_modconv: bool = True) -> torch.Tensor:
         """x ``[B, in, R, R]``, w ``[B, w_dim]`` → ``[B, img_channels, R, R]``."""
         styles = self.affine(w) * self.weight_gain  # [B, in]
-        x = modulated_conv2d(x, self.weight, styles, demodulate=False, fused_modconv=fused_modconv)
+        x = modulated_conv2d(x, self.weight, styles, demodulate=False, fused_modconv=fused_modconv, impl=self.impl)
         return bias_act(x, self.bias.to(x.dtype), clamp=self.conv_clamp)
 
 
@@ -269,6 +287,7 @@ class SynthesisBlock(nn.Module):
         self.num_conv += 1
         self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
         self.num_torgb += 1
+        self.impl = DEFAULT_OPS_IMPL
 
     def forward(
         self,
@@ -288,12 +307,14 @@ class SynthesisBlock(nn.Module):
         layer_kwargs = {"noise_mode": noise_mode, "fused_modconv": fused_modconv, "generator": generator}
         if self.in_channels == 0:
             x = self.const.to(ws.dtype).unsqueeze(0).repeat([batch, 1, 1, 1])  # [B, out, 4, 4]
+            if self.impl == "fast":  # every later layer keeps this memory format
+                x = x.contiguous(memory_format=torch.channels_last)
             x = self.conv1(x, next(w_iter), **layer_kwargs)
         else:
             x = self.conv0(x, next(w_iter), **layer_kwargs)  # [B, out, R, R]
             x = self.conv1(x, next(w_iter), **layer_kwargs)
         if img is not None:
-            img = upsample2d(img, self.resample_filter)  # [B, C_img, R, R]
+            img = upsample2d(img, self.resample_filter, impl=self.impl)  # [B, C_img, R, R]
         y = self.torgb(x, next(w_iter), fused_modconv=fused_modconv)
         img = y if img is None else img + y
         return x, img
@@ -349,7 +370,7 @@ class SynthesisNetwork(nn.Module):
             block_ws = ws.narrow(1, w_idx, block.num_conv + block.num_torgb)
             w_idx += block.num_conv
             x, img = block(x, img, block_ws, noise_mode=noise_mode, fused_modconv=fused_modconv, generator=generator)
-        return img
+        return img.contiguous()  # the usual NCHW layout, whichever memory format the blocks ran in
 
     def extra_repr(self) -> str:
         return f"w_dim={self.w_dim}, num_ws={self.num_ws}, img_resolution={self.img_resolution}"
@@ -557,12 +578,15 @@ class Discriminator(nn.Module):
         )  # fmt: skip
         if num_identities > 0:
             self.identity = FullyConnectedLayer(channels[4], num_identities)
+        self.impl = DEFAULT_OPS_IMPL
 
     def forward_heads(self, img: torch.Tensor, c: torch.Tensor | None) -> DiscriminatorOutput:
         """img ``[B, C_img, R, R]``, c ``[B, c_dim]`` → :class:`DiscriminatorOutput` (one trunk pass)."""
         batch = img.shape[0]
         assert_shape(img, [batch, self.img_channels, self.img_resolution, self.img_resolution], "img")
         c = check_condition(c, batch, self.c_dim)
+        if self.impl == "fast":  # oneDNN's convolutions run faster on channels_last activations
+            img = img.contiguous(memory_format=torch.channels_last)
         x = None
         for res in self.block_resolutions:
             x = getattr(self, f"b{res}")(x, img if x is None else None)

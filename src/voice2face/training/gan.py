@@ -147,6 +147,7 @@ class GANTrainer:
         context: DistributedContext | None = None,
     ):
         from voice2face.models import build_discriminator, build_generator
+        from voice2face.models.ops import set_ops_impl
 
         self.context = context or DistributedContext()
         self.config, self.data, self.seed = config, data, seed
@@ -178,8 +179,8 @@ class GANTrainer:
         self.model_config = model_config
         device = self.context.device
         torch.manual_seed(seed)
-        self.G = build_generator(config.generator).to(device).train()
-        self.D = build_discriminator(model_config.discriminator).to(device).train()
+        self.G = set_ops_impl(build_generator(config.generator).to(device).train(), config.ops_impl)
+        self.D = set_ops_impl(build_discriminator(model_config.discriminator).to(device).train(), config.ops_impl)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         self.encoder = None if encoder is None else encoder.eval()
         self.rng = torch.Generator().manual_seed(seed)
