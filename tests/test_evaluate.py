@@ -116,7 +116,8 @@ def test_evaluate_json_has_the_model_beside_every_reference_row(evaluated_run, t
     assert main([*command, "--json", str(out)]) == 0
     written = json.loads(out.read_text())
     assert set(written["references"]) == {"real"} and "match_1v2" in written["model"]["identity"]
-    assert main([*command, "--json", str(tmp_path / "no" / "such" / "dir.json")]) == 2  # refused before any work
+    (tmp_path / "a-file").write_text("in the way")
+    assert main([*command, "--json", str(tmp_path / "a-file" / "dir.json")]) == 1  # refused before any work
 
 
 @pytest.mark.slow  # the 2048-d Inception network at 299 px: tens of seconds on 2 cores

@@ -32,7 +32,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -44,7 +43,7 @@ from torch import nn
 from voice2face import __version__
 from voice2face.config import MODEL_COMPONENTS, ModelConfig, WeightFile, from_dict, to_dict
 from voice2face.errors import CheckpointError, ConfigError
-from voice2face.utils.files import atomic_write_bytes, atomic_write_text, fsync_dir
+from voice2face.utils.files import atomic_write_bytes, atomic_write_text, fsync_dir, make_staging_dir
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +186,7 @@ def save_pretrained(
     final = dataclasses.replace(config, voice2face_version=__version__, weights=tuple(records))
 
     directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
+    staging = make_staging_dir(directory.parent, f".{directory.name}.", ".tmp")
     try:
         for file, data in blobs.items():
             atomic_write_bytes(staging / file, data)
@@ -334,3 +333,38 @@ def load_pretrained(
         load_state_into(module, state, Path(directory) / records[name].file)
         modules[name] = module.to(device).eval()
     return LoadedModel(config, modules)
+
+
+def save_tensors(
+    path: str | Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None
+) -> None:
+    """Write named tensors (e.g. cached projection codes) to one safetensors file, atomically."""
+    atomic_write_bytes(Path(path), state_dict_to_bytes({k: v.detach().cpu().contiguous() for k, v in tensors.items()},
+                                                       metadata))  # fmt: skip
+
+
+def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a file written by :func:`save_tensors`; a missing or damaged file is a CheckpointError."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"{path} cannot be read ({exc}); delete it to recompute it.") from None
+    return bytes_to_state_dict(data, path)
+
+
+def load_voice_to_face(directory: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
+    """The two halves that turn a voice into faces: ``{"voice_encoder", "generator"}`` in eval mode.
+
+    For a model of the paper's route (a ``mapper`` over an unconditional generator) the
+    ``generator`` is the :class:`~voice2face.models.wplus.MappedGenerator` that composes them, so
+    every caller samples ``generator(z, embedding)`` the same way for both kinds of model.
+    """
+    from voice2face.models.wplus import MappedGenerator
+
+    config = read_model_config(directory)
+    names = ("voice_encoder", "generator") + (("mapper",) if config.mapper is not None else ())
+    loaded = load_pretrained(directory, names, device=device)
+    modules = dict(loaded.modules)
+    if "mapper" in modules:
+        modules["generator"] = MappedGenerator(modules["generator"], modules.pop("mapper")).eval()
+    return LoadedModel(loaded.config, modules)

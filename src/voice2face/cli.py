@@ -1,21 +1,36 @@
 """The `voice2face` console script: parse and validate, then call a library function.
 
 Errors raised on purpose (:class:`~voice2face.errors.Voice2FaceError`) are printed as one
-line without a traceback and give a non-zero exit code; argparse's usage errors exit 2.
+line without a traceback. Exit codes mean the same in every command:
+
+- 0: done;
+- 1: a file problem: an input that is missing, unreadable or unusable (a recording, dataset,
+  model or run folder), or an output that cannot be created or written or would replace
+  something (see ``--overwrite``); ``portrait`` also when any one recording failed;
+- 2: a usage problem: an option that is missing, out of range or inconsistent (argparse's
+  usage errors too), or a ``--device`` this machine does not have;
+- 130: interrupted (Ctrl-C); 141: the reader of the output went away.
+
+Output locations are created and tried before any slow work, so a bad ``-o`` fails at once; a
+folder made for a command that then wrote nothing is removed again. Log lines read as
+sentences: ``voice2face: warning: ...``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from voice2face import __version__
 from voice2face.config import DEFAULT_EVALUATION_METRICS, EVALUATION_METRICS, REFERENCE_ROWS
-from voice2face.errors import ConfigError, Voice2FaceError
+from voice2face.errors import CheckpointError, ConfigError, OutputError, Voice2FaceError
+from voice2face.utils.devices import DEVICE_CHOICES, resolve_device
+from voice2face.utils.files import output_dir
 
 log = logging.getLogger("voice2face")
 
@@ -42,12 +57,16 @@ _positive_int = _number(int, 1, strict=False, expected="a whole number >= 1")
 _non_negative_int = _number(int, 0, strict=False, expected="a number >= 0")
 
 
-def add_audio_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every command that reads recordings."""
+def add_audio_options(parser: argparse.ArgumentParser, *, sample_rate: bool = True) -> None:
+    """Options shared by every command that reads recordings.
+
+    ``sample_rate``: offer ``--sample-rate``; a command whose model fixes the rate leaves it out.
+    """
     group = parser.add_argument_group("audio")
-    group.add_argument(
-        "--sample-rate", type=int, default=16000, metavar="HZ", help="decode at this rate (default: %(default)s)"
-    )
+    if sample_rate:
+        group.add_argument(
+            "--sample-rate", type=int, default=16000, metavar="HZ", help="decode at this rate (default: %(default)s)"
+        )
     group.add_argument(
         "--min-speech",
         type=_non_negative_float,
@@ -77,31 +96,67 @@ def add_audio_options(parser: argparse.ArgumentParser) -> None:
         metavar="0-3",
         help="0 keeps most audio, 3 least (default: %(default)s)",
     )
+    group.add_argument(
+        "--allow-non-speech",
+        action="store_true",
+        help="use a recording that does not sound like speech (noise, a tone, music) with a warning, "
+        "instead of refusing it",
+    )
 
 
-def audio_configs(args: argparse.Namespace):
-    """Build (AudioConfig, VADConfig | None) from :func:`add_audio_options` arguments."""
+def audio_configs(args: argparse.Namespace, sample_rate: int | None = None):
+    """Build (AudioConfig, VADConfig | None) from :func:`add_audio_options` arguments.
+
+    ``sample_rate``: the rate to decode at where the command has no ``--sample-rate``.
+    """
     from voice2face.config import AudioConfig, VADConfig
 
-    audio = AudioConfig(sample_rate=args.sample_rate, min_speech_seconds=args.min_speech, max_seconds=args.max_seconds)
+    rate = getattr(args, "sample_rate", None) or sample_rate or AudioConfig().sample_rate
+    audio = AudioConfig(sample_rate=rate, min_speech_seconds=args.min_speech, max_seconds=args.max_seconds)
     vad = None if args.no_vad else VADConfig(backend=args.vad_backend, aggressiveness=args.vad_aggressiveness)
     return audio, vad
 
 
+def _add_device_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device", choices=DEVICE_CHOICES, default="auto",
+        help="auto: a CUDA GPU when there is one, else the CPU (default: %(default)s)",
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _output_folder(folder: str | Path | None, option: str) -> Iterator[None]:
+    """Create and try ``folder`` now, before any slow work (nothing for None); remove it on leaving if unused."""
+    if folder is None:
+        yield
+        return
+    with output_dir(folder, option):
+        yield
+
+
+def _require_folder(path: str | Path | None, what: str, fix: str) -> None:
+    """Refuse an input folder that does not exist, as every command does (a file problem: exit 1)."""
+    if path is not None and not Path(path).is_dir():
+        raise CheckpointError(f"{what} {path} does not exist; {fix}.")
+
+
 def _cmd_features(args: argparse.Namespace) -> int:
+    out = Path(args.output) if args.output else None
+    if out is not None and out.suffix != ".npy":
+        raise ConfigError(f"Output {out} must end in .npy (numpy's format); e.g. -o features.npy.")
+    with _output_folder(out.parent if out is not None else None, "-o"):
+        return _features(args, out)
+
+
+def _features(args: argparse.Namespace, out: Path | None) -> int:
     import numpy as np
 
     from voice2face.audio.features import mfcc
     from voice2face.audio.pipeline import load_speech, speech_features
+    from voice2face.audio.speechlike import check_speech_like
     from voice2face.config import FeatureConfig, LogMelConfig, MFCCConfig
     from voice2face.utils.files import atomic_open
 
-    out = Path(args.output) if args.output else None
-    if out is not None:
-        if out.suffix != ".npy":
-            raise ConfigError(f"Output {out} must end in .npy (numpy's format); e.g. -o features.npy.")
-        if not out.parent.is_dir():
-            raise ConfigError(f"Output folder {out.parent} does not exist; create it or choose another -o path.")
     audio, vad = audio_configs(args)
     config = FeatureConfig(
         kind=args.kind,
@@ -109,6 +164,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
         logmel=LogMelConfig(sample_rate=audio.sample_rate),
     )
     speech = load_speech(args.audio, audio, vad)
+    check_speech_like(speech.speech, speech.sample_rate, speech.source, allow=args.allow_non_speech)
     if args.kind == "mfcc":
         features = mfcc(speech.speech, config.mfcc)  # [T, 3C]
         layout = f"[T={features.shape[0]}, {features.shape[1]}] (frames × MFCC+Δ+ΔΔ)"
@@ -133,11 +189,18 @@ def _cmd_features(args: argparse.Namespace) -> int:
 
 
 def _cmd_synth_corpus(args: argparse.Namespace) -> int:
-    from voice2face.config import SynthVoxConfig
-    from voice2face.data.synthvox.corpus import check_destination, default_workers, generate_corpus
+    from voice2face.data.synthvox.corpus import check_destination
 
     out = Path(args.out_dir)
     check_destination(out, args.overwrite)
+    with _output_folder(out.parent, "OUT_DIR"):
+        return _synth_corpus(args, out)
+
+
+def _synth_corpus(args: argparse.Namespace, out: Path) -> int:
+    from voice2face.config import SynthVoxConfig
+    from voice2face.data.synthvox.corpus import default_workers, generate_corpus
+
     config = SynthVoxConfig(
         identities=args.identities,
         utterances_per_identity=args.utterances_per_identity,
@@ -175,11 +238,18 @@ def _cmd_synth_corpus(args: argparse.Namespace) -> int:
 
 
 def _cmd_synth_faces(args: argparse.Namespace) -> int:
-    from voice2face.data.synthvox.corpus import check_destination, default_workers
-    from voice2face.data.synthvox.faces import generate_face_corpus
+    from voice2face.data.synthvox.corpus import check_destination
 
     out = Path(args.out_dir)
     check_destination(out, args.overwrite)
+    with _output_folder(out.parent, "OUT_DIR"):
+        return _synth_faces(args, out)
+
+
+def _synth_faces(args: argparse.Namespace, out: Path) -> int:
+    from voice2face.data.synthvox.corpus import default_workers
+    from voice2face.data.synthvox.faces import generate_face_corpus
+
     workers = args.workers or default_workers()
     print(f"synth-faces: {args.count} people, one face each at {args.resolution}px, seed {args.seed}, "
           f"{workers} worker(s) → {out}")  # fmt: skip
@@ -206,7 +276,7 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default: %(default)s)")
     parser.add_argument("--minutes", type=_positive_float, metavar="M", help="stop (with a snapshot) after M minutes")
     parser.add_argument("--cache", metavar="DIR", help="cache utterance features here between runs")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="(default: %(default)s)")
+    _add_device_option(parser)
     parser.add_argument("--dry-run", action="store_true", help="print the resolved settings and exit")
 
 
@@ -217,6 +287,17 @@ def _check_training_args(args: argparse.Namespace) -> None:
         raise ConfigError("give --data DATA_DIR (a prepared dataset) or --resume RUN_DIR.")
     if args.resume is None and args.out is None:
         raise ConfigError("give --out RUNS_DIR for a new run (or --resume RUN_DIR to continue one).")
+    _require_folder(args.resume, "Run folder", "pass the folder printed when the run started")
+    if getattr(args, "encoder", None) is not None and not Path(args.encoder).exists():
+        raise CheckpointError(
+            f"Encoder run or model folder {args.encoder} does not exist; pass the run folder train-encoder printed."
+        )
+    resolve_device(args.device)  # a missing GPU is a usage error before any work
+
+
+def _runs_folder(args: argparse.Namespace) -> str | None:
+    """The folder a new run is created in (checked up front), or None for --dry-run and --resume."""
+    return None if args.dry_run or args.resume is not None else args.out
 
 
 def _print_options(options: dict) -> None:
@@ -229,10 +310,12 @@ def _cmd_train_encoder(args: argparse.Namespace) -> int:
     from voice2face.training.runner import train_encoder
 
     _check_training_args(args)
-    result = train_encoder(
-        args.preset, args.data, args.out, steps=args.steps, seed=args.seed, resume=args.resume, cache_dir=args.cache,
-        time_budget_s=args.minutes * 60 if args.minutes else None, device=args.device, dry_run=args.dry_run,
-    )  # fmt: skip
+    with _output_folder(_runs_folder(args), "--out"):
+        result = train_encoder(
+            args.preset, args.data, args.out, steps=args.steps, seed=args.seed, resume=args.resume,
+            cache_dir=args.cache, time_budget_s=args.minutes * 60 if args.minutes else None, device=args.device,
+            dry_run=args.dry_run,
+        )  # fmt: skip
     if args.dry_run:
         _print_options(result)
     else:
@@ -241,14 +324,30 @@ def _cmd_train_encoder(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from voice2face.training.runner import train_generator
+    from voice2face.training.presets import get_preset
+    from voice2face.training.runner import run_stage, train_generator, train_mapper
 
     _check_training_args(args)
-    result = train_generator(
-        args.preset, args.data, args.out, encoder=args.encoder, kimg=args.kimg, seed=args.seed, resume=args.resume,
-        cache_dir=args.cache, time_budget_s=args.minutes * 60 if args.minutes else None, device=args.device,
-        dry_run=args.dry_run,
-    )  # fmt: skip
+    mapper_stage = run_stage(args.resume) == "mapper" if args.resume else get_preset(args.preset).mapper is not None
+    if mapper_stage and args.kimg is not None:
+        raise ConfigError("--kimg applies to generator training; the voice→W+ stage takes --steps.")
+    if not mapper_stage and (args.steps is not None or args.generator is not None):
+        raise ConfigError(f"--steps and --generator apply to the paper's route (e.g. --preset synthvox-wplus-64), "
+                          f"not to {'this run' if args.resume else repr(args.preset)}.")  # fmt: skip
+    budget = args.minutes * 60 if args.minutes else None
+    with _output_folder(_runs_folder(args), "--out"):
+        if mapper_stage:
+            result = train_mapper(
+                args.preset, args.data, args.out, generator=args.generator, encoder=args.encoder, steps=args.steps,
+                seed=args.seed, resume=args.resume, cache_dir=args.cache, time_budget_s=budget, device=args.device,
+                dry_run=args.dry_run,
+            )  # fmt: skip
+        else:
+            result = train_generator(
+                args.preset, args.data, args.out, encoder=args.encoder, kimg=args.kimg, seed=args.seed,
+                resume=args.resume, cache_dir=args.cache, time_budget_s=budget, device=args.device,
+                dry_run=args.dry_run,
+            )  # fmt: skip
     if args.dry_run:
         _print_options(result)
     else:
@@ -257,22 +356,28 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_portrait(args: argparse.Namespace) -> int:
+    if not 0.0 <= args.truncation <= 1.0:
+        raise ConfigError(f"--truncation must be between 0 and 1 (1 = none), got {args.truncation:g}.")
+    device = resolve_device(args.device)
+    with _output_folder(args.output, "-o"):
+        return _portrait(args, device)
+
+
+def _portrait(args: argparse.Namespace, device: str) -> int:
+    from voice2face.config import InferenceConfig
     from voice2face.inference.pipeline import VoiceToFace
     from voice2face.inference.portrait import write_portraits
 
-    if not 0.0 <= args.truncation <= 1.0:
-        raise ConfigError(f"--truncation must be between 0 and 1 (1 = none), got {args.truncation:g}.")
-    audio, vad = audio_configs(args)
-    pipe = VoiceToFace.from_pretrained(args.model, device=args.device, audio=audio, vad=vad)
-    if args.sample_rate != pipe.audio.sample_rate:
-        log.warning("decoding at %d Hz, the rate model %s was trained at", pipe.audio.sample_rate, pipe.name)
+    audio, vad = audio_configs(args)  # decoded at the model's own rate: VoiceToFace sets it
+    inference = InferenceConfig(allow_non_speech=args.allow_non_speech)
+    pipe = VoiceToFace.from_pretrained(args.model, device=device, audio=audio, vad=vad, inference=inference)
 
     def report(path: Path, message: str) -> None:
         print(f"voice2face: error: {message}", file=sys.stderr)
 
     result = write_portraits(
         pipe, args.audio, args.output, num_samples=args.samples, seed=args.seed, truncation_psi=args.truncation,
-        as_grid=args.grid, progress=not args.quiet, on_error=report,
+        as_grid=args.grid, recursive=args.recursive, progress=not args.quiet, on_error=report,
     )  # fmt: skip
     for path in result.written:
         print(path)
@@ -296,15 +401,19 @@ def _reference_list(text: str) -> tuple[str, ...]:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    json_out = Path(args.json) if args.json else None
+    device = resolve_device(args.device)
+    with _output_folder(json_out.parent if json_out is not None else None, "--json"):
+        return _evaluate(args, json_out, device)
+
+
+def _evaluate(args: argparse.Namespace, json_out: Path | None, device: str) -> int:
     import dataclasses
 
     from voice2face.config import EvaluationConfig
     from voice2face.evaluation import evaluate_model, format_table, summary_json
     from voice2face.utils.files import atomic_write_text
 
-    json_out = Path(args.json) if args.json else None
-    if json_out is not None and not json_out.parent.is_dir():
-        raise ConfigError(f"--json {json_out}: the folder {json_out.parent} does not exist; create it first.")
     config = EvaluationConfig(
         metrics=args.metrics, split=args.split, samples_per_voice=args.samples_per_voice, seed=args.seed,
         batch_size=args.batch_size, embedder=args.embedder, references=args.references,
@@ -312,7 +421,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     config = dataclasses.replace(config, ppl=dataclasses.replace(config.ppl, num_samples=args.ppl_samples))
     summary = evaluate_model(
         args.model, args.data, config=config, inception_weights=args.inception_weights, cache_dir=args.cache,
-        device=args.device, progress=not args.quiet,
+        device=device, progress=not args.quiet,
     )  # fmt: skip
     print(format_table(summary))
     if json_out is not None:
@@ -324,12 +433,23 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from voice2face.report import build_report
 
-    out = build_report(args.runs, args.output, title=args.title, curves=not args.no_curves)
+    for run in args.runs:
+        _require_folder(run, "Run folder", "pass folders made by voice2face train or evaluate")
+    with _output_folder(Path(args.output).parent, "-o"):
+        out = build_report(args.runs, args.output, title=args.title, curves=not args.no_curves)
     print(f"report: {out}")
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    if out.is_dir() and any(out.iterdir()):
+        raise OutputError(f"Demo folder {out} is not empty; choose a new --out folder or remove it.")
+    with _output_folder(out, "--out"):
+        return _demo(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
     from voice2face.demo import run_demo
 
     result = run_demo(args.out, minutes=args.minutes, identities=args.identities, seed=args.seed)
@@ -449,11 +569,20 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser(
         "train", help="stage 2: train the face generator on voice embeddings",
         description="Train the conditional face generator (StyleGAN2 by default) on (voice embedding, face) pairs "
-                    "with the frozen encoder of --encoder. Writes model/, image grids and stats to a run folder.",
+                    "with the frozen encoder of --encoder; pretrain an unconditional one on faces alone "
+                    "(--preset synthface-64); or, the paper's route (--preset synthvox-wplus-64), project the "
+                    "faces into the W+ of the pretrained --generator and teach the voice side of --encoder to "
+                    "predict them. Writes model/, image grids and stats to a run folder.",
     )  # fmt: skip
     _add_training_options(train)
     train.add_argument("--encoder", metavar="RUN_OR_MODEL_DIR", help="the train-encoder run (or its model/) to use")
     train.add_argument("--kimg", type=_positive_float, help="override the preset's length in thousands of images")
+    train.add_argument(
+        "--generator",
+        metavar="RUN_OR_MODEL_DIR",
+        help="the paper's route: the pretrained unconditional generator (e.g. a synthface-64 run)",
+    )
+    train.add_argument("--steps", type=_positive_int, help="the paper's route: override the voice→W+ stage's steps")
     train.set_defaults(handler=_cmd_train)
 
     portrait = sub.add_parser(
@@ -461,9 +590,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="For each recording (or every audio file in a folder), keep its speech, compute its voice "
                     "embedding and draw --samples faces from it. Writes NAME_0.png … (or one NAME.png grid with "
                     "--grid) into OUT; each PNG says it is a synthetic image generated from a voice, with the "
-                    "model, seed and source file. The same seed gives byte-identical files.",
+                    "model, seed and source file. The same seed gives byte-identical files. A file given twice "
+                    "is done once; inputs that would write the same names get their folder (or extension) "
+                    "added to them. Recordings are decoded at the rate the model was trained at.",
     )  # fmt: skip
     portrait.add_argument("audio", metavar="AUDIO", nargs="+", help="audio files and/or folders of them")
+    portrait.add_argument(
+        "-r", "--recursive", action="store_true", help="also take the audio files in the folders' sub-folders"
+    )
     portrait.add_argument(
         "-m", "--model", metavar="MODEL_DIR", help="a model folder or a run folder (default: the bundled model)"
     )
@@ -479,9 +613,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="0–1; lower gives more typical, less varied faces (default: %(default)s)",
     )  # fmt: skip
     portrait.add_argument("--grid", action="store_true", help="one grid image per recording instead of N files")
-    portrait.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: %(default)s)")
-    portrait.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    add_audio_options(portrait)
+    _add_device_option(portrait)
+    portrait.add_argument(
+        "-q", "--quiet", action="store_true",
+        help="no progress (a bar on a terminal, otherwise one line per finished recording on stderr)",
+    )  # fmt: skip
+    add_audio_options(portrait, sample_rate=False)
     portrait.set_defaults(handler=_cmd_portrait)
 
     evaluate = sub.add_parser(
@@ -532,7 +669,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--cache", metavar="DIR", help="cache for face networks and statistics (default: DATA_DIR/.cache)"
     )
-    evaluate.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="(default: %(default)s)")
+    _add_device_option(evaluate)
     evaluate.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(handler=_cmd_evaluate)
 
@@ -558,20 +695,44 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=_non_negative_int, default=0, help="(default: %(default)s)")
     demo.set_defaults(handler=_cmd_demo)
 
+    for command in sub.choices.values():  # -v after the command too: `voice2face portrait -v ...`
+        command.add_argument(
+            "-v", "--verbose", action="count", default=0, dest="command_verbose",
+            help="more log output (-vv for debug)",
+        )  # fmt: skip
     return parser
+
+
+class SentenceFormatter(logging.Formatter):
+    """Log lines as the CLI's errors read: ``voice2face: warning: A sentence.``
+
+    The level is in lower case; a message starting with a lower-case word gets a capital and
+    one without closing punctuation a full stop, whoever wrote it.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage().strip()
+        first = message.split(maxsplit=1)[0].rstrip(".,;:!?") if message else ""
+        if first.isalpha() and first.islower():
+            message = message[0].upper() + message[1:]
+        if message and message[-1] not in ".!?":
+            message += "."
+        if record.exc_info:
+            message += "\n" + self.formatException(record.exc_info)
+        return f"voice2face: {record.levelname.lower()}: {message}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
-        format="voice2face: %(levelname)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(SentenceFormatter())
+    verbose = args.verbose + getattr(args, "command_verbose", 0)
+    logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)], handlers=[handler])
     if not getattr(args, "handler", None):
-        parser.print_help()
-        return 2
+        parser.print_help()  # asked for nothing: the help is the answer
+        return 0
     try:
         code = int(args.handler(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit

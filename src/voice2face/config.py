@@ -493,9 +493,46 @@ class DiscriminatorConfig:
         _check(self.num_identities >= 0, f"num_identities must be >= 0, got {self.num_identities}.")
 
 
+MAPPER_FAMILIES = ("wplus",)
+
+
+@dataclass(frozen=True)
+class MapperConfig:
+    """The voice→W+ mapper of the paper's route (voice2face.models.wplus.VoiceToWPlus).
+
+    A voice embedding ``[embedding_dim]`` → the W+ code ``[num_ws, w_dim]`` of that speaker's
+    face in a frozen, pretrained (unconditional) generator: an MLP of ``hidden_layers`` layers of
+    ``hidden_dim`` predicts the offset from the generator's ``w_avg``. A random code from the
+    generator's own mapping network (drawn from z) supplies what a voice cannot decide: per
+    synthesis layer, its component in the ``rank``-dimensional subspace where voices move the
+    prediction is replaced by the voice's (the subspace is fitted after training, by PCA of the
+    training speakers' predictions). num_ws and w_dim are the generator's (64 px: 10; 256 px: 14;
+    1024 px: 18).
+    """
+
+    family: str = "wplus"
+    embedding_dim: int = 512
+    num_ws: int = 14
+    w_dim: int = 512
+    hidden_dim: int = 512
+    hidden_layers: int = 1
+    rank: int = 16
+
+    def __post_init__(self) -> None:
+        _check(self.family in MAPPER_FAMILIES, f"mapper family must be one of {MAPPER_FAMILIES}, got {self.family!r}.")
+        _check(self.embedding_dim >= 1, f"mapper embedding_dim must be >= 1, got {self.embedding_dim}.")
+        _check(
+            self.num_ws >= 1 and self.w_dim >= 1,
+            f"mapper num_ws and w_dim must be >= 1, got {self.num_ws}, {self.w_dim}.",
+        )
+        _check(self.hidden_dim >= 1, f"mapper hidden_dim must be >= 1, got {self.hidden_dim}.")
+        _check(self.hidden_layers >= 0, f"mapper hidden_layers must be >= 0, got {self.hidden_layers}.")
+        _check(1 <= self.rank <= self.w_dim, f"mapper rank must be in [1, w_dim={self.w_dim}], got {self.rank}.")
+
+
 MODEL_FORMAT = "voice2face-model"
 MODEL_FORMAT_VERSION = 1
-MODEL_COMPONENTS = ("voice_encoder", "generator", "discriminator")
+MODEL_COMPONENTS = ("voice_encoder", "generator", "mapper", "discriminator")
 
 
 @dataclass(frozen=True)
@@ -550,6 +587,7 @@ class ModelConfig:
     generator: GeneratorConfig | None = None
     discriminator: DiscriminatorConfig | None = None
     weights: tuple[WeightFile, ...] = ()
+    mapper: MapperConfig | None = None
 
     def __post_init__(self) -> None:
         _check(self.format == MODEL_FORMAT, f"format must be {MODEL_FORMAT!r}, got {self.format!r}.")
@@ -582,10 +620,12 @@ class ModelConfig:
                 disc.c_dim in (0, generator.c_dim),
                 f"discriminator.c_dim ({disc.c_dim}) must be 0 or generator.c_dim ({generator.c_dim}).",
             )
+        if self.mapper is not None:
+            _check_mapper_fits(self.mapper, encoder, generator)
         names = [w.component for w in self.weights]
         _check(len(names) == len(set(names)), f"weights lists a component twice: {names}.")
 
-    def component(self, name: str) -> VoiceEncoderConfig | GeneratorConfig | DiscriminatorConfig | None:
+    def component(self, name: str) -> VoiceEncoderConfig | GeneratorConfig | MapperConfig | DiscriminatorConfig | None:
         """The config of component ``name`` (one of MODEL_COMPONENTS), or None if absent."""
         _check(name in MODEL_COMPONENTS, f"component must be one of {MODEL_COMPONENTS}, got {name!r}.")
         return getattr(self, name)
@@ -594,6 +634,27 @@ class ModelConfig:
     def present(self) -> tuple[str, ...]:
         """The components this model has, in MODEL_COMPONENTS order."""
         return tuple(name for name in MODEL_COMPONENTS if getattr(self, name) is not None)
+
+
+def _check_mapper_fits(
+    mapper: MapperConfig, encoder: VoiceEncoderConfig | None, generator: GeneratorConfig | None
+) -> None:
+    """A mapper reads the encoder's embedding and writes the (unconditional) generator's W+."""
+    if encoder is not None:
+        _check(
+            mapper.embedding_dim == encoder.embedding_dim,
+            f"mapper.embedding_dim ({mapper.embedding_dim}) must equal the voice embedding size "
+            f"({encoder.embedding_dim}).",
+        )
+    if generator is not None:
+        _check(
+            generator.c_dim == 0, f"a mapper drives an unconditional generator (c_dim 0), got c_dim {generator.c_dim}."
+        )
+        _check(
+            (mapper.num_ws, mapper.w_dim) == (generator.num_ws, generator.w_dim),
+            f"mapper W+ shape ({mapper.num_ws}×{mapper.w_dim}) must equal the generator's "
+            f"({generator.num_ws}×{generator.w_dim}).",
+        )
 
 
 # --------------------------------------------------------------------------- training
@@ -723,13 +784,83 @@ class GANTrainingConfig:
 
 
 @dataclass(frozen=True)
+class ProjectionConfig:
+    """Projection of aligned faces into a frozen generator's W+ (the paper's route, step 3).
+
+    A convolutional projector (voice2face.training.projection) learns image → W+ from the
+    generator's own samples, whose codes are known (``style_mixing`` of them mix two codes, so
+    the projector sees W+ beyond W); each training face's code is then its prediction, refined
+    by ``refine_steps`` steps of Adam (lr ``refine_lr``) on the pixel error through the generator
+    (0 = the projector's guess alone). A speaker's target is the mean code of their faces.
+    """
+
+    steps: int = 2000
+    batch_size: int = 32
+    lr: float = 1e-3
+    width: int = 32
+    style_mixing: float = 0.5
+    refine_steps: int = 0
+    refine_lr: float = 0.01
+
+    def __post_init__(self) -> None:
+        _check(self.steps >= 1 and self.batch_size >= 2, "projection steps must be >= 1 and batch_size >= 2.")
+        _check(0 < self.lr <= 1 and 0 < self.refine_lr <= 1, "projection learning rates must be in (0, 1].")
+        _check(self.width >= 1, f"projection width must be >= 1, got {self.width}.")
+        _check(0 <= self.style_mixing <= 1, f"projection style_mixing must be in [0, 1], got {self.style_mixing}.")
+        _check(self.refine_steps >= 0, f"projection refine_steps must be >= 0, got {self.refine_steps}.")
+
+
+@dataclass(frozen=True)
+class MapperTrainingConfig:
+    """The paper's route, step 4: voice → W+ of a frozen pretrained generator.
+
+    The speakers' faces are projected into W+ (``projection``); the voice encoder (from a
+    ``train-encoder`` run, fine-tuned at ``encoder_lr``; 0 keeps it frozen) and the mapper
+    (``mapper``, Adam at ``lr``) learn to predict a speaker's code from random crops of their
+    voice: mean squared error in the ``target_rank`` principal directions of the training
+    speakers' codes (0 = all of W+; a few hundred speakers cannot pin down 10 × 128 numbers, and
+    the rest is what varies least between people). Nothing renders during this stage, so it is
+    cheap; the mapper's voice subspace is fitted at each snapshot. ``attribute_weight`` > 0 adds
+    an auxiliary loss on the embedding: a linear read-out of the identity attributes the manifest
+    records for the training speakers (sex: logistic; age: standardised squared error), so the
+    embedding keeps what the face shows of them (VoxCeleb records sex; synthvox sex and age).
+    Every ``validate_every`` steps
+    the error on the validation speakers is logged beside that of the training speakers' mean code.
+    """
+
+    mapper: MapperConfig = field(default_factory=MapperConfig)
+    projection: ProjectionConfig = field(default_factory=ProjectionConfig)
+    crops: CropConfig = field(default_factory=CropConfig)
+    batch_size: int = 32
+    steps: int = 1000
+    lr: float = 1e-3
+    encoder_lr: float = 3e-4
+    weight_decay: float = 0.0
+    target_rank: int = 32
+    attribute_weight: float = 0.0
+    validate_every: int = 100
+    snapshot_every: int = 500
+
+    def __post_init__(self) -> None:
+        _check(self.batch_size >= 2 and self.steps >= 1, "mapper batch_size must be >= 2 and steps >= 1.")
+        _check(0 < self.lr <= 1, f"mapper lr must be in (0, 1], got {self.lr}.")
+        _check(0 <= self.encoder_lr <= 1, f"encoder_lr must be in [0, 1] (0 = frozen encoder), got {self.encoder_lr}.")
+        _check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}.")
+        _check(self.target_rank >= 0, f"target_rank must be >= 0 (0 = all of W+), got {self.target_rank}.")
+        _check(self.attribute_weight >= 0, f"attribute_weight must be >= 0, got {self.attribute_weight}.")
+        _check(self.validate_every >= 1 and self.snapshot_every >= 1, "validate_every and snapshot_every must be >= 1.")
+
+
+@dataclass(frozen=True)
 class TrainingPreset:
-    """A named recipe: both stages' settings (see voice2face.training.presets)."""
+    """A named recipe: each stage's settings (see voice2face.training.presets); ``mapper`` is set
+    for the paper's route (a voice→W+ mapper on a pretrained generator), None otherwise."""
 
     name: str
     description: str
     encoder: EncoderTrainingConfig = field(default_factory=EncoderTrainingConfig)
     gan: GANTrainingConfig = field(default_factory=GANTrainingConfig)
+    mapper: MapperTrainingConfig | None = None
 
 
 # --------------------------------------------------------------------------- metrics (issue 6)
@@ -1025,12 +1156,15 @@ class InferenceConfig:
     batch_size: encoder windows / generator images per forward pass (memory, not results).
     noise_mode: the generator's per-pixel noise; "const" (stored buffers) makes an image a
         function of (voice, seed) alone, "none" drops it.
+    allow_non_speech: use a recording that does not sound like speech (noise, a tone, music;
+        :mod:`voice2face.audio.speechlike`) with a warning, instead of refusing it.
     """
 
     segment_seconds: float = 8.0
     min_seconds: float = 3.0
     batch_size: int = 32
     noise_mode: str = "const"
+    allow_non_speech: bool = False
 
     def __post_init__(self) -> None:
         _check(

@@ -45,3 +45,11 @@ class MetricUnavailableError(MetricError):
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Training stopped on Ctrl-C after writing a final snapshot; the message says how to resume."""
+
+
+class OutputError(Voice2FaceError):
+    """An output file or folder cannot be created or written (under a file, no permission, read-only)."""
+
+
+class NonSpeechError(AudioError):
+    """A recording holds sound that does not sound like speech (noise, a tone, music)."""

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from voice2face.checkpoint import load_pretrained, read_model_config
+from voice2face.checkpoint import load_voice_to_face, read_model_config
 from voice2face.config import EvaluationConfig, to_dict
 from voice2face.data.datasets import VoiceFeatures, read_face
 from voice2face.data.manifest import Manifest, load_manifest
@@ -103,6 +103,49 @@ def embed_voices(
         features = torch.from_numpy(voices(record))[None].to(device)  # [1, F, T]
         out.append(encoder(features).float().cpu())  # [1, D]
     return torch.cat(out)
+
+
+@torch.no_grad()
+def voice_probe(
+    encoder: torch.nn.Module,
+    voices: VoiceFeatures,
+    manifest: Manifest,
+    utterances: Sequence[Any],
+    embeddings: torch.Tensor,
+    *,
+    device: torch.device,
+    progress: bool,
+) -> dict[str, Any]:
+    """How much of each speaker's age and sex the voice embedding carries: a linear probe
+    (voice2face.metrics.probe) fitted on the train split's speakers, scored on the evaluated ones."""
+    from voice2face.metrics.probe import linear_probe
+
+    attributes = {i.id: i.attributes for i in manifest.identities}
+    train_records = manifest.utterances_in("train")
+    if not train_records or not any("age" in a or "sex" in a for a in attributes.values()):
+        return {"skipped": "the manifest records no training voices with sex or age"}
+    train_embeddings = embed_voices(encoder, voices, train_records, device=device, progress=progress)
+
+    def per_speaker(records: Sequence[Any], values: torch.Tensor) -> tuple[list[str], np.ndarray]:
+        names = sorted({r.identity for r in records})
+        index = np.array([names.index(r.identity) for r in records])
+        return names, np.stack([values[index == k].mean(0).numpy() for k in range(len(names))])
+
+    train_names, train_x = per_speaker(train_records, train_embeddings)
+    test_names, test_x = per_speaker(utterances, embeddings)
+
+    def column(names: list[str], key: str) -> np.ndarray:
+        if key == "sex":
+            return np.array([{"male": 1.0, "female": 0.0}.get(str(attributes[n].get("sex")), np.nan) for n in names])
+        return np.array([float(attributes[n].get(key, np.nan)) for n in names])
+
+    out: dict[str, Any] = {}
+    for key, binary in (("age", False), ("sex", True)):
+        try:
+            out[key] = linear_probe(train_x, column(train_names, key), test_x, column(test_names, key), binary=binary)
+        except ValueError as exc:
+            out[key] = {"skipped": str(exc)}
+    return out
 
 
 @torch.no_grad()
@@ -220,7 +263,7 @@ def evaluate_model(
     data_key = f"{manifest.name}-{manifest_hash(manifest)}"
     snapshot = read_snapshot(model_dir)
 
-    model = load_pretrained(model_dir, ("voice_encoder", "generator"), device=run_device)
+    model = load_voice_to_face(model_dir, device=run_device)
     encoder, generator = model.modules["voice_encoder"], model.modules["generator"]
     utterances = manifest.utterances_in(split)
     voices = VoiceFeatures(manifest, model.config.features, cache_dir=cache / "features")
@@ -268,6 +311,7 @@ def evaluate_model(
     finally:
         bar.close()
     _voice_trait_scores(rows)
+    probe = voice_probe(encoder, voices, manifest, utterances, embeddings, device=run_device, progress=progress)
 
     results = rows["model"]
     references = {row: values for row, values in rows.items() if row != "model"}
@@ -284,7 +328,7 @@ def evaluate_model(
         "kimg": snapshot["kimg"], "step": snapshot["step"], "dataset": dataset, "split": split,
         "embedder": options["embedder"], "results": results, "references": references, "reference": reference,
         "options": options, "voices": len(utterances), "generated": int(fakes.shape[0]),
-        "real_faces": int(real_row.shape[0] + gallery.shape[0]), "grid": None,
+        "real_faces": int(real_row.shape[0] + gallery.shape[0]), "grid": None, "voice_probe": probe,
     }  # fmt: skip
     if write and not _is_packaged(model_dir):
         for name, values in results.items():

@@ -70,9 +70,22 @@ def format_table(summary: dict[str, Any]) -> str:
     for metric, why in missing:
         lines.append(f"{metric}: {why}")
     lines += ceiling_lines(summary)
+    lines += probe_lines(summary)
     if summary.get("metrics_file"):
         lines.append(f"appended to {summary['metrics_file']}")
     return "\n".join(lines)
+
+
+def probe_lines(summary: dict[str, Any]) -> list[str]:
+    """One line: how much age and sex a linear probe reads from the voice embeddings (if measured)."""
+    probe = summary.get("voice_probe") or {}
+    parts = []
+    for key, label in (("age", "age R²"), ("sex", "sex accuracy")):
+        if isinstance(probe.get(key), dict) and "score" in probe[key]:
+            parts.append(f"{label} {probe[key]['score']:.2f}")
+    if not parts:
+        return []
+    return ["voice embedding, linear probe (train speakers → these): " + ", ".join(parts)]
 
 
 def ceiling_lines(summary: dict[str, Any]) -> list[str]:
@@ -126,6 +139,7 @@ def summary_json(summary: dict[str, Any]) -> str:
         "voices": summary["voices"],
         "generated": summary["generated"],
         "options": summary["options"],
+        "voice_probe": summary.get("voice_probe", {}),
     }
     return json.dumps(_json_ready(payload, "summary"), indent=2, sort_keys=True) + "\n"
 

@@ -1,7 +1,8 @@
 """VoiceToFace: from a recording (file or waveform) to synthetic face images with a saved model.
 
-    pipe = VoiceToFace.from_pretrained("runs/00003-synthvox-quick/model")   # or None: bundled
-    faces = pipe("voice.wav", num_samples=4, seed=0)                         # 4 PIL images
+    pipe = VoiceToFace.from_pretrained()                  # the bundled model; or a model/run folder
+    faces = pipe("voice.wav", num_samples=4, seed=0)      # 4 PIL images
+    pipe.save(faces, "out", name="voice")                 # out/voice_0.png …, marked synthetic
 
 The chain is decode → VAD → features (the model folder's FeatureConfig) → voice encoder →
 generator. Speech longer than ``segment_seconds`` is cut into near-equal windows whose
@@ -10,6 +11,9 @@ to ``min_seconds``. Latent codes come from a ``torch.Generator`` seeded with ``s
 CPU and the generator's noise is the stored constant, so the same call (voice, seed, number of
 samples) always gives the same pixels, and sample k gets the same latent however many samples
 are asked for (its pixels can then differ by float rounding: batch size changes summation order).
+Each image's ``info`` records how it was made (Model, Seed, Sample, TruncationPsi, Source), and
+:meth:`VoiceToFace.save` writes those into PNGs marked as synthetic; PIL's own ``.save()`` does not.
+A recording that does not sound like speech is refused (:mod:`voice2face.audio.speechlike`).
 
 Never imports ``training/``.
 """
@@ -27,9 +31,12 @@ from torch import nn
 
 from voice2face.audio.features import tile_to_length
 from voice2face.audio.pipeline import Speech, load_speech, speech_features, speech_from_array
-from voice2face.checkpoint import CONFIG_NAME, load_pretrained
+from voice2face.audio.speechlike import check_speech_like
+from voice2face.checkpoint import CONFIG_NAME, load_voice_to_face
 from voice2face.config import AudioConfig, InferenceConfig, ModelConfig, VADConfig
 from voice2face.errors import CheckpointError, ConfigError
+from voice2face.inference.png import metadata_of, save_synthetic_pngs, synthetic_metadata
+from voice2face.utils.files import prepare_output_dir, remove_empty_dirs
 from voice2face.utils.images import to_pil
 
 #: Where a model shipped inside the package lives (absent until one is bundled).
@@ -90,10 +97,10 @@ class VoiceToFace:
     ) -> None:
         if config.voice_encoder is None or config.generator is None:
             raise ConfigError("VoiceToFace needs a model config with both a voice_encoder and a generator.")
-        if config.generator.c_dim != config.voice_encoder.embedding_dim:
+        if config.generator.c_dim != config.voice_encoder.embedding_dim and config.mapper is None:
             raise CheckpointError(
-                f"Model {name or 'given'} has an unconditional generator (c_dim {config.generator.c_dim}) that needs "
-                "a voice-to-W+ mapper, which this version cannot use; use a model trained with `voice2face train`."
+                f"Model {name or 'given'} has an unconditional generator (c_dim {config.generator.c_dim}) and no "
+                "voice-to-W+ mapper; train one with `voice2face train --preset synthvox-wplus-64 --generator ...`."
             )
         sample_rate = config.features.active.sample_rate
         self.config = config
@@ -126,7 +133,7 @@ class VoiceToFace:
         """
         _check_device(device)
         directory = resolve_model_dir(model_dir)
-        config, modules = load_pretrained(directory, ("voice_encoder", "generator"), device=device)
+        config, modules = load_voice_to_face(directory, device=device)
         return cls(
             config,
             modules["voice_encoder"],
@@ -146,14 +153,21 @@ class VoiceToFace:
         return self.config.voice_encoder.embedding_dim
 
     def speech(self, audio: AudioInput, sample_rate: int | None = None) -> Speech:
-        """Decode (a path) or prepare (a waveform ``[N]``/``[N, C]`` at ``sample_rate``) and keep the speech."""
+        """Decode (a path) or prepare (a waveform ``[N]``/``[N, C]`` at ``sample_rate``) and keep the speech.
+
+        Raises NonSpeechError when what is kept does not sound like speech, unless
+        ``InferenceConfig.allow_non_speech`` (then it logs a warning).
+        """
         if isinstance(audio, np.ndarray):
             if sample_rate is None:
                 raise ConfigError("a numpy waveform needs its sample_rate (e.g. pipe(samples, sample_rate=16000)).")
-            return speech_from_array(audio, sample_rate, self.audio, self.vad)
-        if isinstance(audio, (str, Path)):
-            return load_speech(audio, self.audio, self.vad)
-        raise ConfigError(f"audio must be a file path or a numpy waveform, got {type(audio).__name__}.")
+            speech = speech_from_array(audio, sample_rate, self.audio, self.vad)
+        elif isinstance(audio, (str, Path)):
+            speech = load_speech(audio, self.audio, self.vad)
+        else:
+            raise ConfigError(f"audio must be a file path or a numpy waveform, got {type(audio).__name__}.")
+        check_speech_like(speech.speech, speech.sample_rate, speech.source, allow=self.inference.allow_non_speech)
+        return speech
 
     def windows(self, speech: Speech) -> np.ndarray:
         """The kept speech's features as equal-length windows ``[S, F, L]`` (tiled when short, split when long)."""
@@ -223,8 +237,39 @@ class VoiceToFace:
     def generate(
         self, embeddings: np.ndarray | torch.Tensor, seed: int = 0, truncation_psi: float = 1.0
     ) -> list[Image.Image]:
-        """Embeddings ``[N, D]`` (or one ``[D]``) → N RGB PIL images, face i from latent i of ``seed``."""
-        return to_pil(self.generate_tensors(embeddings, seed, truncation_psi))
+        """Embeddings ``[N, D]`` (or one ``[D]``) → N RGB PIL images, face i from latent i of ``seed``.
+
+        Each image's ``info`` carries the synthetic notice and Model, Seed, Sample, TruncationPsi
+        for :meth:`save`.
+        """
+        images = to_pil(self.generate_tensors(embeddings, seed, truncation_psi))
+        for sample, image in enumerate(images):
+            image.info.update(
+                synthetic_metadata(model=self.name, seed=seed, sample=sample, truncation_psi=truncation_psi)
+            )
+        return images
+
+    def save(self, images: list[Image.Image], folder: str | Path, name: str = "face") -> list[Path]:
+        """Write ``images`` to ``folder/{name}_0.png``, ``{name}_1.png`` … as PNGs marked synthetic.
+
+        Each file carries the synthetic-image notice, the IPTC ``trainedAlgorithmicMedia`` marker
+        and what its image's ``info`` says about how it was made (:mod:`voice2face.inference.png`).
+        ``folder`` is created if needed; files of the same names are replaced. All files are
+        written, or none. Returns their paths. Raises OutputError for a folder that cannot be
+        created or written, ConfigError for a ``name`` that is not a plain file-name stem.
+        """
+        if not name or Path(name).name != name or name.startswith("."):
+            raise ConfigError(f"name must be a plain file-name stem such as 'voice', got {name!r}.")
+        if not all(isinstance(image, Image.Image) for image in images):
+            raise ConfigError("images must be PIL images, as pipe(...) and pipe.generate(...) return.")
+        out = Path(folder)
+        created = prepare_output_dir(out)
+        pictures = [(image, metadata_of(image, model=self.name)) for image in images]
+        try:
+            return save_synthetic_pngs(pictures, [out / f"{name}_{k}.png" for k in range(len(images))])
+        except BaseException:
+            remove_empty_dirs(created)
+            raise
 
     def __call__(
         self,
@@ -239,7 +284,11 @@ class VoiceToFace:
             raise ConfigError(f"num_samples must be a whole number 1–1024, got {num_samples!r}.")
         _check_sampling(seed, truncation_psi)
         embedding = self.embed(audio, sample_rate)  # [D]
-        return self.generate(np.repeat(embedding[None], num_samples, axis=0), seed, truncation_psi)
+        images = self.generate(np.repeat(embedding[None], num_samples, axis=0), seed, truncation_psi)
+        if isinstance(audio, (str, Path)):
+            for image in images:
+                image.info["Source"] = Path(audio).name  # the file's name, never its folders
+        return images
 
 
 def _check_device(device: str | torch.device) -> None:

@@ -8,6 +8,7 @@ viewers and provenance tools read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image, PngImagePlugin
@@ -56,6 +57,34 @@ def save_synthetic_png(image: Image.Image, path: str | Path, metadata: dict[str,
     info.add_itxt("XML:com.adobe.xmp", _XMP.format(source_type=IPTC_SYNTHETIC, notice=SYNTHETIC_NOTICE))
     with atomic_open(path, "wb") as handle:
         image.save(handle, format="PNG", pnginfo=info)
+
+
+def metadata_of(image: Image.Image, **defaults: object) -> dict[str, str]:
+    """The text chunks for ``image``: :func:`synthetic_metadata` of ``defaults``, overridden by the
+    string fields the image's ``info`` carries (set by ``VoiceToFace``: Model, Seed, Sample, ...).
+
+    The notice and the software name always come from here, never from the image.
+    """
+    metadata = synthetic_metadata(**defaults)
+    for key, value in image.info.items():
+        if key not in ("Software", "Description") and isinstance(value, str) and key.isalnum():
+            metadata[key] = value
+    return metadata
+
+
+def save_synthetic_pngs(pictures: Sequence[tuple[Image.Image, dict[str, str]]], paths: Sequence[Path]) -> list[Path]:
+    """Write each ``(image, metadata)`` to its path with :func:`save_synthetic_png`: all of them, or
+    (on any error) none, so a set of faces is never left half-written."""
+    written: list[Path] = []
+    try:
+        for (picture, metadata), path in zip(pictures, paths, strict=True):
+            save_synthetic_png(picture, path, metadata)
+            written.append(Path(path))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return written
 
 
 def read_png_metadata(path: str | Path) -> dict[str, str]:

@@ -12,12 +12,13 @@ from collections.abc import Callable
 
 from torch import nn
 
-from voice2face.config import DiscriminatorConfig, GeneratorConfig, VoiceEncoderConfig
+from voice2face.config import DiscriminatorConfig, GeneratorConfig, MapperConfig, VoiceEncoderConfig
 from voice2face.errors import ConfigError
 from voice2face.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from voice2face.models.stylegan import StyleGenerator
 from voice2face.models.stylegan2 import Discriminator, Generator
 from voice2face.models.voice_encoder import VoiceEncoder
+from voice2face.models.wplus import VoiceToWPlus
 
 GENERATORS: dict[str, Callable[[GeneratorConfig], nn.Module]] = {}
 DISCRIMINATORS: dict[str, Callable[[DiscriminatorConfig], nn.Module]] = {}
@@ -114,4 +115,14 @@ def build_voice_encoder(cfg: VoiceEncoderConfig) -> VoiceEncoder:
     )  # fmt: skip
 
 
-BUILDERS = {"voice_encoder": build_voice_encoder, "generator": build_generator, "discriminator": build_discriminator}
+def build_mapper(cfg: MapperConfig) -> VoiceToWPlus:
+    """The voice→W+ mapper of the paper's route: embedding ``[B, D]`` (+ random W+) → W+ ``[B, num_ws, w_dim]``."""
+    return VoiceToWPlus(cfg)
+
+
+BUILDERS = {
+    "voice_encoder": build_voice_encoder,
+    "generator": build_generator,
+    "mapper": build_mapper,
+    "discriminator": build_discriminator,
+}

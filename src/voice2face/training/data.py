@@ -152,3 +152,25 @@ def face_tensors(
     """Every face (uint8) of a split, without voices: unconditional pretraining's data."""
     _, pixels = _split_faces(manifest, split, max_bad_fraction, progress)
     return FaceTensors(torch.from_numpy(np.stack(pixels)).permute(0, 3, 1, 2).contiguous())  # [N, 3, R, R]
+
+
+def speaker_faces(
+    manifest: Manifest,
+    split: str,
+    speaker_names: Sequence[str],
+    *,
+    max_bad_fraction: float = DEFAULT_MAX_BAD_FRACTION,
+    progress: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The faces of a split's given speakers: (uint8 ``[N, 3, R, R]``, speaker index ``[N]`` into
+    ``speaker_names``); faces of other identities are left out, and a speaker without a readable
+    face is an error (their face code would be undefined)."""
+    kept, pixels = _split_faces(manifest, split, max_bad_fraction, progress)
+    index = {name: i for i, name in enumerate(speaker_names)}
+    keep = [i for i, r in enumerate(kept) if r.identity in index]
+    missing = sorted(set(speaker_names) - {kept[i].identity for i in keep})
+    if missing:
+        raise DatasetError(f"{len(missing)} {split} speakers of {manifest.path} have no readable face "
+                           f"(first: {missing[0]}); fix or regenerate the dataset.")  # fmt: skip
+    faces = torch.from_numpy(np.stack([pixels[i] for i in keep])).permute(0, 3, 1, 2).contiguous()
+    return faces, torch.tensor([index[kept[i].identity] for i in keep])

@@ -22,7 +22,10 @@ from voice2face.config import (
     FeatureConfig,
     GANTrainingConfig,
     GeneratorConfig,
+    MapperConfig,
+    MapperTrainingConfig,
     MFCCConfig,
+    ProjectionConfig,
     TrainingPreset,
     VoiceEncoderConfig,
 )
@@ -106,6 +109,27 @@ def _synthface() -> TrainingPreset:
     )
 
 
+def _wplus() -> TrainingPreset:
+    # The paper's route, step 4, sized for 2 CPU cores: the synthface-64 generator (pretrained with
+    # this preset's `gan` settings, `train --preset synthface-64`) stays frozen; the synthvox-quick
+    # encoder (this preset's `encoder`) is fine-tuned with a one-hidden-layer mapper. Nothing renders
+    # while the voice side trains, so a step costs what an encoder step costs.
+    quick = _quick()
+    mapper = MapperTrainingConfig(
+        mapper=MapperConfig(embedding_dim=128, num_ws=10, w_dim=128, hidden_dim=256, hidden_layers=1, rank=8),
+        projection=ProjectionConfig(steps=1500, batch_size=32, lr=1e-3, width=32, style_mixing=0.5),
+        crops=quick.encoder.crops, batch_size=32, steps=600, lr=1e-3, encoder_lr=3e-4, target_rank=16,
+        validate_every=50, snapshot_every=200,
+    )  # fmt: skip
+    return TrainingPreset(
+        "synthvox-wplus-64",
+        "the paper's route: voice→W+ mapper on the frozen synthface-64 generator",
+        quick.encoder,
+        _synthface().gan,
+        mapper,
+    )
+
+
 def _official_stylegan2() -> TrainingPreset:
     gan = dataclasses.replace(_paper_gan("stylegan2"), g_lr=0.0025, d_lr=0.0025, betas=(0.0, 0.99))
     return TrainingPreset("stylegan2", "paper networks with the official StyleGAN2 optimiser", _PAPER_ENCODER, gan)
@@ -126,6 +150,7 @@ PRESETS: dict[str, TrainingPreset] = {
         _official_stylegan2(),
         _quick(),
         _synthface(),
+        _wplus(),
     )
 }  # fmt: skip
 

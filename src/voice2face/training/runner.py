@@ -22,6 +22,7 @@ from voice2face.checkpoint import load_pretrained, recover_interrupted_swap
 from voice2face.config import (
     EncoderTrainingConfig,
     GANTrainingConfig,
+    MapperTrainingConfig,
     ModelConfig,
     TrainingPreset,
     from_dict,
@@ -265,3 +266,174 @@ def _write_grid(trainer, path: Path, real_only: bool = False) -> None:
     image = grid(torch.cat(tiles), columns=1 if real_only else 1 + GRID_SAMPLES)
     meta = synthetic_metadata(model=path.parent.name, kimg=f"{trainer.images_seen / 1000:.2f}")
     save_synthetic_png(image, path, meta)
+
+
+CODES_FILE = "speaker_codes.safetensors"
+
+
+def run_stage(run_dir: str | Path) -> str:
+    """The stage a run folder belongs to ("encoder", "gan" or "mapper"), read from its options."""
+    path = Path(run_dir) / OPTIONS_FILE
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8")).get("stage"))
+    except FileNotFoundError:
+        raise ConfigError(f"{run_dir} has no {OPTIONS_FILE}; --resume takes a run folder made by voice2face.") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path} is unreadable ({exc}); the run folder is damaged.") from None
+
+
+def _model_folder(path: Path, what: str, flag: str) -> Path:
+    if (path / "model" / "config.json").is_file():
+        return path / "model"
+    if not (path / "config.json").is_file():
+        raise ConfigError(f"{what} {path} is not a model or run folder (no config.json); pass {flag} a folder "
+                          "that voice2face wrote.")  # fmt: skip
+    return path
+
+
+def train_mapper(
+    preset: str | TrainingPreset,
+    data_dir: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    generator: str | Path | None = None,
+    encoder: str | Path | None = None,
+    steps: int | None = None,
+    seed: int = 0,
+    resume: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    time_budget_s: float | None = None,
+    device: str = "auto",
+    dry_run: bool = False,
+    progress: bool = True,
+) -> Path | dict[str, Any]:
+    """The paper's route: project the training faces into the W+ of the pretrained ``generator``
+    (a model or run folder with an unconditional generator), then train the voice encoder of
+    ``encoder`` (a train-encoder run) and a voice→W+ mapper to predict each speaker's code.
+    Returns the run folder (or, with ``dry_run``, the resolved options)."""
+    resume_dir = Path(resume) if resume is not None else None
+    if resume_dir is not None:
+        options = _read_options(resume_dir, "mapper")
+        config = from_dict(MapperTrainingConfig, options["config"], where=str(resume_dir / OPTIONS_FILE))
+        seed, data_dir, name = int(options["seed"]), options["data"], options["preset"]
+        generator, encoder = options["generator"], options["encoder"]
+    else:
+        chosen = get_preset(preset) if isinstance(preset, str) else preset
+        if chosen.mapper is None:
+            raise ConfigError(f"preset {chosen.name!r} has no voice→W+ stage; choose a preset of the paper's route.")
+        config = chosen.mapper if steps is None else dataclasses.replace(chosen.mapper, steps=steps)
+        name = chosen.name
+        if not dry_run and (generator is None or encoder is None):
+            raise ConfigError(f"preset {name!r} needs --generator PRETRAINED_MODEL_DIR (e.g. a synthface-64 run) and "
+                              "--encoder RUN_OR_MODEL_DIR (a train-encoder run).")  # fmt: skip
+        if generator is not None:
+            generator = _model_folder(Path(generator), "Generator folder", "--generator")
+        if encoder is not None:
+            encoder = _model_folder(Path(encoder), "Encoder folder", "--encoder")
+    options = {
+        "stage": "mapper", "preset": name, "data": _optional_str(data_dir), "seed": seed,
+        "generator": _optional_str(generator), "encoder": _optional_str(encoder), "config": to_dict(config),
+        "voice2face_version": __version__,
+    }  # fmt: skip
+    if dry_run:
+        return options
+    from voice2face.checkpoint import load_tensors, save_tensors
+    from voice2face.data.manifest import load_manifest
+    from voice2face.training.data import speaker_faces, utterance_features
+    from voice2face.training.mapper import MapperTrainer, identity_attributes, run_mapper_training
+    from voice2face.training.projection import project_faces, speaker_codes, train_projector
+
+    context = init_distributed(device)
+    try:
+        manifest = load_manifest(data_dir)
+        gen_model = load_pretrained(generator, ("generator",), device=context.device)
+        gen_config, G = gen_model.config.generator, gen_model.modules["generator"]
+        if gen_config.c_dim != 0 or gen_config.family != "stylegan2":
+            raise ConfigError(
+                f"{generator} holds a conditional or non-StyleGAN2 generator; the voice→W+ mapper needs "
+                "an unconditional StyleGAN2 (train --preset synthface-64, or an imported checkpoint)."
+            )
+        if gen_config.img_resolution != manifest.face_resolution:
+            raise ConfigError(
+                f"the generator in {generator} makes {gen_config.img_resolution} px faces but "
+                f"{manifest.path} holds {manifest.face_resolution} px ones; use a matching corpus."
+            )
+        enc_model = load_pretrained(encoder, ("voice_encoder",), device=context.device)
+        features, voice_encoder = enc_model.config.features, enc_model.modules["voice_encoder"]
+        train, _ = utterance_features(manifest, "train", features, cache_dir=cache_dir, progress=progress)
+        validation = None
+        if manifest.utterances_in("val"):
+            validation, _ = utterance_features(manifest, "val", features, cache_dir=cache_dir, progress=progress)
+        run_dir = _open_run(Path(out_dir) if out_dir else None, resume_dir, name, context)
+        codes_path = run_dir / CODES_FILE
+        if codes_path.is_file():
+            codes = load_tensors(codes_path)
+        else:
+            projector = train_projector(G, config.projection, seed=seed, progress=progress)
+            codes = {}
+            for split, utterances in (("train", train), ("val", validation)):
+                if utterances is None:
+                    continue
+                faces, identity = speaker_faces(manifest, split, utterances.speaker_names, progress=progress)
+                ws = project_faces(G, projector, faces, config.projection, progress=progress)
+                codes[split] = speaker_codes(ws, identity, len(utterances.speaker_names))
+                if split == "train":
+                    _write_projection_grid(G, faces[: GRID_ROWS * 4], ws[: GRID_ROWS * 4], run_dir / "projection.png")
+            save_tensors(codes_path, codes, {"generator": str(generator)})
+        mapper_config = dataclasses.replace(
+            config.mapper, embedding_dim=enc_model.config.voice_encoder.embedding_dim, num_ws=G.num_ws, w_dim=G.w_dim
+        )
+        model_config = ModelConfig(
+            features=features, voice_encoder=enc_model.config.voice_encoder, generator=gen_config, mapper=mapper_config
+        )
+        val = None if validation is None else (validation, codes["val"])
+        attributes = identity_attributes(manifest.identities, train.speaker_names)
+        trainer = MapperTrainer(config, model_config, voice_encoder, G, train, codes["train"], validation=val,
+                                attributes=attributes, seed=seed, context=context)  # fmt: skip
+        if resume_dir is not None and (run_dir / "model" / "config.json").is_file():
+            trainer.load_snapshot(run_dir / "model")
+        elif resume_dir is None:
+            _write_options(run_dir, {**options, "world_size": context.world_size})
+        preview = None
+        if validation is not None:
+            preview = speaker_faces(manifest, "val", validation.speaker_names, progress=False)
+        with StatsWriter(run_dir) as stats:
+            run_mapper_training(
+                trainer, run_dir, time_budget_s=time_budget_s, stats=stats, progress=progress,
+                on_snapshot=lambda t: _write_mapper_grid(t, preview, run_dir / f"portraits{t.step:06d}.png"),
+            )  # fmt: skip
+        return run_dir
+    finally:
+        shutdown(context)
+
+
+def _write_projection_grid(G, faces: torch.Tensor, ws: torch.Tensor, path: Path) -> None:
+    """Pairs of columns: a training face, then the generator's rendering of its projected code."""
+    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
+    from voice2face.utils.images import grid, uint8_to_float
+
+    with torch.no_grad():
+        rendered = G.synthesis(ws.to(next(G.parameters()).device), noise_mode="const").cpu()
+    tiles = torch.stack([uint8_to_float(faces), rendered.clamp(-1, 1)], dim=1).flatten(0, 1)  # [2N, 3, R, R]
+    save_synthetic_png(grid(tiles, columns=8), path, synthetic_metadata(model=path.parent.name, kind="projection"))
+
+
+def _write_mapper_grid(trainer, preview, path: Path) -> None:
+    """Rows: a validation speaker's true face, then faces the model makes from their voice."""
+    if preview is None:
+        return
+    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
+    from voice2face.utils.images import grid, uint8_to_float
+
+    faces, identity = preview
+    names = trainer.validation[0].speaker_names
+    embeddings = trainer.speaker_embeddings(trainer.validation[0])  # [S, D]
+    G = trainer.voice_generator()
+    z = torch.randn([GRID_SAMPLES, G.z_dim], generator=torch.Generator().manual_seed(2024))
+    tiles = []
+    with torch.no_grad():
+        for k in range(min(GRID_ROWS, len(names))):
+            tiles.append(uint8_to_float(faces[identity == k][:1]))
+            tiles.append(G(z, embeddings[k : k + 1].repeat(GRID_SAMPLES, 1)).clamp(-1, 1).cpu())
+    meta = synthetic_metadata(model=path.parent.name, step=str(trainer.step))
+    save_synthetic_png(grid(torch.cat(tiles), columns=1 + GRID_SAMPLES), path, meta)

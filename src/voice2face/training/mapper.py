@@ -1,0 +1,325 @@
+"""The paper's route, step 4: the voice side learns where voices belong in a frozen generator's W+.
+
+Inputs: a pretrained unconditional generator (``train --preset synthface-64``, or an imported
+official checkpoint), a stage-1 voice encoder, and each training speaker's face code (the mean
+W+ code of their faces, from voice2face.training.projection). The encoder (fine-tuned at
+``encoder_lr``) and the mapper's MLP learn to predict the code from random crops of the voice.
+
+The error is measured in the ``target_rank`` principal directions of the training speakers'
+codes: ``offset = mean + coefficients · Vᵀ``, and the network predicts the coefficients. At each
+snapshot the coefficient layer is folded into the mapper's output layer (exact: both are
+linear), so the saved :class:`~voice2face.models.wplus.VoiceToWPlus` is an ordinary MLP, and the
+mapper's voice subspace is fitted on the training speakers' whole-utterance embeddings.
+
+Validation: the mean squared error of the predicted codes of the validation speakers' whole
+utterances, beside the error of always answering the training speakers' mean code (``skill`` =
+1 − ratio: 0 means the voice told nothing, 1 a perfect code). Nothing renders here; the
+evaluation renders and scores the faces.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from voice2face.audio.features import random_crop, random_crop_length
+from voice2face.checkpoint import load_pretrained, save_pretrained
+from voice2face.config import MapperTrainingConfig, ModelConfig, to_dict
+from voice2face.errors import CheckpointError, DatasetError, TrainingInterrupted
+from voice2face.models.ops import assert_shape
+from voice2face.models.registry import build_mapper
+from voice2face.models.wplus import MappedGenerator, VoiceToWPlus
+from voice2face.training.distributed import DistributedContext, StopRequest, stop_reason
+from voice2face.training.encoder import TRAINER_STATE, UtteranceFeatures, embed_utterances
+from voice2face.training.state import capture_rng, load_trainer_state, restore_rng, trainer_state_bytes
+
+log = logging.getLogger(__name__)
+
+
+def speaker_means(values: torch.Tensor, speaker: np.ndarray, num_speakers: int) -> torch.Tensor:
+    """Mean of ``values`` ``[U, ...]`` per speaker label ``[U]`` in [0, S) → ``[S, ...]``."""
+    labels = torch.as_tensor(speaker, dtype=torch.long)
+    counts = torch.bincount(labels, minlength=num_speakers).clamp(min=1).to(values.dtype)
+    sums = torch.zeros(num_speakers, *values.shape[1:], dtype=values.dtype).index_add_(0, labels, values)
+    return sums / counts.view(-1, *([1] * (values.ndim - 1)))
+
+
+class MapperTrainer:
+    """Owns the voice encoder, the mapper, their optimiser and random streams for one mapper run.
+
+    model_config: features, voice_encoder, generator (unconditional) and mapper of the model to
+    write. targets ``[S, num_ws, w_dim]``: the face code of each training speaker, in the order of
+    ``train.speaker_names``. validation: (utterances, their speakers' codes) or None.
+    attributes ``[S, 2]``: each training speaker's (male 0/1, age in years), NaN where unknown;
+    used when ``config.attribute_weight`` > 0 (see :func:`identity_attributes`).
+    """
+
+    def __init__(
+        self,
+        config: MapperTrainingConfig,
+        model_config: ModelConfig,
+        encoder: nn.Module,
+        generator: nn.Module,
+        train: UtteranceFeatures,
+        targets: torch.Tensor,
+        *,
+        validation: tuple[UtteranceFeatures, torch.Tensor] | None = None,
+        attributes: torch.Tensor | None = None,
+        seed: int = 0,
+        context: DistributedContext | None = None,
+    ) -> None:
+        self.context = context or DistributedContext()
+        if self.context.world_size != 1:
+            raise DatasetError("the mapper stage runs in one process; start it without torchrun.")
+        self.config, self.model_config, self.seed = config, model_config, seed
+        self.train_data, self.validation = train, validation
+        mapper_config = model_config.mapper
+        num_speakers = len(train.speaker_names)
+        assert_shape(targets, [num_speakers, mapper_config.num_ws, mapper_config.w_dim], "speaker codes")
+        if num_speakers < 2:
+            raise DatasetError("the mapper needs at least two training speakers with faces.")
+        torch.manual_seed(seed)
+        self.encoder = encoder.train().requires_grad_(config.encoder_lr > 0)
+        self.generator = generator.eval().requires_grad_(False)
+        self.mapper = build_mapper(mapper_config)
+        self.mapper.w_avg.copy_(generator.mapping.w_avg)
+        self.targets = targets.float()
+        offsets = (self.targets - self.mapper.w_avg).flatten(1)  # [S, L·C]
+        self.offset_mean = offsets.mean(dim=0)
+        centred = offsets - self.offset_mean
+        rank = min(config.target_rank, num_speakers - 1) if config.target_rank else 0
+        if rank:
+            _, _, vh = torch.linalg.svd(centred, full_matrices=False)
+            self.directions = vh[:rank].T.contiguous()  # [L·C, k], orthonormal columns
+            self.coefficients = centred @ self.directions  # [S, k]
+        else:
+            self.directions, self.coefficients = None, centred
+        self.hidden = self.mapper.net[:-1]
+        self.head = nn.Linear(self.mapper.net[-1].in_features, self.coefficients.shape[1])
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+        self.attributes = None
+        self.attribute_head = nn.Linear(mapper_config.embedding_dim, 2)
+        if config.attribute_weight > 0:
+            if attributes is None or not bool(torch.isfinite(attributes).any()):
+                raise DatasetError("attribute_weight > 0 needs the sex or age of training speakers in the manifest.")
+            assert_shape(attributes, [num_speakers, 2], "speaker attributes")
+            age = attributes[:, 1]
+            known = age[torch.isfinite(age)]
+            scale = (known.mean(), known.std().clamp(min=1e-6)) if known.numel() > 1 else (0.0, 1.0)
+            self.attributes = torch.stack([attributes[:, 0], (age - scale[0]) / scale[1]], dim=1).float()
+        groups = [{"params": [*self.hidden.parameters(), *self.head.parameters(), *self.attribute_head.parameters()],
+                   "lr": config.lr}]  # fmt: skip
+        if config.encoder_lr > 0:
+            groups.append({"params": list(self.encoder.parameters()), "lr": config.encoder_lr})
+        self.optimiser = torch.optim.Adam(groups, weight_decay=config.weight_decay)
+        self.crop_rng = np.random.default_rng([seed, 4])
+        self.step = 0
+
+    # ------------------------------------------------------------------ prediction
+
+    def predict_offsets(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """Voice embeddings ``[B, D]`` → predicted code offsets from ``w_avg``, ``[B, L·C]``."""
+        coefficients = self.head(self.hidden(embeddings))  # [B, k]
+        spread = coefficients if self.directions is None else coefficients @ self.directions.T
+        return self.offset_mean + spread
+
+    @torch.no_grad()
+    def fold(self) -> VoiceToWPlus:
+        """Write the coefficient layer into the mapper's output layer; returns the mapper."""
+        out = self.mapper.net[-1]
+        if self.directions is None:
+            out.weight.copy_(self.head.weight)
+            out.bias.copy_(self.offset_mean + self.head.bias)
+        else:
+            out.weight.copy_(self.directions @ self.head.weight)
+            out.bias.copy_(self.offset_mean + self.directions @ self.head.bias)
+        return self.mapper
+
+    # ------------------------------------------------------------------ training
+
+    def train_step(self) -> dict[str, float]:
+        """One Adam step on a batch of random crops; returns the loss in the target directions."""
+        data = self.train_data
+        indices = self.crop_rng.integers(0, len(data.features), self.config.batch_size)
+        length = random_crop_length(self.config.crops, self.model_config.features.frames_per_second, self.crop_rng)
+        crops = torch.from_numpy(np.stack([random_crop(data.features[i], length, self.crop_rng) for i in indices]))
+        speakers = torch.from_numpy(data.speaker[indices]).long()
+        embeddings = self.encoder(crops.to(self.context.device)).cpu()  # [B, D]
+        code_loss = F.mse_loss(self.head(self.hidden(embeddings)), self.coefficients[speakers])
+        out = {"loss/code": float(code_loss.detach())}
+        loss = code_loss
+        if self.attributes is not None:
+            attribute_loss = self._attribute_loss(self.attribute_head(embeddings), self.attributes[speakers])
+            loss = loss + self.config.attribute_weight * attribute_loss
+            out["loss/attributes"] = float(attribute_loss.detach())
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimiser.step()
+        self.step += 1
+        return out
+
+    @staticmethod
+    def _attribute_loss(predicted: torch.Tensor, wanted: torch.Tensor) -> torch.Tensor:
+        """Logistic loss on sex (column 0, 0/1) plus squared error on standardised age (column 1); NaN skipped."""
+        loss = predicted.new_zeros(())
+        sex, age = torch.isfinite(wanted[:, 0]), torch.isfinite(wanted[:, 1])
+        if bool(sex.any()):
+            loss = loss + F.binary_cross_entropy_with_logits(predicted[sex, 0], wanted[sex, 0])
+        if bool(age.any()):
+            loss = loss + F.mse_loss(predicted[age, 1], wanted[age, 1])
+        return loss
+
+    @torch.no_grad()
+    def speaker_embeddings(self, utterances: UtteranceFeatures) -> torch.Tensor:
+        """Whole-utterance embeddings averaged per speaker, ``[S, D]`` (as at test time)."""
+        embeddings = embed_utterances(self.encoder, utterances.features, self.context.device)  # [U, D]
+        return speaker_means(embeddings, utterances.speaker, len(utterances.speaker_names))
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """Code error of the validation utterances beside the mean-code answer's; empty without validation."""
+        if self.validation is None:
+            return {}
+        utterances, codes = self.validation
+        was_training = self.hidden.training
+        self.hidden.eval()
+        embeddings = embed_utterances(self.encoder, utterances.features, self.context.device)  # [U, D]
+        predicted = self.predict_offsets(embeddings)  # [U, L·C]
+        self.hidden.train(was_training)
+        truth = (codes.float() - self.mapper.w_avg).flatten(1)[torch.as_tensor(utterances.speaker, dtype=torch.long)]
+        error = float(F.mse_loss(predicted, truth))
+        baseline = float(F.mse_loss(self.offset_mean.expand_as(truth), truth))
+        return {"val/code_mse": error, "val/mean_code_mse": baseline, "val/skill": 1.0 - error / max(baseline, 1e-12)}
+
+    # ------------------------------------------------------------------ snapshots
+
+    def trainer_state(self) -> dict:
+        """Everything besides the model weights that an exact resume needs."""
+        return {
+            "format": "voice2face-trainer-state",
+            "stage": "mapper",
+            "step": self.step,
+            "seed": self.seed,
+            "optimiser": self.optimiser.state_dict(),
+            "head": self.head.state_dict(),
+            "attribute_head": self.attribute_head.state_dict(),
+            "rng": capture_rng({"crop": self.crop_rng}),
+            "speaker_names": list(self.train_data.speaker_names),
+            "config": to_dict(self.config),
+        }
+
+    def save_snapshot(self, model_dir: Path, extra_files: dict[str, str | bytes] | None = None) -> list[int]:
+        """Fold, fit the mapper's voice subspace, and replace ``model_dir`` atomically. Returns the
+        number of voice directions kept per synthesis layer."""
+        self.fold()
+        was_training = self.encoder.training
+        kept = self.mapper.fit_basis(self.speaker_embeddings(self.train_data))
+        self.encoder.train(was_training)
+        save_pretrained(
+            model_dir, {"voice_encoder": self.encoder, "generator": self.generator, "mapper": self.mapper},
+            self.model_config,
+            extra_files={TRAINER_STATE: trainer_state_bytes(self.trainer_state()), **(extra_files or {})},
+        )  # fmt: skip
+        return kept
+
+    def load_snapshot(self, model_dir: Path) -> None:
+        """Continue from a snapshot written by :meth:`save_snapshot`."""
+        loaded = load_pretrained(model_dir, ("voice_encoder", "mapper"), device=self.context.device)
+        state = load_trainer_state(model_dir / TRAINER_STATE)
+        if state.get("stage") != "mapper":
+            raise CheckpointError(f"{model_dir / TRAINER_STATE} is not a mapper trainer state; resume a mapper run.")
+        if state["speaker_names"] != list(self.train_data.speaker_names):
+            raise DatasetError(f"{model_dir} was trained on other speakers; resume with the same dataset.")
+        self.encoder.load_state_dict(loaded.modules["voice_encoder"].state_dict())
+        self.mapper.load_state_dict(loaded.modules["mapper"].state_dict())
+        self.head.load_state_dict(state["head"])
+        self.attribute_head.load_state_dict(state["attribute_head"])
+        self.encoder.train()
+        self.optimiser.load_state_dict(state["optimiser"])
+        self.step = int(state["step"])
+        restore_rng(state["rng"], {"crop": self.crop_rng})
+
+    def voice_generator(self) -> MappedGenerator:
+        """The generator as the saved model will sample it (call after :meth:`save_snapshot`)."""
+        return MappedGenerator(self.generator, self.mapper).eval()
+
+
+def run_mapper_training(
+    trainer: MapperTrainer,
+    run_dir: Path,
+    *,
+    max_steps: int | None = None,
+    time_budget_s: float | None = None,
+    stats=None,
+    progress: bool = True,
+    on_snapshot=None,
+) -> MapperTrainer:
+    """Train to ``config.steps`` (or ``max_steps`` / ``time_budget_s``), validating and snapshotting.
+
+    On Ctrl-C the step in progress finishes, a snapshot is written and :class:`TrainingInterrupted` is raised.
+    """
+    config = trainer.config
+    total = config.steps if max_steps is None else min(config.steps, max_steps)
+    model_dir = run_dir / "model"
+    start = time.monotonic()
+    saved_step, reason = -1, None
+
+    def snapshot() -> None:
+        kept = trainer.save_snapshot(model_dir)
+        log.info("snapshot at step %d; voice directions per layer: %s", trainer.step, kept)
+        if on_snapshot is not None:
+            on_snapshot(trainer)
+
+    bar = tqdm(total=total, initial=trainer.step, unit="step", desc="voice→W+", disable=not progress)
+    try:
+        with StopRequest() as stop:
+            while trainer.step < total:
+                reason = stop_reason(start, time_budget_s, trainer.context, stop)
+                if reason is not None:
+                    log.info("stopping (%s) at step %d of %d", reason, trainer.step, total)
+                    break
+                step_stats = trainer.train_step()
+                bar.update(1)
+                if trainer.step % config.validate_every == 0 or trainer.step == total:
+                    step_stats.update(trainer.validate())
+                bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in step_stats.items()})
+                if stats is not None:
+                    stats.write(trainer.step, trainer.step * config.batch_size / 1000, step_stats)
+                if trainer.step % config.snapshot_every == 0:
+                    snapshot()
+                    saved_step = trainer.step
+    finally:
+        bar.close()
+    if saved_step != trainer.step:
+        snapshot()
+    if reason == "interrupt":
+        raise TrainingInterrupted(
+            f"interrupted at step {trainer.step}; {model_dir} holds a snapshot that continues exactly with: "
+            f"voice2face train --resume {run_dir}"
+        )
+    if trainer.step < total:
+        log.warning("the mapper stopped at step %d of %d (%s); its codes are less trained than the preset asks",
+                    trainer.step, total, reason)  # fmt: skip
+    return trainer
+
+
+def identity_attributes(identities, names: list[str]) -> torch.Tensor:
+    """``[S, 2]`` (male 0/1, age in years) for the identities called ``names``, NaN where unknown.
+
+    identities: manifest identity records (``.id``, ``.attributes`` with optional "sex", "age")."""
+    by_id = {identity.id: identity.attributes for identity in identities}
+    rows = []
+    for name in names:
+        attributes = by_id.get(name, {})
+        sex = {"male": 1.0, "female": 0.0}.get(str(attributes.get("sex", "")).lower(), float("nan"))
+        age = attributes.get("age")
+        rows.append([sex, float(age) if isinstance(age, (int, float)) else float("nan")])
+    return torch.tensor(rows, dtype=torch.float32)

@@ -1,0 +1,148 @@
+"""Projection of aligned faces into a frozen generator's W+ (the paper's route, step 3).
+
+A projector network learns image → W+ from the generator's own samples, whose codes are known;
+half of them (``style_mixing``) mix two codes at a random layer, so it sees W+ beyond W. Then a
+face's code is the projector's prediction, optionally refined per face by gradient steps on
+the pixel error through the generator (``refine_steps``). The projector never sees a real face
+while it learns, so it cannot memorise the speakers: it is an instrument of the generator.
+
+    projector = train_projector(G, ProjectionConfig(steps=2000), seed=0)
+    ws = project_faces(G, projector, faces_uint8, config)        # [N, num_ws, w_dim]
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from voice2face.config import ProjectionConfig
+from voice2face.models.ops import assert_shape
+from voice2face.utils.images import uint8_to_float
+
+
+class Projector(nn.Module):
+    """Image ``[B, 3, R, R]`` in [-1, 1] → W+ code ``[B, num_ws, w_dim]`` (an offset from ``w_avg``).
+
+    Stride-2 convolutions from R down to 4 px (``width`` channels doubling, at most 256), then
+    two fully connected layers; the last starts at zero, so the first guess is ``w_avg``.
+    """
+
+    def __init__(self, resolution: int, num_ws: int, w_dim: int, width: int = 32) -> None:
+        super().__init__()
+        self.resolution, self.num_ws, self.w_dim = resolution, num_ws, w_dim
+        layers: list[nn.Module] = []
+        channels_in, size, block = 3, resolution, 0
+        while size > 4:
+            channels = min(width << block, 256)
+            layers += [
+                nn.Conv2d(channels_in, channels, 3, padding=1), nn.LeakyReLU(0.2),
+                nn.Conv2d(channels, channels, 3, padding=1, stride=2), nn.LeakyReLU(0.2),
+            ]  # fmt: skip
+            channels_in, size, block = channels, size // 2, block + 1
+        self.trunk = nn.Sequential(*layers)
+        out = nn.Linear(512, num_ws * w_dim)
+        nn.init.zeros_(out.weight)
+        nn.init.zeros_(out.bias)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(channels_in * 16, 512), nn.LeakyReLU(0.2), out)
+        self.register_buffer("w_avg", torch.zeros(w_dim))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """images ``[B, 3, R, R]`` → ws ``[B, num_ws, w_dim]``."""
+        assert_shape(images, [None, 3, self.resolution, self.resolution], "faces to project")
+        return self.w_avg + self.head(self.trunk(images)).view(-1, self.num_ws, self.w_dim)
+
+
+def _check_generator(generator: nn.Module) -> None:
+    if getattr(generator, "c_dim", None) != 0 or not hasattr(generator, "synthesis"):
+        raise ValueError("projection needs an unconditional StyleGAN2 generator (c_dim 0)")
+
+
+@torch.no_grad()
+def sample_codes(generator: nn.Module, batch: int, style_mixing: float, rng: torch.Generator) -> torch.Tensor:
+    """Random W+ codes ``[batch, num_ws, w_dim]`` of the generator; with probability ``style_mixing``
+    each row switches to a second code from a random layer on."""
+    device = generator.generator_device if hasattr(generator, "generator_device") else None
+    z = torch.randn(batch, generator.z_dim, generator=rng)
+    ws = generator.mapping(z.to(device) if device else z, None, skip_w_avg_update=True)
+    mixed = torch.rand(batch, generator=rng) < style_mixing
+    if generator.num_ws > 1 and bool(mixed.any()):
+        z2 = torch.randn(batch, generator.z_dim, generator=rng)
+        ws2 = generator.mapping(z2, None, skip_w_avg_update=True)
+        cut = torch.randint(1, generator.num_ws, (batch,), generator=rng)
+        layer = torch.arange(generator.num_ws)[None]  # [1, L]
+        take_second = (mixed[:, None] & (layer >= cut[:, None]))[..., None]  # [B, L, 1]
+        ws = torch.where(take_second, ws2, ws)
+    return ws
+
+
+def train_projector(
+    generator: nn.Module, config: ProjectionConfig, *, seed: int = 0, progress: bool = True
+) -> Projector:
+    """Train a :class:`Projector` on ``config.steps`` batches of the frozen generator's samples (W+ regression)."""
+    _check_generator(generator)
+    generator.eval().requires_grad_(False)
+    torch.manual_seed(seed)
+    projector = Projector(generator.img_resolution, generator.num_ws, generator.w_dim, config.width)
+    projector.w_avg.copy_(generator.mapping.w_avg)
+    optimiser = torch.optim.Adam(projector.parameters(), lr=config.lr)
+    rng = torch.Generator().manual_seed(seed)
+    bar = tqdm(range(config.steps), desc="projector", unit="step", disable=not progress, leave=False)
+    for _ in bar:
+        ws = sample_codes(generator, config.batch_size, config.style_mixing, rng)  # [B, L, C]
+        with torch.no_grad():
+            images = generator.synthesis(ws, noise_mode="const")  # [B, 3, R, R]
+        loss = F.mse_loss(projector(images), ws)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        bar.set_postfix(mse=f"{loss.item():.4f}")
+    return projector.eval().requires_grad_(False)
+
+
+def project_faces(
+    generator: nn.Module,
+    projector: Projector,
+    faces: torch.Tensor,
+    config: ProjectionConfig,
+    *,
+    batch_size: int = 64,
+    progress: bool = True,
+) -> torch.Tensor:
+    """uint8 faces ``[N, 3, R, R]`` → their W+ codes ``[N, num_ws, w_dim]`` (float32, CPU).
+
+    The projector's guess, then ``config.refine_steps`` Adam steps per batch on the pixel error
+    of the generator's rendering (the generator stays frozen).
+    """
+    _check_generator(generator)
+    assert_shape(faces, [None, 3, generator.img_resolution, generator.img_resolution], "faces to project")
+    out = []
+    for start in tqdm(range(0, faces.shape[0], batch_size), desc="projecting faces", unit="batch",
+                      disable=not progress, leave=False):  # fmt: skip
+        target = uint8_to_float(faces[start : start + batch_size])  # [b, 3, R, R]
+        with torch.no_grad():
+            ws = projector(target)
+        if config.refine_steps:
+            ws = ws.clone().requires_grad_(True)
+            optimiser = torch.optim.Adam([ws], lr=config.refine_lr)
+            for _ in range(config.refine_steps):
+                loss = F.mse_loss(generator.synthesis(ws, noise_mode="const"), target)
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+        out.append(ws.detach().float().cpu())
+    return torch.cat(out)
+
+
+def speaker_codes(codes: torch.Tensor, face_identity: torch.Tensor, num_speakers: int) -> torch.Tensor:
+    """Mean code per speaker: codes ``[N, L, C]``, face_identity ``[N]`` in [0, S) → ``[S, L, C]``.
+
+    A speaker without faces is an error (their target would be undefined)."""
+    assert_shape(face_identity, [codes.shape[0]], "face identities")
+    counts = torch.bincount(face_identity, minlength=num_speakers)
+    if bool((counts == 0).any()):
+        missing = torch.nonzero(counts == 0).flatten().tolist()
+        raise ValueError(f"speakers {missing[:5]} have no faces to project")
+    sums = torch.zeros(num_speakers, *codes.shape[1:]).index_add_(0, face_identity, codes)
+    return sums / counts.view(-1, 1, 1)

@@ -1,0 +1,210 @@
+"""The paper's route, steps 3–4: projection into W+, the voice→W+ mapper, and its model folders."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from voice2face.checkpoint import load_pretrained, load_voice_to_face, save_pretrained
+from voice2face.cli import main
+from voice2face.config import GeneratorConfig, MapperConfig, ModelConfig, ProjectionConfig
+from voice2face.errors import ConfigError
+from voice2face.inference.pipeline import VoiceToFace
+from voice2face.models import build_generator, build_mapper
+from voice2face.models.wplus import MappedGenerator
+from voice2face.training.presets import get_preset
+from voice2face.training.projection import project_faces, speaker_codes, train_projector
+from voice2face.training.runner import CODES_FILE, train_mapper
+
+
+def _tiny_generator(resolution: int = 64, seed: int = 0):
+    torch.manual_seed(seed)
+    config = GeneratorConfig(
+        z_dim=8, c_dim=0, w_dim=16, img_resolution=resolution, channel_base=128, channel_max=16, mapping_layers=2,
+        use_noise=False,
+    )  # fmt: skip
+    G = build_generator(config).eval()
+    with torch.no_grad():  # a non-zero average code, as a trained generator has
+        G.mapping.w_avg.copy_(torch.randn(config.w_dim))
+    return config, G
+
+
+def _mapper(G, embedding_dim: int = 12, rank: int = 3):
+    mapper = build_mapper(MapperConfig(embedding_dim=embedding_dim, num_ws=G.num_ws, w_dim=G.w_dim, hidden_dim=20,
+                                       rank=rank))  # fmt: skip
+    mapper.w_avg.copy_(G.mapping.w_avg)
+    with torch.no_grad():
+        for p in mapper.parameters():
+            p.normal_(0, 0.3)
+    return mapper
+
+
+def test_mapper_keeps_the_voice_inside_its_subspace_and_z_outside():
+    _, G = _tiny_generator(16)
+    mapper = _mapper(G)
+    speakers = torch.randn(10, 12)
+    kept = mapper.fit_basis(speakers)
+    assert all(1 <= k <= 3 for k in kept)
+    basis = mapper.basis  # [L, C, r]
+    gram = torch.einsum("lck,lcj->lkj", basis, basis)
+    for layer, k in enumerate(kept):  # orthonormal columns, the rest zero
+        assert torch.allclose(gram[layer, :k, :k], torch.eye(k), atol=1e-5)
+        assert float(basis[layer, :, k:].abs().sum()) == 0.0
+    voice = speakers[:1].repeat(4, 1)
+    w_random = G.mapping(torch.randn(4, G.z_dim), None)  # 4 different zs
+    ws = mapper(voice, w_random)  # [4, L, C]
+    inside = torch.einsum("blc,lck->blk", ws, basis)
+    predicted = torch.einsum("blc,lck->blk", mapper.predict(voice), basis)
+    assert torch.allclose(inside, predicted, atol=1e-4)  # what the voice decides holds across z
+    outside = ws - torch.einsum("blk,lck->blc", inside, basis)
+    outside_random = w_random - torch.einsum("blk,lck->blc", torch.einsum("blc,lck->blk", w_random, basis), basis)
+    assert torch.allclose(outside, outside_random, atol=1e-4)  # the rest is z's
+    assert float((ws[0] - ws[1]).detach().abs().max()) > 1e-3  # so z still changes the face
+
+
+def test_an_unfitted_mapper_returns_the_random_code_and_shapes_are_checked():
+    _, G = _tiny_generator(16)
+    mapper = _mapper(G)
+    w_random = G.mapping(torch.randn(2, G.z_dim), None)
+    assert torch.equal(mapper(torch.randn(2, 12), w_random), w_random)
+    with pytest.raises(ValueError, match="voice embedding"):
+        mapper.predict(torch.randn(2, 13))
+    with pytest.raises(ValueError, match="random W\\+ code"):
+        mapper(torch.randn(2, 12), w_random[:, :-1])
+    with pytest.raises(ValueError, match="unconditional"):
+        MappedGenerator(build_generator(GeneratorConfig(z_dim=8, c_dim=4, w_dim=16, img_resolution=16,
+                                                        channel_base=128, channel_max=16)), mapper)  # fmt: skip
+
+
+def test_model_config_checks_that_the_mapper_fits_encoder_and_generator():
+    gen = GeneratorConfig(z_dim=8, c_dim=0, w_dim=16, img_resolution=16, channel_base=128, channel_max=16)
+    with pytest.raises(ConfigError, match="W\\+ shape"):
+        ModelConfig(generator=gen, mapper=MapperConfig(embedding_dim=4, num_ws=gen.num_ws + 1, w_dim=16, rank=2))
+    with pytest.raises(ConfigError, match="unconditional"):
+        ModelConfig(generator=dataclasses.replace(gen, c_dim=4),
+                    mapper=MapperConfig(embedding_dim=4, num_ws=gen.num_ws, w_dim=16, rank=2))  # fmt: skip
+    ModelConfig(generator=gen, mapper=MapperConfig(embedding_dim=4, num_ws=gen.num_ws, w_dim=16, rank=2))
+
+
+def test_projector_learns_codes_of_the_generator_and_recovers_its_own_samples():
+    _, G = _tiny_generator(16)
+    config = ProjectionConfig(steps=60, batch_size=16, lr=3e-3, width=8)
+    projector = train_projector(G, config, seed=0, progress=False)
+    z = torch.randn(32, G.z_dim, generator=torch.Generator().manual_seed(9))
+    with torch.no_grad():
+        ws = G.mapping(z, None)
+        faces = ((G.synthesis(ws, noise_mode="const").clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    codes = project_faces(G, projector, faces, config, progress=False)
+    assert codes.shape == ws.shape
+    start = float(((G.mapping.w_avg - ws) ** 2).mean())  # the untrained guess: the average code
+    assert float(((codes - ws) ** 2).mean()) < 0.8 * start
+    refined = project_faces(G, projector, faces, dataclasses.replace(config, refine_steps=10, refine_lr=0.05),
+                            progress=False)  # fmt: skip
+    with torch.no_grad():
+        target = faces.float() / 127.5 - 1
+        err = lambda c: float(((G.synthesis(c, noise_mode="const") - target) ** 2).mean())  # noqa: E731
+    assert err(refined) < err(codes)  # refinement lowers the pixel error it optimises
+    means = speaker_codes(codes, torch.tensor([0, 1] * 16), 2)
+    assert torch.allclose(means[0], codes[0::2].mean(0), atol=1e-6)
+    with pytest.raises(ValueError, match="no faces"):
+        speaker_codes(codes, torch.zeros(32, dtype=torch.long), 3)
+
+
+# ------------------------------------------------------------------ the stage end to end on the tiny corpus
+
+
+def _tiny_wplus_preset():
+    preset = get_preset("synthvox-wplus-64")
+    mapper = dataclasses.replace(
+        preset.mapper, projection=ProjectionConfig(steps=4, batch_size=4, width=8), batch_size=4, steps=6,
+        validate_every=3, snapshot_every=4, target_rank=4, attribute_weight=1.0,
+        mapper=dataclasses.replace(preset.mapper.mapper, hidden_dim=16, rank=3),
+    )  # fmt: skip
+    return dataclasses.replace(preset, name="tiny-wplus", mapper=mapper)
+
+
+@pytest.fixture(scope="module")
+def pretrained_generator(tmp_path_factory, tiny_manifest):
+    config, G = _tiny_generator(tiny_manifest.face_resolution)
+    folder = tmp_path_factory.mktemp("pretrained") / "generator"
+    save_pretrained(folder, {"generator": G}, ModelConfig(generator=config))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def mapper_run(tiny_corpus, tiny_encoder_run, pretrained_generator, tmp_path_factory):
+    out = tmp_path_factory.mktemp("mapper-runs")
+    return train_mapper(_tiny_wplus_preset(), tiny_corpus, out, generator=pretrained_generator,
+                        encoder=tiny_encoder_run, progress=False)  # fmt: skip
+
+
+def test_mapper_run_writes_a_model_folder_that_portrait_and_the_api_load(mapper_run, example_wav, tmp_path):
+    model = mapper_run / "model"
+    config, modules = load_voice_to_face(model)
+    assert config.mapper is not None and config.generator.c_dim == 0
+    assert isinstance(modules["generator"], MappedGenerator)
+    assert (mapper_run / CODES_FILE).is_file() and (mapper_run / "projection.png").is_file()
+    assert (mapper_run / "portraits000006.png").is_file()
+    stats = [json.loads(line) for line in (mapper_run / "stats.jsonl").read_text().splitlines()]
+    assert [s["step"] for s in stats] == list(range(1, 7)) and "val/skill" in stats[2]
+    pipe = VoiceToFace.from_pretrained(model)
+    faces = pipe(str(example_wav), num_samples=3, seed=1)
+    assert len(faces) == 3 and faces[0].size == (config.generator.img_resolution,) * 2
+    assert main(["portrait", str(example_wav), "-m", str(model), "-o", str(tmp_path / "out"), "--samples", "2"]) == 0
+    assert len(list((tmp_path / "out").glob("*.png"))) == 2
+
+
+def test_the_saved_mapper_is_the_trained_one_folded(mapper_run):
+    """The coefficient layer folded into the output layer predicts exactly what training predicted."""
+    loaded = load_pretrained(mapper_run / "model", ("mapper",)).modules["mapper"]
+    assert float(loaded.net[-1].weight.abs().sum()) > 0  # trained, not the zero initialisation
+    assert float(loaded.basis.abs().sum()) > 0  # the voice subspace was fitted
+    e = torch.randn(3, loaded.embedding_dim)
+    ws = loaded.predict(e)
+    assert ws.shape == (3, loaded.num_ws, loaded.w_dim) and torch.isfinite(ws).all()
+
+
+def test_mapper_resume_continues_exactly(tiny_corpus, tiny_encoder_run, pretrained_generator, tmp_path):
+    preset = _tiny_wplus_preset()
+    whole = train_mapper(preset, tiny_corpus, tmp_path / "a", generator=pretrained_generator,
+                         encoder=tiny_encoder_run, progress=False)  # fmt: skip
+    short = dataclasses.replace(preset, mapper=dataclasses.replace(preset.mapper, steps=4))
+    part = train_mapper(short, tiny_corpus, tmp_path / "b", generator=pretrained_generator,
+                        encoder=tiny_encoder_run, progress=False)  # fmt: skip
+    options = json.loads((part / "training_options.json").read_text())
+    options["config"]["steps"] = 6  # the same run, given its full length
+    (part / "training_options.json").write_text(json.dumps(options))
+    train_mapper(None, None, resume=part, progress=False)
+    a = load_pretrained(whole / "model", ("voice_encoder", "mapper")).modules
+    b = load_pretrained(part / "model", ("voice_encoder", "mapper")).modules
+    for name in a:
+        for (key, x), (_, y) in zip(a[name].state_dict().items(), b[name].state_dict().items(), strict=True):
+            assert torch.allclose(x, y, atol=1e-6), f"{name}.{key} differs after resume"
+
+
+def test_train_cli_routes_the_paper_preset_and_refuses_what_does_not_fit(
+    tiny_corpus, tiny_encoder_run, pretrained_generator, tmp_path, capsys
+):
+    assert main(["train", "--preset", "synthvox-wplus-64", "--dry-run"]) == 0
+    options = json.loads(capsys.readouterr().out)
+    assert options["stage"] == "mapper" and options["config"]["mapper"]["num_ws"] == 10
+    args = ["train", "--preset", "synthvox-wplus-64", "--data", str(tiny_corpus), "--out", str(tmp_path / "r")]
+    assert main([*args, "--encoder", str(tiny_encoder_run)]) != 0  # no --generator
+    assert "--generator" in capsys.readouterr().err
+    assert main([*args, "--encoder", str(tiny_encoder_run), "--generator", str(tiny_encoder_run)]) != 0
+    assert "has no generator" in capsys.readouterr().err  # an encoder run is not a pretrained generator
+    assert main(["train", "--preset", "synthvox-quick", "--generator", str(pretrained_generator), "--dry-run"]) != 0
+    assert main(["train", "--preset", "synthvox-wplus-64", "--kimg", "1", "--dry-run"]) != 0
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())  # nothing half-written
+
+
+def test_old_model_folders_without_a_mapper_still_load(tiny_model):
+    config, modules = load_voice_to_face(tiny_model)
+    assert config.mapper is None and not isinstance(modules["generator"], MappedGenerator)
+    raw = json.loads((tiny_model / "config.json").read_text())
+    assert "mapper" not in raw or raw["mapper"] is None
+    assert np.isfinite(VoiceToFace.from_pretrained(tiny_model).generate(np.zeros(16, np.float32))[0].getextrema()[0][0])
