@@ -3,16 +3,19 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 EXAMPLES := src/voice2face/assets/examples
 
-.PHONY: run test lint bench setup setup-dev clean help
+.PHONY: run test test-fast lint bench setup setup-dev clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-run: setup  ## the main job on the built-in default: portraits from the shipped example voices, bundled model
-	$(BIN)/voice2face portrait $(EXAMPLES) -o out/portraits --samples 4
+run: setup  ## the main job on the built-in default: portraits of the four documented example voices, bundled model
+	$(BIN)/voice2face portrait $(EXAMPLES)/synthvox-*.wav -o out/portraits --samples 4
 
-test: setup-dev  ## run the test suite
+test: setup-dev  ## run the whole test suite (slow tests included)
 	scripts/run-tests.sh
+
+test-fast: setup-dev  ## the test suite without the tests marked slow (pytest -m "not slow")
+	scripts/run-tests.sh -m "not slow"
 
 lint: setup-dev  ## ruff over the code, tests and benchmarks
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
+import logging
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from voice2face import __version__
 from voice2face.audio.features import log_mel, mfcc
 from voice2face.audio.pipeline import load_speech
-from voice2face.cli import main
+from voice2face.cli import SentenceFormatter, build_parser, main
+
+from conftest import speech_like, write_audio
 
 
 def test_version(capsys):
@@ -18,9 +25,12 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"voice2face {__version__}"
 
 
-def test_no_command_prints_help(capsys):
-    assert main([]) == 2
-    assert "features" in capsys.readouterr().out
+def test_no_command_prints_help_and_succeeds(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: voice2face") and "portrait" in out and "features" in out
+    proc = subprocess.run([sys.executable, "-m", "voice2face"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: voice2face") and proc.stderr == ""
 
 
 def test_features_of_the_shipped_example(example_wav, tmp_path, capsys):
@@ -43,3 +53,128 @@ def test_logmel_kind_and_no_vad(example_wav, tmp_path, capsys):
     np.testing.assert_array_equal(saved, log_mel(load_speech(example_wav, vad=None).speech))
     assert saved.shape[0] == 64
     assert "VAD: none" in capsys.readouterr().out
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def _option(parser: argparse.ArgumentParser, flag: str) -> argparse.Action | None:
+    return next((a for a in parser._actions if flag in a.option_strings), None)
+
+
+def test_verbose_goes_before_or_after_the_command(example_wav):
+    parser = build_parser()
+    for argv, level in ((["-v", "features", "x.wav"], 1), (["features", "x.wav", "-v"], 1),
+                        (["-v", "portrait", "x.wav", "-vv"], 3), (["features", "x.wav"], 0)):  # fmt: skip
+        args = parser.parse_args(argv)
+        assert args.verbose + args.command_verbose == level, argv
+    for command, subparser in _subcommands().items():
+        assert _option(subparser, "-v") is not None, f"{command} does not take -v"
+    assert main(["features", str(example_wav), "-v"]) == 0
+
+
+def test_every_command_that_runs_a_network_takes_the_same_device_option():
+    commands = _subcommands()
+    with_device = {name for name, parser in commands.items() if _option(parser, "--device") is not None}
+    assert {"train-encoder", "train", "portrait", "evaluate"} <= with_device
+    for name in with_device:
+        device = _option(commands[name], "--device")
+        assert tuple(device.choices) == ("auto", "cpu", "cuda") and device.default == "auto", name
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_cuda_without_a_gpu_is_a_usage_error_in_every_command(tmp_path, capsys):
+    wav = write_audio(tmp_path / "ok.wav", speech_like(2.0))
+    runs = str(tmp_path / "runs")
+    for argv in (["portrait", str(wav), "-o", str(tmp_path / "p")], ["evaluate", "--data", str(tmp_path)],
+                 ["train-encoder", "--data", str(tmp_path), "--out", runs],
+                 ["train", "--data", str(tmp_path), "--out", runs, "--encoder", str(tmp_path)]):  # fmt: skip
+        assert main([*argv, "--device", "cuda"]) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "no usable CUDA GPU" in err and "--device cpu" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.wav"]
+
+
+def _exit_code(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's usage errors
+        return int(exc.code)
+
+
+def test_the_same_kind_of_error_gives_the_same_exit_code_in_every_command(tmp_path, capsys):
+    """1: a file problem (an input missing, an output that cannot be made); 2: a usage problem."""
+    missing, blocked = tmp_path / "missing", tmp_path / "a-file" / "out"
+    (tmp_path / "a-file").write_text("in the way")
+    wav = write_audio(tmp_path / "ok.wav", speech_like(2.0))
+    file_problems = {
+        "features: missing recording": ["features", str(missing / "x.wav")],
+        "portrait: missing recording": ["portrait", str(missing / "x.wav"), "-o", str(tmp_path / "p")],
+        "portrait: missing model": ["portrait", str(wav), "-m", str(missing), "-o", str(tmp_path / "p")],
+        "evaluate: missing model": ["evaluate", str(missing), "--data", str(missing)],
+        "evaluate: missing data": ["evaluate", "--data", str(missing)],
+        "train-encoder: missing data": ["train-encoder", "--data", str(missing), "--out", str(tmp_path / "r")],
+        "train-encoder: missing run": ["train-encoder", "--resume", str(missing)],
+        "train: missing run": ["train", "--resume", str(missing)],
+        "train: missing encoder": ["train", "--data", str(missing), "--out", str(tmp_path / "r"), "--encoder",
+                                   str(missing)],
+        "report: missing run": ["report", str(missing), "-o", str(tmp_path / "r.html")],
+        "features: blocked output": ["features", str(wav), "-o", str(blocked / "f.npy")],
+        "portrait: blocked output": ["portrait", str(wav), "-o", str(blocked)],
+        "evaluate: blocked output": ["evaluate", "--data", str(missing), "--json", str(blocked / "s.json")],
+        "train-encoder: blocked output": ["train-encoder", "--data", str(missing), "--out", str(blocked)],
+        "train: blocked output": ["train", "--data", str(missing), "--out", str(blocked), "--encoder", str(wav)],
+        "report: blocked output": ["report", str(tmp_path), "-o", str(blocked / "r.html")],
+        "synth-corpus: blocked output": ["synth-corpus", str(blocked / "corpus"), "--identities", "3"],
+        "synth-faces: blocked output": ["synth-faces", str(blocked / "faces"), "--count", "16"],
+        "demo: blocked output": ["demo", "--out", str(blocked)],
+        "demo: used output": ["demo", "--out", str(tmp_path)],
+        "synth-corpus: used output": ["synth-corpus", str(tmp_path)],
+    }  # fmt: skip
+    usage_problems = {
+        "features: bad kind": ["features", str(wav), "--kind", "spectrogram"],
+        "features: bad output name": ["features", str(wav), "-o", str(tmp_path / "f.txt")],
+        "portrait: bad truncation": ["portrait", str(wav), "--truncation", "2", "-o", str(tmp_path / "p")],
+        "portrait: bad device": ["portrait", str(wav), "--device", "tpu"],
+        "evaluate: bad split": ["evaluate", "--data", str(tmp_path), "--split", "dev"],
+        "train-encoder: no data": ["train-encoder", "--out", str(tmp_path / "r")],
+        "train-encoder: unknown preset": ["train-encoder", "--preset", "nope", "--dry-run"],
+        "train: bad kimg": ["train", "--kimg", "-1", "--dry-run"],
+        "synth-corpus: bad count": ["synth-corpus", str(tmp_path / "c"), "--identities", "0"],
+        "synth-faces: bad count": ["synth-faces", str(tmp_path / "c"), "--count", "zero"],
+        "report: no run": ["report"],
+        "demo: bad budget": ["demo", "--out", str(tmp_path / "d"), "--minutes", "0"],
+    }
+    for expected, cases in ((1, file_problems), (2, usage_problems)):
+        for case, argv in cases.items():
+            before = sorted(tmp_path.rglob("*"))
+            assert _exit_code(argv) == expected, case
+            err = capsys.readouterr().err
+            assert "Traceback" not in err and "error:" in err, case
+            assert sorted(tmp_path.rglob("*")) == before, f"{case}: something was written"
+    assert {case.split(":")[0] for case in file_problems} == set(_subcommands())  # every command is covered
+
+
+def test_log_lines_read_as_sentences():
+    formatter = SentenceFormatter()
+
+    def line(message: str, *args: object, level: int = logging.WARNING) -> str:
+        return formatter.format(logging.LogRecord("voice2face", level, __file__, 1, message, args, None))
+
+    assert line("skipping %s: %s", "a.wav", "bad header") == "voice2face: warning: Skipping a.wav: bad header."
+    assert line("Restored %s.", "model") == "voice2face: warning: Restored model."
+    assert line("/x/a.wav peaks at 1.50; scaling it") == "voice2face: warning: /x/a.wav peaks at 1.50; scaling it."
+    assert line("done?", level=logging.INFO) == "voice2face: info: Done?"
+
+
+def test_a_warning_from_a_real_process_is_one_sentence(tmp_path):
+    loud = write_audio(tmp_path / "loud.wav", 3.0 * speech_like(2.0), subtype="FLOAT")  # peaks beyond full scale
+    proc = subprocess.run(
+        [sys.executable, "-m", "voice2face", "features", str(loud)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    (warning,) = proc.stderr.splitlines()
+    assert warning.startswith(f"voice2face: warning: {loud} peaks at ") and warning.endswith(".")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import sys
@@ -9,11 +10,13 @@ import sys
 import numpy as np
 import pytest
 import soundfile
+from PIL import Image
 
 from test_bad_input import CATALOGUE
 from voice2face.config import InferenceConfig
-from voice2face.errors import AudioError, CheckpointError, ConfigError
+from voice2face.errors import AudioError, CheckpointError, ConfigError, NonSpeechError, OutputError
 from voice2face.inference.pipeline import VoiceToFace
+from voice2face.inference.png import IPTC_SYNTHETIC, SYNTHETIC_NOTICE, read_png_metadata
 
 from conftest import SR, TINY_MODEL, speech_like
 
@@ -121,3 +124,45 @@ def test_import_stays_light_until_the_pipeline_is_used():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "VoiceToFace"
+
+
+def test_save_writes_marked_pngs_that_record_how_each_face_was_made(pipe, speech_wav, tmp_path):
+    faces = pipe(speech_wav, num_samples=2, seed=7, truncation_psi=0.5)
+    assert faces[1].info["Description"] == SYNTHETIC_NOTICE and faces[1].info["Sample"] == "1"
+    paths = pipe.save(faces, tmp_path / "new" / "folder", name="voice")
+    assert paths == [tmp_path / "new" / "folder" / f"voice_{k}.png" for k in range(2)]
+    meta = read_png_metadata(paths[1])
+    assert meta["Description"] == SYNTHETIC_NOTICE and IPTC_SYNTHETIC in meta["XML:com.adobe.xmp"]
+    assert meta["Model"] == pipe.name and meta["Seed"] == "7" and meta["Sample"] == "1"
+    assert meta["TruncationPsi"] == "0.5" and meta["Source"] == "speech.wav"
+    with Image.open(paths[0]) as reopened:
+        assert np.array_equal(np.asarray(reopened), np.asarray(faces[0]))
+    # Faces from embeddings say what they can (no source); a plain PIL save keeps none of it.
+    more = pipe.generate(pipe.embed(speech_wav)[None], seed=3)
+    meta = read_png_metadata(pipe.save(more, tmp_path, name="more")[0])
+    assert meta["Seed"] == "3" and meta["Sample"] == "0" and "Source" not in meta
+    more[0].save(tmp_path / "plain.png")
+    assert "Description" not in read_png_metadata(tmp_path / "plain.png")
+
+
+def test_save_refuses_a_bad_name_or_folder_and_leaves_nothing(pipe, speech_wav, tmp_path):
+    faces = pipe(speech_wav, num_samples=1)
+    for bad in ("", "../up", "a/b", ".hidden"):
+        with pytest.raises(ConfigError, match="plain file-name stem"):
+            pipe.save(faces, tmp_path / "out", name=bad)
+    (tmp_path / "a-file").write_text("in the way")
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        pipe.save(faces, tmp_path / "a-file" / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "speech.wav"]
+
+
+def test_non_speech_is_refused_unless_the_inference_config_allows_it(pipe, tmp_path, caplog):
+    noise = 0.3 * np.random.default_rng(0).standard_normal(3 * SR).astype(np.float32)
+    with pytest.raises(NonSpeechError, match="the waveform does not sound like speech"):
+        pipe(noise, num_samples=1, sample_rate=SR)
+    lenient = VoiceToFace(
+        pipe.config, pipe.voice_encoder, pipe.generator, inference=InferenceConfig(allow_non_speech=True)
+    )
+    with caplog.at_level(logging.WARNING):
+        assert len(lenient(noise, num_samples=1, sample_rate=SR)) == 1
+    assert any("does not sound like speech" in r.getMessage() for r in caplog.records)

@@ -5,9 +5,21 @@ Wen et al., "Face Reconstruction from Voice using GANs" (NeurIPS 2019). Generate
 synthetic images, never photographs of the speaker.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+
 __version__ = "0.1.0"
 
-__all__ = ["VoiceToFace", "__version__"]
+__all__ = ["VoiceToFace", "__version__", "example_voices"]
+
+
+def example_voices() -> list[Path]:
+    """The example recordings shipped in the package, sorted: synthvox test speakers unseen in
+    training, named ``synthvox-<sex>-<age>y-<id>.wav`` (what ``make run`` draws portraits of)."""
+    from importlib import resources
+
+    return sorted(Path(str(resources.files("voice2face") / "assets" / "examples")).glob("synthvox-*.wav"))
 
 
 def __getattr__(name: str):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -44,8 +45,9 @@ def load_audio(
     other rates are resampled with an anti-aliasing polyphase filter. Recordings longer
     than ``max_seconds`` are refused before they are decoded in full.
 
-    Raises :class:`AudioError` for a missing path, a directory, an empty, truncated or
-    corrupt file, NaN/Inf samples, over-long audio, or a compressed format without ffmpeg.
+    Raises :class:`AudioError` for a missing path, a directory, an empty or corrupt file, a
+    WAV file whose data is shorter than its header declares (truncated), NaN/Inf samples,
+    over-long audio, or a compressed format without ffmpeg.
     """
     path = Path(path)
     _check_path(path)
@@ -58,6 +60,8 @@ def load_audio(
             f"Cannot decode {path} as audio (no WAV/FLAC/OGG/AIFF header found): the file is corrupt, "
             "truncated or not audio; re-export it as a 16-bit PCM WAV file."
         )
+    if container == "WAV":
+        _check_wav_length(path)
     try:
         info = soundfile.info(str(path))
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
@@ -170,6 +174,67 @@ def sniff_container(path: Path) -> str | None:
             if name == "WAV" and head[8:12] not in (b"WAVE", b""):
                 return None
             return name
+    return None
+
+
+def _check_wav_length(path: Path) -> None:
+    """Refuse a WAV file whose data chunk is shorter than its header declares (a cut-short copy).
+
+    libsndfile quietly reads what is there, so without this a truncated file passes as a short
+    recording, or fails later as "no speech". Streaming writers that leave the size at 0 or
+    0xFFFFFFFF declare nothing and are not checked; a header too broken to walk is left to the
+    decoder's own error.
+    """
+    layout = _wav_data_layout(path)
+    if layout is None:
+        return
+    data_offset, declared, byte_rate, block_align = layout
+    available = max(0, path.stat().st_size - data_offset)
+    if declared - available < max(1, block_align):
+        return  # complete, or short only of a pad byte or a partial last frame
+    if byte_rate > 0 and f"{declared / byte_rate:.2f}" != f"{available / byte_rate:.2f}":
+        amounts = f"{declared / byte_rate:.2f} s of audio but the file holds only {available / byte_rate:.2f} s"
+    elif block_align > 0:
+        amounts = f"{declared // block_align} samples but the file holds only {available // block_align}"
+    else:
+        amounts = f"{declared} bytes of audio but the file holds only {available}"
+    raise AudioError(
+        f"Audio file {path} is truncated: its header declares {amounts}; the copy or recording was cut short, "
+        "so copy or export it again."
+    )
+
+
+def _wav_data_layout(path: Path) -> tuple[int, int, int, int] | None:
+    """(data offset, declared data bytes, byte rate, block align) of a RIFF/RIFX/RF64 WAV file, or None."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[8:12] != b"WAVE":
+            return None
+        order = ">" if head[:4] == b"RIFX" else "<"
+        size_64 = None
+        byte_rate = block_align = 0
+        position = 12
+        for _ in range(64):  # real files have a handful of chunks before the data
+            handle.seek(position)
+            chunk = handle.read(8)
+            if len(chunk) < 8:
+                return None
+            name, size = chunk[:4], struct.unpack(order + "I", chunk[4:])[0]
+            if name == b"ds64":
+                body = handle.read(16)
+                if len(body) == 16:
+                    size_64 = struct.unpack(order + "Q", body[8:16])[0]
+            elif name == b"fmt ":
+                body = handle.read(14)
+                if len(body) == 14:
+                    byte_rate, block_align = struct.unpack(order + "IH", body[8:14])
+            elif name == b"data":
+                if size == 0xFFFFFFFF and size_64 is not None:
+                    size = size_64
+                if size in (0, 0xFFFFFFFF):
+                    return None  # a streamed file: its length was never written into the header
+                return position + 8, size, byte_rate, block_align
+            position += 8 + size + (size & 1)
     return None
 
 

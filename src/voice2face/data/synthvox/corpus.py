@@ -39,6 +39,7 @@ from voice2face.data.synthvox.face import draw_nuisance, render_face
 from voice2face.data.synthvox.traits import STREAM_FACE, STREAM_VOICE, Identity, corpus_rng, draw_identity, item_rng
 from voice2face.data.synthvox.voice import synthesize_utterance, to_pcm16
 from voice2face.errors import DatasetError
+from voice2face.utils.files import make_staging_dir
 
 SOURCE = "synthvox"
 
@@ -195,7 +196,7 @@ def generate_corpus(
 def staged_dataset(out_dir: Path) -> Iterator[Path]:
     """A hidden sibling folder to write a dataset into, renamed to ``out_dir`` when the block
     finishes and removed if it fails: an interrupted run never leaves a half-written dataset."""
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    staging = make_staging_dir(out_dir.parent, f".{out_dir.name}.partial-")
     try:
         yield staging
         _move_into_place(staging, out_dir)
