@@ -9,15 +9,21 @@ import numpy as np
 import pytest
 import torch
 
-from voice2face.checkpoint import load_pretrained, load_voice_to_face, save_pretrained
+from voice2face.checkpoint import load_pretrained, load_tensors, load_voice_to_face, save_pretrained
 from voice2face.cli import main
 from voice2face.config import GeneratorConfig, MapperConfig, ModelConfig, ProjectionConfig
-from voice2face.errors import ConfigError
+from voice2face.errors import CheckpointError, ConfigError
 from voice2face.inference.pipeline import VoiceToFace
 from voice2face.models import build_generator, build_mapper
 from voice2face.models.wplus import MappedGenerator
 from voice2face.training.presets import get_preset
-from voice2face.training.projection import project_faces, speaker_codes, train_projector
+from voice2face.training.projection import (
+    PROJECTOR_FILE,
+    load_projector,
+    project_faces,
+    speaker_codes,
+    train_projector,
+)  # fmt: skip
 from voice2face.training.runner import CODES_FILE, train_mapper
 
 
@@ -161,7 +167,7 @@ def test_mapper_run_writes_a_model_folder_that_portrait_and_the_api_load(mapper_
 def test_the_saved_mapper_is_the_trained_one_folded(mapper_run):
     """The coefficient layer folded into the output layer predicts exactly what training predicted."""
     loaded = load_pretrained(mapper_run / "model", ("mapper",)).modules["mapper"]
-    assert float(loaded.net[-1].weight.abs().sum()) > 0  # trained, not the zero initialisation
+    assert float(loaded.net[-1].weight.detach().abs().sum()) > 0  # trained, not the zero initialisation
     assert float(loaded.basis.abs().sum()) > 0  # the voice subspace was fitted
     e = torch.randn(3, loaded.embedding_dim)
     ws = loaded.predict(e)
@@ -184,6 +190,48 @@ def test_mapper_resume_continues_exactly(tiny_corpus, tiny_encoder_run, pretrain
     for name in a:
         for (key, x), (_, y) in zip(a[name].state_dict().items(), b[name].state_dict().items(), strict=True):
             assert torch.allclose(x, y, atol=1e-6), f"{name}.{key} differs after resume"
+
+
+def test_a_projector_shipped_beside_its_generator_is_reused_and_one_of_another_is_not(
+    mapper_run, tiny_corpus, tiny_encoder_run, pretrained_generator, tmp_path, monkeypatch, caplog
+):
+    import shutil
+
+    import voice2face.training.projection as projection
+
+    saved = mapper_run / PROJECTOR_FILE
+    assert saved.is_file()  # every run keeps the projector it used
+    shipped = tmp_path / "generator"
+    shutil.copytree(pretrained_generator, shipped)
+    shutil.copyfile(saved, shipped / PROJECTOR_FILE)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("trained a projector although one was shipped for this generator")
+
+    monkeypatch.setattr(projection, "train_projector", refuse)
+    preset = _tiny_wplus_preset()
+    run = train_mapper(preset, tiny_corpus, tmp_path / "runs", generator=shipped, encoder=tiny_encoder_run,
+                       progress=False)  # fmt: skip
+    assert (run / PROJECTOR_FILE).read_bytes() == saved.read_bytes()
+    assert torch.equal(load_tensors(run / CODES_FILE)["train"], load_tensors(mapper_run / CODES_FILE)["train"])
+
+    other = tmp_path / "other"  # another generator's weights: its projector must not be used
+    _, G2 = _tiny_generator(tiny_corpus_resolution(tiny_corpus), seed=1)
+    save_pretrained(other, {"generator": G2}, load_pretrained(pretrained_generator, ("generator",)).config)
+    shutil.copyfile(saved, other / PROJECTOR_FILE)
+    with pytest.raises(AssertionError, match="trained a projector"):
+        train_mapper(preset, tiny_corpus, tmp_path / "runs2", generator=other, encoder=tiny_encoder_run,
+                     progress=False)  # fmt: skip
+    assert "belongs to another generator" in caplog.text
+    (other / PROJECTOR_FILE).write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match=r"projector\.safetensors"):
+        load_projector(other / PROJECTOR_FILE, "0" * 64)
+
+
+def tiny_corpus_resolution(corpus) -> int:
+    from voice2face.data.manifest import load_manifest
+
+    return load_manifest(corpus).face_resolution
 
 
 def test_train_cli_routes_the_paper_preset_and_refuses_what_does_not_fit(

@@ -352,6 +352,23 @@ def load_tensors(path: str | Path) -> dict[str, torch.Tensor]:
     return bytes_to_state_dict(data, path)
 
 
+def read_tensor_metadata(path: str | Path) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors file (written by :func:`save_tensors`); a missing or
+    damaged file is a CheckpointError."""
+    try:
+        with open(path, "rb") as handle:
+            length = int.from_bytes(handle.read(8), "little")
+            header = json.loads(handle.read(length)) if 0 < length < 100_000_000 else None
+    except OSError as exc:
+        raise CheckpointError(f"{path} cannot be read ({exc}); delete it to recompute it.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        header = None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path} is not a valid safetensors file; delete it to recompute it.")
+    metadata = header.get("__metadata__") or {}
+    return {str(key): str(value) for key, value in metadata.items()}
+
+
 def load_voice_to_face(directory: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
     """The two halves that turn a voice into faces: ``{"voice_encoder", "generator"}`` in eval mode.
 

@@ -8,9 +8,15 @@ while it learns, so it cannot memorise the speakers: it is an instrument of the 
 
     projector = train_projector(G, ProjectionConfig(steps=2000), seed=0)
     ws = project_faces(G, projector, faces_uint8, config)        # [N, num_ws, w_dim]
+
+A trained projector is saved beside the generator it belongs to (``projector.safetensors``, with
+the SHA-256 of that generator's weights): a model folder that ships one lets the voice side be
+trained on a new corpus without training the projector again (the demo does this).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -18,8 +24,12 @@ from torch import nn
 from tqdm import tqdm
 
 from voice2face.config import ProjectionConfig
+from voice2face.errors import CheckpointError
 from voice2face.models.ops import assert_shape
 from voice2face.utils.images import uint8_to_float
+
+#: The file a projector is saved in, in a run folder or beside its generator in a model folder.
+PROJECTOR_FILE = "projector.safetensors"
 
 
 class Projector(nn.Module):
@@ -52,6 +62,34 @@ class Projector(nn.Module):
         """images ``[B, 3, R, R]`` → ws ``[B, num_ws, w_dim]``."""
         assert_shape(images, [None, 3, self.resolution, self.resolution], "faces to project")
         return self.w_avg + self.head(self.trunk(images)).view(-1, self.num_ws, self.w_dim)
+
+
+def save_projector(projector: Projector, path: str | Path, generator_sha256: str) -> None:
+    """Write ``projector`` to ``path`` (safetensors, atomically) with its shape and the SHA-256 of
+    the generator weights it was trained on."""
+    from voice2face.checkpoint import save_tensors
+
+    width = projector.trunk[0].out_channels
+    meta = {"resolution": projector.resolution, "num_ws": projector.num_ws, "w_dim": projector.w_dim, "width": width}
+    save_tensors(path, projector.state_dict(), {**{k: str(v) for k, v in meta.items()}, "generator": generator_sha256})
+
+
+def load_projector(path: str | Path, generator_sha256: str) -> Projector | None:
+    """The projector saved at ``path`` if it was trained on the generator whose weights hash to
+    ``generator_sha256``; None if it belongs to another generator. A damaged file is a CheckpointError."""
+    from voice2face.checkpoint import read_tensor_metadata
+
+    meta = read_tensor_metadata(path)
+    if meta.get("generator") != generator_sha256:
+        return None
+    try:
+        projector = Projector(int(meta["resolution"]), int(meta["num_ws"]), int(meta["w_dim"]), int(meta["width"]))
+    except (KeyError, ValueError):
+        raise CheckpointError(f"{path} does not describe a projector; delete it to train one again.") from None
+    from voice2face.checkpoint import load_state_into, load_tensors
+
+    load_state_into(projector, load_tensors(path), path)
+    return projector.eval().requires_grad_(False)
 
 
 def _check_generator(generator: nn.Module) -> None:

@@ -341,7 +341,14 @@ def train_mapper(
     from voice2face.data.manifest import load_manifest
     from voice2face.training.data import speaker_faces, utterance_features
     from voice2face.training.mapper import MapperTrainer, identity_attributes, run_mapper_training
-    from voice2face.training.projection import project_faces, speaker_codes, train_projector
+    from voice2face.training.projection import (
+        PROJECTOR_FILE,
+        load_projector,
+        project_faces,
+        save_projector,
+        speaker_codes,
+        train_projector,
+    )  # fmt: skip
 
     context = init_distributed(device)
     try:
@@ -369,7 +376,16 @@ def train_mapper(
         if codes_path.is_file():
             codes = load_tensors(codes_path)
         else:
-            projector = train_projector(G, config.projection, seed=seed, progress=progress)
+            gen_sha = next(r.sha256 for r in gen_model.config.weights if r.component == "generator")
+            shipped = Path(generator) / PROJECTOR_FILE
+            projector = load_projector(shipped, gen_sha) if shipped.is_file() else None
+            if projector is not None:
+                log.info("projecting with the projector shipped beside the generator (%s)", shipped)
+            else:
+                if shipped.is_file():
+                    log.warning("%s belongs to another generator; training a projector for this one.", shipped)
+                projector = train_projector(G, config.projection, seed=seed, progress=progress)
+            save_projector(projector, run_dir / PROJECTOR_FILE, gen_sha)
             codes = {}
             for split, utterances in (("train", train), ("val", validation)):
                 if utterances is None:
