@@ -49,34 +49,46 @@ def _mapper(G, embedding_dim: int = 12, rank: int = 3):
     return mapper
 
 
-def test_mapper_keeps_the_voice_inside_its_subspace_and_z_outside():
-    _, G = _tiny_generator(16)
+def _calibration(G, count: int = 256, shrink: float = 0.5):
+    """Random codes of G in W and stand-in "projections" of their renderings: the code itself,
+    shrunk towards w_avg as a squared-error projector shrinks it."""
+    with torch.no_grad():
+        w = G.mapping(torch.randn(count, G.z_dim, generator=torch.Generator().manual_seed(5)), None)
+    return w[:, 0], G.mapping.w_avg + shrink * (w - G.mapping.w_avg)
+
+
+def _fitted(G, speakers, shrink: float = 0.5):
     mapper = _mapper(G)
+    with torch.no_grad():
+        codes = mapper.predict(speakers) + 0.1 * torch.randn(len(speakers), G.num_ws, G.w_dim)
+    return mapper, mapper.fit_basis(speakers, codes, *_calibration(G, shrink=shrink))
+
+
+def test_mapper_puts_the_voice_in_its_subspace_calibrated_and_leaves_the_rest_to_z():
+    _, G = _tiny_generator(16)
     speakers = torch.randn(10, 12)
-    kept = mapper.fit_basis(speakers)
-    assert all(1 <= k <= 3 for k in kept)
-    basis = mapper.basis  # [L, C, r]
-    gram = torch.einsum("lck,lcj->lkj", basis, basis)
-    for layer, k in enumerate(kept):  # orthonormal columns, the rest zero
-        assert torch.allclose(gram[layer, :k, :k], torch.eye(k), atol=1e-5)
-        assert float(basis[layer, :, k:].abs().sum()) == 0.0
+    mapper, kept = _fitted(G, speakers)
+    assert 1 <= kept <= 3
+    basis = mapper.basis.flatten(0, 1)  # [L·C, r]: orthonormal columns, the rest zero
+    assert torch.allclose(basis[:, :kept].T @ basis[:, :kept], torch.eye(kept), atol=1e-5)
+    assert float(basis[:, kept:].abs().sum()) == 0.0
     voice = speakers[:1].repeat(4, 1)
     w_random = G.mapping(torch.randn(4, G.z_dim), None)  # 4 different zs
     ws = mapper(voice, w_random)  # [4, L, C]
-    inside = torch.einsum("blc,lck->blk", ws, basis)
-    predicted = torch.einsum("blc,lck->blk", mapper.predict(voice), basis)
-    assert torch.allclose(inside, predicted, atol=1e-4)  # what the voice decides holds across z
-    outside = ws - torch.einsum("blk,lck->blc", inside, basis)
-    outside_random = w_random - torch.einsum("blk,lck->blc", torch.einsum("blc,lck->blk", w_random, basis), basis)
-    assert torch.allclose(outside, outside_random, atol=1e-4)  # the rest is z's
-    assert float((ws[0] - ws[1]).detach().abs().max()) > 1e-3  # so z still changes the face
+    # The rendering's read-out in the voice subspace is the voice's, whatever z was...
+    assert torch.allclose(mapper.random_coordinates(ws), mapper.voice_coordinates(voice), atol=1e-3)
+    # ... and calibrated: the stand-in projections shrink codes by half, and the read-out says so.
+    assert torch.allclose(mapper.readout[:, :kept], 0.5 * mapper.basis.sum(dim=0)[:, :kept], atol=2e-2)
+    move = (ws - w_random)[:, :1]  # one move in W, the same on every layer
+    assert torch.allclose(ws - w_random, move.expand_as(ws), atol=1e-6)
+    assert float((ws[0] - ws[1]).detach().abs().max()) > 1e-3  # z still changes the face
 
 
 def test_an_unfitted_mapper_returns_the_random_code_and_shapes_are_checked():
     _, G = _tiny_generator(16)
     mapper = _mapper(G)
     w_random = G.mapping(torch.randn(2, G.z_dim), None)
-    assert torch.equal(mapper(torch.randn(2, 12), w_random), w_random)
+    assert torch.allclose(mapper(torch.randn(2, 12), w_random), w_random, atol=1e-5)
     with pytest.raises(ValueError, match="voice embedding"):
         mapper.predict(torch.randn(2, 13))
     with pytest.raises(ValueError, match="random W\\+ code"):
@@ -256,3 +268,17 @@ def test_old_model_folders_without_a_mapper_still_load(tiny_model):
     raw = json.loads((tiny_model / "config.json").read_text())
     assert "mapper" not in raw or raw["mapper"] is None
     assert np.isfinite(VoiceToFace.from_pretrained(tiny_model).generate(np.zeros(16, np.float32))[0].getextrema()[0][0])
+
+
+def test_z_strength_truncates_the_random_code_before_the_voice_edit():
+    _, G = _tiny_generator(16)
+    speakers = torch.randn(10, 12)
+    mapper, _ = _fitted(G, speakers)
+    voice, w_random = speakers[:2], G.mapping(torch.randn(2, G.z_dim), None)
+    strengths = tuple(0.0 if layer < 2 else 0.5 for layer in range(G.num_ws))
+    half = build_mapper(dataclasses.replace(mapper.config, z_strength=strengths))
+    half.load_state_dict(mapper.state_dict())
+    truncated = G.mapping.w_avg + torch.tensor(strengths)[:, None] * (w_random - G.mapping.w_avg)
+    assert torch.allclose(half(voice, w_random), mapper(voice, truncated), atol=1e-5)
+    with pytest.raises(ConfigError, match="one value per layer"):
+        dataclasses.replace(mapper.config, z_strength=(0.5,))

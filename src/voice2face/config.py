@@ -503,11 +503,14 @@ class MapperConfig:
     A voice embedding ``[embedding_dim]`` → the W+ code ``[num_ws, w_dim]`` of that speaker's
     face in a frozen, pretrained (unconditional) generator: an MLP of ``hidden_layers`` layers of
     ``hidden_dim`` predicts the offset from the generator's ``w_avg``. A random code from the
-    generator's own mapping network (drawn from z) supplies what a voice cannot decide: per
-    synthesis layer, its component in the ``rank``-dimensional subspace where voices move the
-    prediction is replaced by the voice's (the subspace is fitted after training, by PCA of the
-    training speakers' predictions). num_ws and w_dim are the generator's (64 px: 10; 256 px: 14;
+    generator's own mapping network (drawn from z) supplies what a voice cannot decide: its
+    coordinates in the (at most) ``rank``-dimensional subspace where voices move the prediction are
+    replaced by the voice's, by a calibrated edit in W (voice2face.models.wplus; the subspace and
+    the calibration are fitted after training). num_ws and w_dim are the generator's (64 px: 10; 256 px: 14;
     1024 px: 18).
+
+    ``z_strength``: per synthesis layer, a truncation of the random code towards ``w_avg`` before
+    the voice's edit (1 = none, 0 = the average face's code there); empty means 1 for every layer.
     """
 
     family: str = "wplus"
@@ -517,8 +520,15 @@ class MapperConfig:
     hidden_dim: int = 512
     hidden_layers: int = 1
     rank: int = 16
+    z_strength: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "z_strength", tuple(float(s) for s in self.z_strength))
+        _check(
+            not self.z_strength or len(self.z_strength) == self.num_ws,
+            f"mapper z_strength must give one value per layer ({self.num_ws}), got {len(self.z_strength)}.",
+        )
+        _check(all(0 <= s <= 1 for s in self.z_strength), "mapper z_strength values must be in [0, 1].")
         _check(self.family in MAPPER_FAMILIES, f"mapper family must be one of {MAPPER_FAMILIES}, got {self.family!r}.")
         _check(self.embedding_dim >= 1, f"mapper embedding_dim must be >= 1, got {self.embedding_dim}.")
         _check(

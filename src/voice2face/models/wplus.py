@@ -6,15 +6,31 @@
 
 A voice decides some of a face (sex, age, size and what follows from them), not all of it (hair
 colour, skin tone, background). So the mapper predicts the speaker's face code from the voice,
-``w_voice = w_avg + MLP(embedding)`` (``[B, num_ws, w_dim]``), and a random code ``w_z`` from
-the generator's own mapping network supplies the rest: per synthesis layer l, with ``U_l``
-``[w_dim, rank]`` an orthonormal basis of the directions in which voices move the prediction,
+``w_voice = w_avg + MLP(embedding)`` (``[B, num_ws, w_dim]``, trained by regression to the codes
+of the speakers' projected faces), and a random code ``w_z`` from the generator's own mapping
+network supplies the rest. The two meet in the voice's subspace: ``U`` ``[num_ws·w_dim, r]``, the
+principal directions of the training speakers' predictions (:meth:`VoiceToWPlus.fit_basis`).
+There the voice's coordinates ``y_voice = Uᵀ(w_voice − c)`` (``c``: the speakers' mean code)
+replace the random code's, and everywhere else the random code stays:
 
-    ws_l = w_z,l + U_l U_lᵀ (w_voice,l − w_z,l)
+    ws = w_z + E (y_voice − y_z),    y_z = R (w̄_z − w_avg) + y_0,
 
-i.e. inside the voice's subspace the code is the voice's, outside it is the random one's.
-``U`` is fitted after training (:meth:`VoiceToWPlus.fit_basis`, PCA of the training speakers'
-predictions); until then it is zero and the mapper returns ``w_z`` unchanged.
+where ``w̄_z`` is the random code in W (its mean over layers; the mapping network's own code).
+
+Calibration. The speakers' codes come from projecting their faces, and a projector trained by
+squared error answers conservatively: a projected code moves less than the generator's code that
+rendered the face (on synthvox at 64 px the projected faces spread 10 in norm around the average,
+the generator's codes 27). So ``y_z`` and ``E`` are measured, not assumed: ``y_z`` is the
+voice-subspace coordinates of the *projection of the rendering* of ``w_z``, a linear read-out
+``R`` ``[r, w_dim]`` fitted on random codes of the generator, rendered and projected; ``E`` =
+``Rᵀ(R Rᵀ)⁻¹`` ``[w_dim, r]`` is the smallest move in W that changes that read-out by one unit
+along each voice direction (broadcast to every layer). The edit thus moves a random face as far
+as a real difference between speakers' faces moves their projections. Until fitted, ``U``, ``R``
+and ``E`` are zero and the mapper returns ``w_z`` unchanged.
+
+``z_strength`` (``MapperConfig``, per layer; 1 by default) truncates ``w_z`` towards ``w_avg``
+before the edit: values below 1 trade the variety of what a voice cannot decide for faces closer
+to the average.
 """
 
 from __future__ import annotations
@@ -29,8 +45,10 @@ from voice2face.models.ops import assert_shape
 class VoiceToWPlus(nn.Module):
     """Voice embedding ``[B, D]`` (+ a random W+ code) → W+ codes ``[B, num_ws, w_dim]``.
 
-    Buffers: ``w_avg`` ``[w_dim]`` (the generator's, copied when training starts) and ``basis``
-    ``[num_ws, w_dim, rank]`` (the voice subspace per layer; zero until fitted).
+    Buffers (see the module): ``w_avg`` ``[w_dim]`` (the generator's, copied when training starts);
+    ``basis`` ``[num_ws, w_dim, rank]`` (``U``, columns orthonormal over layers and channels);
+    ``center`` ``[num_ws, w_dim]`` (``c``); ``readout`` ``[w_dim, rank]`` (``Rᵀ``), ``readout_offset``
+    ``[rank]`` (``y_0``) and ``edit`` ``[w_dim, rank]`` (``E``). All zero until :meth:`fit_basis`.
     """
 
     def __init__(self, config: MapperConfig) -> None:
@@ -48,6 +66,10 @@ class VoiceToWPlus(nn.Module):
         self.net = nn.Sequential(*layers, out)
         self.register_buffer("w_avg", torch.zeros(config.w_dim))
         self.register_buffer("basis", torch.zeros(config.num_ws, config.w_dim, config.rank))
+        self.register_buffer("center", torch.zeros(config.num_ws, config.w_dim))
+        self.register_buffer("readout", torch.zeros(config.w_dim, config.rank))
+        self.register_buffer("readout_offset", torch.zeros(config.rank))
+        self.register_buffer("edit", torch.zeros(config.w_dim, config.rank))
 
     def predict(self, embedding: torch.Tensor) -> torch.Tensor:
         """The voice's face code: embedding ``[B, D]`` → ``w_avg + MLP`` ``[B, num_ws, w_dim]``."""
@@ -55,41 +77,79 @@ class VoiceToWPlus(nn.Module):
         offset = self.net(embedding.to(torch.float32)).view(-1, self.num_ws, self.w_dim)
         return self.w_avg + offset
 
+    def voice_coordinates(self, embedding: torch.Tensor) -> torch.Tensor:
+        """``y_voice`` ``[B, rank]``: the voice's prediction in the voice subspace."""
+        return torch.einsum("blc,lck->bk", self.predict(embedding) - self.center, self.basis)
+
+    def random_coordinates(self, w_random: torch.Tensor) -> torch.Tensor:
+        """``y_z`` ``[B, rank]``: where the rendering of a random code lies in the voice subspace."""
+        return (w_random.mean(dim=1) - self.w_avg) @ self.readout + self.readout_offset
+
     def forward(self, embedding: torch.Tensor, w_random: torch.Tensor) -> torch.Tensor:
         """embedding ``[B, D]``, w_random ``[B, num_ws, w_dim]`` (the generator's mapping of z) → ws, same shape."""
         assert_shape(w_random, [embedding.shape[0], self.num_ws, self.w_dim], "random W+ code")
-        difference = self.predict(embedding) - w_random  # [B, L, C]
-        inside = torch.einsum("blc,lck->blk", difference, self.basis)  # [B, L, rank]
-        return w_random + torch.einsum("blk,lck->blc", inside, self.basis)
+        if self.config.z_strength:
+            strength = torch.tensor(self.config.z_strength, dtype=w_random.dtype, device=w_random.device)
+            w_random = self.w_avg + strength[:, None] * (w_random - self.w_avg)
+        move = (self.voice_coordinates(embedding) - self.random_coordinates(w_random)) @ self.edit.T  # [B, C]
+        return w_random + move[:, None, :]
 
     @torch.no_grad()
-    def fit_basis(self, embeddings: torch.Tensor, variance: float = 0.99) -> list[int]:
-        """Set ``basis`` to the principal directions of the predictions for ``embeddings`` ``[S, D]``.
+    def fit_basis(
+        self,
+        embeddings: torch.Tensor,
+        speaker_codes: torch.Tensor,
+        random_codes: torch.Tensor,
+        random_projected: torch.Tensor,
+        variance: float = 0.99,
+        ridge: float = 1e-3,
+    ) -> int:
+        """Fit the voice subspace and its calibration; returns the number of voice directions kept.
 
-        Per layer, the smallest number of directions (at most ``rank`` and S − 1) that explain
-        ``variance`` of the predictions' spread; the rest of the basis is zero. Returns the
-        number kept per layer.
+        embeddings ``[S, D]``: the training speakers' voices; ``U`` is the smallest set of
+        principal directions (at most ``rank`` and S − 1) of their predictions that explains
+        ``variance`` of the predictions' spread. speaker_codes ``[S', L, C]``: the training
+        speakers' (projected) face codes, whose mean is ``c``. random_codes ``[N, C]``: codes of the
+        generator in W; random_projected ``[N, L, C]``: the projections of their renderings. ``R``
+        is the ridge regression (``ridge`` relative to the codes' variance) of the projections'
+        voice coordinates on the random codes.
         """
         assert_shape(embeddings, [None, self.embedding_dim], "voice embeddings")
-        if embeddings.shape[0] < 2:
-            raise ValueError("fitting the voice subspace needs the embeddings of at least two speakers")
-        predictions = self.predict(embeddings).double()  # [S, L, C]
-        centred = predictions - predictions.mean(dim=0)
-        basis = torch.zeros_like(self.basis, dtype=torch.float64)
-        kept = []
-        for layer in range(self.num_ws):
-            _, singular, vh = torch.linalg.svd(centred[:, layer], full_matrices=False)  # vh [k, C]
-            energy = singular.square()
-            if float(energy.sum()) == 0.0:
-                kept.append(0)
-                continue
+        assert_shape(speaker_codes, [None, self.num_ws, self.w_dim], "speaker codes")
+        assert_shape(random_codes, [None, self.w_dim], "random codes")
+        assert_shape(random_projected, [random_codes.shape[0], self.num_ws, self.w_dim], "projected random codes")
+        if embeddings.shape[0] < 2 or random_codes.shape[0] < 2:
+            raise ValueError("fitting the voice subspace needs at least two speakers and two random codes")
+        predictions = self.predict(embeddings).double().flatten(1)  # [S, L·C]
+        _, singular, vh = torch.linalg.svd(predictions - predictions.mean(dim=0), full_matrices=False)
+        energy = singular.square()
+        rank = 0
+        if float(energy.sum()) > 0:
             share = torch.cumsum(energy, 0) / energy.sum()
-            count = min(int(torch.searchsorted(share, torch.tensor(variance, dtype=share.dtype))) + 1,
-                        self.config.rank, embeddings.shape[0] - 1)  # fmt: skip
-            basis[layer, :, :count] = vh[:count].T
-            kept.append(count)
-        self.basis.copy_(basis.to(self.basis.dtype))
-        return kept
+            rank = int(torch.searchsorted(share, torch.tensor(variance, dtype=share.dtype))) + 1
+            rank = min(rank, self.config.rank, embeddings.shape[0] - 1)
+        basis = torch.zeros(self.num_ws * self.w_dim, self.config.rank, dtype=torch.float64)
+        basis[:, :rank] = vh[:rank].T
+        center = speaker_codes.double().mean(dim=0)  # [L, C]
+        # R: the voice coordinates of the projected renderings, regressed on the random codes.
+        targets = (random_projected.double() - center).flatten(1) @ basis  # [N, r]
+        inputs = random_codes.double() - self.w_avg.double()  # [N, C]
+        mean_in, mean_out = inputs.mean(dim=0), targets.mean(dim=0)
+        x, y = inputs - mean_in, targets - mean_out
+        gram = x.T @ x
+        gram += ridge * torch.trace(gram) / gram.shape[0] * torch.eye(gram.shape[0], dtype=gram.dtype)
+        readout = torch.linalg.solve(gram, x.T @ y)  # [C, r]: y ≈ x·readout
+        offset = mean_out - mean_in @ readout
+        edit = torch.zeros_like(readout)
+        if rank:
+            kept = readout[:, :rank]  # [C, k]
+            edit[:, :rank] = kept @ torch.linalg.inv(kept.T @ kept)  # E = Rᵀ(R Rᵀ)⁻¹
+        self.basis.copy_(basis.view(self.num_ws, self.w_dim, -1).to(self.basis.dtype))
+        self.center.copy_(center.to(self.center.dtype))
+        self.readout.copy_(readout.to(self.readout.dtype))
+        self.readout_offset.copy_(offset.to(self.readout_offset.dtype))
+        self.edit.copy_(edit.to(self.edit.dtype))
+        return rank
 
     def extra_repr(self) -> str:
         return f"embedding_dim={self.embedding_dim}, num_ws={self.num_ws}, w_dim={self.w_dim}, rank={self.config.rank}"

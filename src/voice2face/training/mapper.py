@@ -56,7 +56,9 @@ class MapperTrainer:
 
     model_config: features, voice_encoder, generator (unconditional) and mapper of the model to
     write. targets ``[S, num_ws, w_dim]``: the face code of each training speaker, in the order of
-    ``train.speaker_names``. validation: (utterances, their speakers' codes) or None.
+    ``train.speaker_names``. calibration: (random codes of the generator in W ``[N, w_dim]``, the
+    projections of their renderings ``[N, num_ws, w_dim]``; :func:`voice2face.training.projection.
+    calibration_codes`). validation: (utterances, their speakers' codes) or None.
     attributes ``[S, 2]``: each training speaker's (male 0/1, age in years), NaN where unknown;
     used when ``config.attribute_weight`` > 0 (see :func:`identity_attributes`).
     """
@@ -69,6 +71,7 @@ class MapperTrainer:
         generator: nn.Module,
         train: UtteranceFeatures,
         targets: torch.Tensor,
+        calibration: tuple[torch.Tensor, torch.Tensor],
         *,
         validation: tuple[UtteranceFeatures, torch.Tensor] | None = None,
         attributes: torch.Tensor | None = None,
@@ -91,6 +94,7 @@ class MapperTrainer:
         self.mapper = build_mapper(mapper_config)
         self.mapper.w_avg.copy_(generator.mapping.w_avg)
         self.targets = targets.float()
+        self.calibration = (calibration[0].float(), calibration[1].float())
         offsets = (self.targets - self.mapper.w_avg).flatten(1)  # [S, L·C]
         self.offset_mean = offsets.mean(dim=0)
         centred = offsets - self.offset_mean
@@ -216,12 +220,12 @@ class MapperTrainer:
             "config": to_dict(self.config),
         }
 
-    def save_snapshot(self, model_dir: Path, extra_files: dict[str, str | bytes] | None = None) -> list[int]:
-        """Fold, fit the mapper's voice subspace, and replace ``model_dir`` atomically. Returns the
-        number of voice directions kept per synthesis layer."""
+    def save_snapshot(self, model_dir: Path, extra_files: dict[str, str | bytes] | None = None) -> int:
+        """Fold, fit the mapper's voice subspace and its calibration, and replace ``model_dir``
+        atomically. Returns the number of voice directions kept."""
         self.fold()
         was_training = self.encoder.training
-        kept = self.mapper.fit_basis(self.speaker_embeddings(self.train_data))
+        kept = self.mapper.fit_basis(self.speaker_embeddings(self.train_data), self.targets, *self.calibration)
         self.encoder.train(was_training)
         save_pretrained(
             model_dir, {"voice_encoder": self.encoder, "generator": self.generator, "mapper": self.mapper},
@@ -274,7 +278,7 @@ def run_mapper_training(
 
     def snapshot() -> None:
         kept = trainer.save_snapshot(model_dir)
-        log.info("snapshot at step %d; voice directions per layer: %s", trainer.step, kept)
+        log.info("snapshot at step %d; voice directions kept: %d", trainer.step, kept)
         if on_snapshot is not None:
             on_snapshot(trainer)
 

@@ -173,6 +173,25 @@ def project_faces(
     return torch.cat(out)
 
 
+@torch.no_grad()
+def calibration_codes(
+    generator: nn.Module, projector: Projector, count: int = 4096, *, seed: int = 0, batch_size: int = 256
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random codes of the generator in W ``[count, w_dim]`` and the projections of their renderings
+    ``[count, num_ws, w_dim]``: what calibrates the voice mapper's edit (VoiceToWPlus.fit_basis)."""
+    _check_generator(generator)
+    rng = torch.Generator().manual_seed(seed)
+    device = next(generator.parameters()).device
+    codes, projected = [], []
+    for start in range(0, count, batch_size):
+        z = torch.randn(min(batch_size, count - start), generator.z_dim, generator=rng)
+        ws = generator.mapping(z.to(device), None, skip_w_avg_update=True)  # [b, L, C], equal layers
+        images = generator.synthesis(ws, noise_mode="const").clamp(-1, 1)
+        codes.append(ws[:, 0].float().cpu())
+        projected.append(projector(images.to(next(projector.parameters()).device)).float().cpu())
+    return torch.cat(codes), torch.cat(projected)
+
+
 def speaker_codes(codes: torch.Tensor, face_identity: torch.Tensor, num_speakers: int) -> torch.Tensor:
     """Mean code per speaker: codes ``[N, L, C]``, face_identity ``[N]`` in [0, S) → ``[S, L, C]``.
 

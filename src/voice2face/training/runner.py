@@ -28,7 +28,7 @@ from voice2face.config import (
     from_dict,
     to_dict,
 )
-from voice2face.errors import ConfigError
+from voice2face.errors import CheckpointError, ConfigError
 from voice2face.training.distributed import DistributedContext, init_distributed, shutdown
 from voice2face.training.presets import get_preset
 from voice2face.training.runs import create_run_dir
@@ -343,6 +343,7 @@ def train_mapper(
     from voice2face.training.mapper import MapperTrainer, identity_attributes, run_mapper_training
     from voice2face.training.projection import (
         PROJECTOR_FILE,
+        calibration_codes,
         load_projector,
         project_faces,
         save_projector,
@@ -395,6 +396,7 @@ def train_mapper(
                 codes[split] = speaker_codes(ws, identity, len(utterances.speaker_names))
                 if split == "train":
                     _write_projection_grid(G, faces[: GRID_ROWS * 4], ws[: GRID_ROWS * 4], run_dir / "projection.png")
+            codes["random"], codes["random_projected"] = calibration_codes(G, projector, seed=seed)
             save_tensors(codes_path, codes, {"generator": str(generator)})
         mapper_config = dataclasses.replace(
             config.mapper, embedding_dim=enc_model.config.voice_encoder.embedding_dim, num_ws=G.num_ws, w_dim=G.w_dim
@@ -404,8 +406,11 @@ def train_mapper(
         )
         val = None if validation is None else (validation, codes["val"])
         attributes = identity_attributes(manifest.identities, train.speaker_names)
-        trainer = MapperTrainer(config, model_config, voice_encoder, G, train, codes["train"], validation=val,
-                                attributes=attributes, seed=seed, context=context)  # fmt: skip
+        if "random" not in codes:
+            raise CheckpointError(f"{codes_path} was written by an older version; delete it to project again.")
+        calibration = (codes["random"], codes["random_projected"])
+        trainer = MapperTrainer(config, model_config, voice_encoder, G, train, codes["train"], calibration,
+                                validation=val, attributes=attributes, seed=seed, context=context)  # fmt: skip
         if resume_dir is not None and (run_dir / "model" / "config.json").is_file():
             trainer.load_snapshot(run_dir / "model")
         elif resume_dir is None:
