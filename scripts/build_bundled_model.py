@@ -2,7 +2,22 @@
 
     .venv/bin/python scripts/build_bundled_model.py [--work build/bundled-model] [--install]
 
-Steps, all deterministic for a given seed on CPU:
+Two routes (``--route``), all steps deterministic for a given seed on CPU:
+
+``wplus`` (the default; the paper's route, issue 14):
+
+1. generate the evaluation corpus (synthvox, ``--identities`` people, ``--seed``) and train the
+   stage-1 voice encoder of ``--preset`` on its training identities (or take ``--encoder``);
+2. pretrain an unconditional StyleGAN2 (``synthface-64``) on ``--face-count`` unpaired faces to
+   ``--pretrain-kimg`` (or take ``--generator``): the long part, hours on 2 CPU cores, resumed
+   where an earlier run of the same settings in WORK/runs stopped;
+3. generate the voice corpus (``--voice-identities`` other people, ``--voice-seed``), project its
+   training faces into the generator's W+ and train the voice side (encoder fine-tuned, voice→W+
+   mapper; ``synthvox-wplus-64``), continuing an unfinished run of the same settings;
+4. evaluate on the evaluation corpus's test identities and write ``WORK/bundle/``: encoder,
+   mapper, generator (EMA), the projector, ``model_card.md`` and ``provenance.json``.
+
+``conditional`` (the bundle before issue 14):
 
 1. generate a synthvox corpus (``--identities`` people, ``--seed``);
 2. stage 1: train the voice encoder of ``--preset`` for ``--encoder-steps`` steps;
@@ -10,11 +25,10 @@ Steps, all deterministic for a given seed on CPU:
    ``--select-every`` kimg; after each chunk the sex agreement of the generated faces with the
    *validation* identities' voices is measured and the best snapshot so far is kept (early
    stopping on validation data: GAN snapshots differ a lot from one to the next);
-4. evaluate that snapshot on the corpus's test identities (identity metrics beside the corpus
-   ceiling and chance, sex agreement of the generated faces);
-5. write ``WORK/bundle/``: the voice encoder and the EMA generator (no discriminator or trainer
-   state, so it stays small), with ``model_card.md`` carrying the measured figures; and
-   ``WORK/examples/``: a few test-split voices (unseen in training) spanning sex and age.
+4. evaluate that snapshot on the corpus's test identities and write ``WORK/bundle/``: the voice
+   encoder and the EMA generator (no discriminator or trainer state, so it stays small).
+
+Both also write ``WORK/examples/``: a few test-split voices (unseen in training) spanning sex and age.
 
 ``--install`` then copies both into the package (``assets/model/`` and ``assets/examples/``),
 replacing the previous bundled model atomically.
@@ -25,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import shutil
 import sys
@@ -33,6 +48,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE_ASSETS = REPO / "src" / "voice2face" / "assets"
 SAMPLES_PER_VOICE = 4
+RESUME_GAP_S = 600.0
+PRETRAIN_PRESET, MAPPER_PRESET = "synthface-64", "synthvox-wplus-64"
+FACE_SEED = 1000  # the unpaired face corpus's seed (synth-faces' default): other people than any voice corpus
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,6 +62,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--encoder-steps", type=int, default=None, help="stage-1 steps (default: the preset's)")
     parser.add_argument("--kimg", type=float, default=None, help="stage-2 length in kimg (default: the preset's)")
     parser.add_argument("--select-every", type=float, default=5.0, help="kimg between validation checks (default 5)")
+    parser.add_argument(
+        "--route", choices=("wplus", "conditional"), default="wplus",
+        help="wplus (default): the paper's route, a pretrained unconditional StyleGAN2 and a voice→W+ mapper; "
+        "conditional: a conditional StyleGAN2 trained from nothing on the corpus (the bundle before issue 14)",
+    )  # fmt: skip
+    wplus = parser.add_argument_group("the paper's route (--route wplus)")
+    wplus.add_argument(
+        "--generator", type=Path,
+        help="a pretrained synthface-64 model or run folder to use (default: pretrain one in WORK/runs to "
+        "--pretrain-kimg, continuing an earlier one)",
+    )  # fmt: skip
+    wplus.add_argument("--pretrain-kimg", type=float, default=None, help="pretraining length (default: the preset's)")
+    wplus.add_argument("--face-count", type=int, default=30000, help="unpaired faces to pretrain on (default 30000)")
+    wplus.add_argument("--encoder", type=Path, help="a voice encoder model or run folder to start the voice side "
+                       "from (default: stage 1 of --preset on the evaluation corpus)")  # fmt: skip
+    wplus.add_argument(
+        "--voice-identities",
+        type=int,
+        default=1225,
+        help="synthvox people the voice side learns from (default 1225, the paper's scale)",
+    )
+    wplus.add_argument(
+        "--voice-seed",
+        type=int,
+        default=1,
+        help="that corpus's seed (default 1: other people than the evaluation corpus's)",
+    )
+    wplus.add_argument("--mapper-steps", type=int, default=None, help="voice→W+ steps (default: the preset's)")
+    wplus.add_argument(
+        "--attribute-weight",
+        type=float,
+        default=1.0,
+        help="weight of the sex/age read-out on the voice embedding (default 1.0)",
+    )
     parser.add_argument("--install", action="store_true", help="copy the result into src/voice2face/assets/")
     parser.add_argument(
         "--remeasure", action="store_true",
@@ -164,9 +216,108 @@ def pick_examples(manifest, per_group: int = 1) -> list:
 
 
 def training_seconds(run) -> float:
-    """How long a run trained, from the first to the last ``stats.jsonl`` record (resumes included)."""
+    """How long a run trained: the time between consecutive ``stats.jsonl`` records, summed, leaving
+    out gaps of more than ten minutes (a run stopped and resumed later, e.g. in another session)."""
     times = [json.loads(line)["time"] for line in (run / "stats.jsonl").read_text().splitlines() if line.strip()]
-    return max(times) - min(times) if times else 0.0
+    return sum(b - a for a, b in itertools.pairwise(times) if 0 <= b - a <= RESUME_GAP_S)
+
+
+def _generator_resolution(options: dict) -> int:
+    if options["route"] == "wplus":
+        return options["pretraining"]["config"]["generator"]["img_resolution"]
+    return options["gan"]["config"]["generator"]["img_resolution"]
+
+
+def _encoder_text(enc: dict) -> str:
+    config = enc.get("config", {}).get("encoder", {})
+    return (
+        f"SE-ResNet18 with Mish, width ×{config.get('width_multiplier', '?')}, {config.get('embedding_dim', '?')}-d "
+        "embedding, on per-utterance-normalised MFCC+Δ+ΔΔ"
+    )
+
+
+def _what_it_is(options: dict) -> str:
+    """The card's first section: which networks, and what ships."""
+    resolution = _generator_resolution(options)
+    if options["route"] == "wplus":
+        return f"""The paper's route: a voice encoder ({_encoder_text(options["encoder"])}), a voice→W+ mapper
+and an unconditional StyleGAN2 generator ({resolution} px, EMA weights) pretrained on unpaired faces. The
+encoder turns a recording into an embedding, the mapper turns the embedding (and a random code for what a
+voice cannot decide) into a W+ code, and the frozen generator renders it. It is what `voice2face portrait`
+and `VoiceToFace.from_pretrained()` use when no model folder is given. The three inference networks ship,
+with `projector.safetensors` (image → W+ for this generator), so that the voice side can be trained again on
+new data without pretraining anything (`voice2face demo` does); no discriminator, no optimiser state.
+"""
+    return f"""A voice encoder ({_encoder_text(options["encoder"])})
+and a conditional StyleGAN2 generator ({resolution} px, EMA weights)
+that together turn a recording into face images. It is what `voice2face portrait` and
+`VoiceToFace.from_pretrained()` use when no model folder is given. Only the two inference
+networks are shipped (no discriminator, no optimiser state).
+"""
+
+
+def _training_section(options: dict, summary: dict, seconds: dict, machine: str) -> str:
+    enc = options["encoder"].get("config", {})
+    stage1 = (
+        f"- Voice encoder, stage 1: preset `{options['encoder'].get('preset', '?')}`, {enc.get('steps', '?')} steps, "
+        f"batch {enc.get('batch_size', '?')}, SGD lr {enc.get('lr', '?')}, crops of "
+        f"{enc.get('crops', {}).get('min_seconds', '?')}–{enc.get('crops', {}).get('max_seconds', '?')} s, "
+        f"on the training identities of the corpus above."
+    )
+    if options["route"] == "wplus":
+        pre, mapper = options["pretraining"], options["mapper"]["config"]
+        gan = pre.get("config", {})
+        generator_minutes = "?" if seconds.get("generator") is None else f"{seconds['generator'] / 60:.0f}"
+        kimg = summary.get("pretrain_kimg")
+        return f"""## Training
+
+{stage1}
+- Face generator, pretrained without voices (`train --preset {PRETRAIN_PRESET}`): an unconditional StyleGAN2
+  on {options.get("face_count", "?")} unpaired synthvox faces (`voice2face synth-faces`, seed {FACE_SEED}: other people
+  than any voice corpus), batch {gan.get("batch_size")}, Adam lr {gan.get("g_lr")}, R1 γ {gan.get("r1_gamma")},
+  DiffAugment `{gan.get("augment")}`, EMA half-life {gan.get("ema_kimg")} kimg; shipped at **{kimg} kimg**.
+- Voice side (`train --preset {MAPPER_PRESET}`): the generator stays frozen. A projector learns image → W+
+  from {mapper["projection"]["steps"]} batches of the generator's own samples; each training face is projected
+  and a speaker's target is the mean code of their faces. The encoder above (fine-tuned at lr
+  {mapper["encoder_lr"]}) and the mapper (MLP {mapper["mapper"]["hidden_layers"]}×{mapper["mapper"]["hidden_dim"]},
+  Adam lr {mapper["lr"]}) learn to predict it from random voice crops, {mapper["steps"]} steps of batch
+  {mapper["batch_size"]}: squared error in the {mapper["target_rank"]} principal directions of the targets, plus a
+  read-out of sex and age from the embedding (weight {mapper["attribute_weight"]}). Voice corpus: synthvox
+  {options["voice_corpus"]["identities"]} people, seed {options["voice_corpus"]["seed"]} (other people than the
+  evaluation corpus above; its training split only). At a fixed voice, z moves the face only outside the
+  mapper's voice subspace (rank ≤ {mapper["mapper"]["rank"]} per layer), so it changes what a voice cannot decide.
+- Training time on the build machine ({machine}): pretraining {generator_minutes} min, voice side
+  {seconds["mapper"] / 60:.1f} min (from the runs' `stats.jsonl`, pauses between sessions left out).
+- Reproduce: `python scripts/build_bundled_model.py --route wplus --pretrain-kimg {kimg}
+  --install` (resumable: rerun the same command after an interruption; the pretraining is the long part,
+  hours on 2 CPU cores; deterministic on CPU for a given torch version).
+"""
+    gan = options["gan"]["config"]
+    return f"""## Training
+
+{stage1}
+- Stage 2 (generator): batch {gan["batch_size"]}, Adam lr {gan["g_lr"]} betas
+  {tuple(gan["betas"])}, R1 γ {gan["r1_gamma"]}, identity weight
+  {gan["identity_weight"]}, matching-aware D weight {gan.get("mismatch_weight", 0.0)} (real faces
+  with another speaker's voice count as fake), EMA half-life {gan["ema_kimg"]} kimg; trained to
+  {options["trained_kimg"]:g} kimg, checked every {options["select_every"]:g} kimg by the sex agreement of its
+  faces for the **validation** identities' voices (never the test ones). The shipped snapshot is the
+  best of those: **{summary["kimg"]:g} kimg**. Validation curve (kimg: agreement):
+  {", ".join(f"{k:g}: {a:.3f}" for k, a in options["selection_curve"])}.
+- Training time on the build machine ({machine}): stage 1 {seconds["encoder"] / 60:.1f} min, stage 2
+  {seconds["generator"] / 60:.1f} min (from the runs' `stats.jsonl`).
+- Reproduce: `python scripts/build_bundled_model.py --route conditional --identities {options["identities"]}
+  --seed {options["seed"]} --encoder-steps {enc.get("steps")} --kimg {options["trained_kimg"]:g} --select-every
+  {options["select_every"]:g} --install` (deterministic on CPU for a given torch version).
+"""
+
+
+def _components(options: dict) -> list[str]:
+    return ["voice_encoder", "generator"] + (["mapper"] if options["route"] == "wplus" else [])
+
+
+def _projector_note(options: dict) -> str:
+    return ", `projector.safetensors`" if options["route"] == "wplus" else ""
 
 
 def model_card(summary: dict, options: dict, corpus_config: dict, examples: list[str], seconds: dict) -> str:
@@ -175,7 +326,7 @@ def model_card(summary: dict, options: dict, corpus_config: dict, examples: list
     import platform
 
     machine = f"{os.cpu_count()} CPU cores, {platform.machine()}"
-    enc, gan = options["encoder"], options["gan"]
+    resolution = _generator_resolution(options)
     return f"""# Model card: voice2face bundled model (synthvox, {options["preset"]})
 
 > **Generated faces are synthetic images, not photographs of anyone.** This model was trained
@@ -184,41 +335,17 @@ def model_card(summary: dict, options: dict, corpus_config: dict, examples: list
 
 ## What it is
 
-A voice encoder (SE-ResNet18 with Mish, width ×{enc["config"]["encoder"]["width_multiplier"]},
-{enc["config"]["encoder"]["embedding_dim"]}-d embedding, on per-utterance-normalised MFCC+Δ+ΔΔ)
-and a conditional StyleGAN2 generator ({gan["config"]["generator"]["img_resolution"]} px, EMA weights)
-that together turn a recording into face images. It is what `voice2face portrait` and
-`VoiceToFace.from_pretrained()` use when no model folder is given. Only the two inference
-networks are shipped (no discriminator, no optimiser state).
-
+{_what_it_is(options)}
 ## Training data
 
-synthvox, generated by `voice2face synth-corpus` with {json.dumps(corpus_config, sort_keys=True)}:
+The evaluation corpus (and stage 1's): synthvox, generated by `voice2face synth-corpus` with
+{json.dumps(corpus_config, sort_keys=True)}:
 {summary["dataset"]["name"]}, manifest hash {summary["dataset"]["manifest_sha256_16"]}. The
 identities are split identity-disjointly into train/val/test in the paper's 924:112:189
-proportions; the model saw only the training identities. Every voice and face is synthetic:
-no recording or photograph of a real person went into this model.
+proportions; the model saw only the training identities, and is measured on the test ones.
+Every voice and face is synthetic: no recording or photograph of a real person went into this model.
 
-## Training
-
-- Stage 1 (voice encoder): preset `{options["preset"]}`, {enc["config"]["steps"]} steps, batch
-  {enc["config"]["batch_size"]}, SGD lr {enc["config"]["lr"]}, crops of
-  {enc["config"]["crops"]["min_seconds"]}–{enc["config"]["crops"]["max_seconds"]} s, seed {options["seed"]}.
-- Stage 2 (generator): batch {gan["config"]["batch_size"]}, Adam lr {gan["config"]["g_lr"]} betas
-  {tuple(gan["config"]["betas"])}, R1 γ {gan["config"]["r1_gamma"]}, identity weight
-  {gan["config"]["identity_weight"]}, matching-aware D weight {gan["config"].get("mismatch_weight", 0.0)} (real faces
-  with another speaker's voice count as fake), EMA half-life {gan["config"]["ema_kimg"]} kimg; trained to
-  {options["trained_kimg"]:g} kimg, checked every {options["select_every"]:g} kimg by the sex agreement of its
-  faces for the **validation** identities' voices (never the test ones). The shipped snapshot is the
-  best of those: **{summary["kimg"]:g} kimg**. Validation curve (kimg: agreement):
-  {", ".join(f"{k:g}: {a:.3f}" for k, a in options["selection_curve"])}.
-- Training time on the build machine ({machine}): stage 1 {seconds["encoder"] / 60:.1f} min, stage 2
-  {seconds["generator"] / 60:.1f} min (from the runs' `stats.jsonl`).
-- Reproduce: `python scripts/build_bundled_model.py --identities {options["identities"]} --seed {options["seed"]}
-  --encoder-steps {enc["config"]["steps"]} --kimg {options["trained_kimg"]:g} --select-every
-  {options["select_every"]:g} --install`
-  (deterministic on CPU for a given torch version).
-
+{_training_section(options, summary, seconds, machine)}
 {evaluation_section(summary)}
 ## Intended use
 
@@ -231,16 +358,16 @@ no recording or photograph of a real person went into this model.
   output is a synthvox-style face driven by whatever voice features resemble synthvox's; it is
   not a prediction of a real person's appearance.
 - Not identification evidence, not for profiling, not for any decision about a person.
-- Small networks, short training, faces of {gan["config"]["generator"]["img_resolution"]} px: read
-  the verdict and the table above beside their reference rows before trusting any figure. A
-  conditional GAN trained from nothing on a few hundred paired faces for tens of kimg on 2 CPU
-  cores draws colour blobs, not faces; the paper's route (a pretrained StyleGAN2 and a voice→W+
-  mapper) is what replaces it.
+- Small networks, short training on 2 CPU cores, faces of {resolution} px: read the verdict and
+  the table above beside their reference rows before trusting any figure.
+- A voice reveals sex, age and size; everything else in a face (hair colour, skin tone, eyes,
+  background) is drawn at random, so a portrait is one of many equally likely faces.
 
 ## Files
 
-`config.json` (architecture, feature settings, SHA-256 of every weight file),
-`voice_encoder.safetensors`, `generator.safetensors`, this card. Example voices (synthvox test
+`config.json` (architecture, feature settings, SHA-256 of every weight file), one
+`<network>.safetensors` per network ({", ".join(_components(options))}){_projector_note(options)}, this card and
+`provenance.json` (every setting and figure, machine-readable). Example voices (synthvox test
 speakers): {", ".join(examples)}.
 """
 
@@ -311,16 +438,87 @@ def remeasure(args) -> int:
     return 0
 
 
+def _corpus(path: Path, config, progress: bool):
+    """The synthvox corpus at ``path``, generated if absent; None if it was made with other settings."""
+    from voice2face.data.manifest import load_manifest
+    from voice2face.data.synthvox import generate_corpus
+
+    if not (path / "manifest.json").is_file():
+        generate_corpus(path, config, progress=progress)
+    manifest = load_manifest(path)
+    if manifest.generator_config != _as_saved(config):
+        print(f"error: {path} was made with other settings; remove it or pass another --work.", file=sys.stderr)
+        return None
+    return manifest
+
+
+def pretrained_generator(args, work: Path, runs: Path, progress: bool) -> Path:
+    """The paper's route, steps 1-2: the unconditional generator's model folder: ``--generator``, or
+    a synthface-64 pretraining on ``--face-count`` unpaired faces to ``--pretrain-kimg``, continuing
+    the latest earlier pretraining of the same settings in ``runs`` (resume is exact)."""
+    from voice2face.data.synthvox.faces import generate_face_corpus
+    from voice2face.evaluation import read_snapshot
+    from voice2face.training.presets import get_preset
+    from voice2face.training.runner import train_generator
+
+    if args.generator is not None:
+        return args.generator / "model" if (args.generator / "model" / "config.json").is_file() else args.generator
+    faces = work / "faces"
+    if not (faces / "manifest.json").is_file():
+        generate_face_corpus(faces, count=args.face_count, resolution=64, seed=FACE_SEED, progress=progress)
+    preset = get_preset(PRETRAIN_PRESET)
+    total = args.pretrain_kimg if args.pretrain_kimg is not None else preset.gan.kimg
+    wanted = _settings(_as_saved(preset.gan), "kimg")
+    run = None
+    for candidate, saved in _runs_with_options(runs, f"*-{PRETRAIN_PRESET}", args.seed):
+        same = _settings(saved["config"], "kimg") == wanted and saved.get("data") == str(faces)
+        if same and (candidate / "model" / "config.json").is_file():
+            run = candidate
+    if run is None:
+        run = train_generator(PRETRAIN_PRESET, faces, runs, kimg=total, seed=args.seed, progress=progress)
+    elif read_snapshot(run / "model")["kimg"] < total - 1e-6:
+        run = train_generator(PRETRAIN_PRESET, faces, resume=run, kimg=total, progress=progress)
+    return run / "model"
+
+
+def train_voice_side(args, work: Path, runs: Path, generator: Path, encoder: Path, progress: bool) -> Path | None:
+    """The paper's route, steps 3-4: the voice→W+ mapper (and the fine-tuned encoder) on a corpus of
+    ``--voice-identities`` other people, continuing an unfinished run of the same settings."""
+    from voice2face.config import SynthVoxConfig
+    from voice2face.training.presets import get_preset
+    from voice2face.training.runner import train_mapper
+
+    corpus = work / "voice-corpus"
+    if _corpus(corpus, SynthVoxConfig(identities=args.voice_identities, seed=args.voice_seed), progress) is None:
+        return None
+    preset = get_preset(MAPPER_PRESET)
+    config = dataclasses.replace(preset.mapper, attribute_weight=args.attribute_weight)
+    if args.mapper_steps is not None:
+        config = dataclasses.replace(config, steps=args.mapper_steps)
+    wanted = {"config": _as_saved(config), "generator": str(generator), "encoder": str(encoder), "data": str(corpus)}
+    for run, saved in _runs_with_options(runs, f"*-{MAPPER_PRESET}", args.seed):
+        if all(saved.get(key) == value for key, value in wanted.items()):
+            if not (run / "DONE").is_file():
+                train_mapper(None, None, resume=run, cache_dir=work / "cache-voice", progress=progress)
+                (run / "DONE").write_text("finished\n")
+            return run
+    run = train_mapper(
+        dataclasses.replace(preset, mapper=config), corpus, runs, generator=generator, encoder=encoder,
+        seed=args.seed, cache_dir=work / "cache-voice", progress=progress,
+    )  # fmt: skip
+    (run / "DONE").write_text("finished\n")
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.remeasure:
         return remeasure(args)
     from voice2face.checkpoint import load_pretrained, save_pretrained
     from voice2face.config import EvaluationConfig, SynthVoxConfig, to_dict
-    from voice2face.data.manifest import load_manifest
-    from voice2face.data.synthvox import generate_corpus
-    from voice2face.evaluation import evaluate_model, format_table
+    from voice2face.evaluation import evaluate_model, format_table, read_snapshot
     from voice2face.training.presets import get_preset
+    from voice2face.training.projection import PROJECTOR_FILE
     from voice2face.training.runner import train_encoder
 
     work = args.work
@@ -329,45 +527,68 @@ def main(argv: list[str] | None = None) -> int:
 
     corpus_config = SynthVoxConfig(identities=args.identities, seed=args.seed)
     corpus = work / "corpus"
-    if not (corpus / "manifest.json").is_file():
-        generate_corpus(corpus, corpus_config, progress=progress)
-    manifest = load_manifest(corpus)
-    if manifest.generator_config != _as_saved(corpus_config):
-        print(f"error: {corpus} was made with other settings; remove it or pass another --work.", file=sys.stderr)
+    manifest = _corpus(corpus, corpus_config, progress)
+    if manifest is None:
         return 2
 
     runs, cache = work / "runs", work / "cache"
-    encoder_run = _finished_encoder_run(runs, get_preset(args.preset), args.seed, args.encoder_steps)
+    encoder_run = args.encoder if args.route == "wplus" else None
+    if encoder_run is None:
+        encoder_run = _finished_encoder_run(runs, get_preset(args.preset), args.seed, args.encoder_steps)
     if encoder_run is None:
         encoder_run = train_encoder(
             args.preset, corpus, runs, steps=args.encoder_steps, seed=args.seed, cache_dir=cache, progress=progress
         )
         (encoder_run / "DONE").write_text("finished\n")
+    encoder_options = _options_of(encoder_run)
 
-    run, curve, best_kimg = train_with_selection(args, corpus, runs, encoder_run, cache, work / "best", progress)
-    seconds = {"encoder": training_seconds(encoder_run), "generator": training_seconds(run)}
+    extra_files: dict[str, str | bytes] = {}
+    if args.route == "wplus":
+        generator = pretrained_generator(args, work, runs, progress)
+        run = train_voice_side(args, work, runs, generator, encoder_run, progress)
+        if run is None:
+            return 2
+        best = run / "model"
+        components = ("voice_encoder", "generator", "mapper")
+        extra_files[PROJECTOR_FILE] = (run / PROJECTOR_FILE).read_bytes()
+        seconds = {"generator": training_seconds(generator.parent) if (generator.parent / "stats.jsonl").is_file()
+                   else None, "mapper": training_seconds(run)}  # fmt: skip
+        options = {
+            "route": "wplus", "preset": MAPPER_PRESET, "identities": args.identities, "seed": args.seed,
+            "encoder": encoder_options, "pretraining": _options_of(generator.parent),
+            "mapper": json.loads((run / "training_options.json").read_text()),
+            "voice_corpus": {"identities": args.voice_identities, "seed": args.voice_seed},
+            "face_count": _face_count(generator),
+        }  # fmt: skip
+        summary_kimg = None
+        pretrain_kimg = round(read_snapshot(generator)["kimg"] or 0.0, 1)
+    else:
+        run, curve, best_kimg = train_with_selection(args, corpus, runs, encoder_run, cache, work / "best", progress)
+        best = work / "best"
+        components = ("voice_encoder", "generator")
+        seconds = {"encoder": training_seconds(encoder_run), "generator": training_seconds(run)}
+        options = {
+            "route": "conditional", "preset": args.preset, "identities": args.identities, "seed": args.seed,
+            "select_every": args.select_every, "selection_curve": curve, "trained_kimg": curve[-1][0],
+            "encoder": encoder_options, "gan": json.loads((run / "training_options.json").read_text()),
+        }  # fmt: skip
+        summary_kimg = best_kimg
 
     # Four faces per test recording (from the same four latents for every voice): one face per
     # voice would make sex agreement hinge on a single latent.
     evaluation = EvaluationConfig(samples_per_voice=SAMPLES_PER_VOICE)
     # The face networks that score the test faces are trained afresh (as the bundled-model test
-    # does), not taken from the cache the validation checks used: sex agreement on generated
-    # faces moves by up to ~0.13 between two sex classifiers that both score 0.98 on real faces.
+    # does), not taken from a cache that validation checks used.
     final_cache = work / "cache-final"
     shutil.rmtree(final_cache, ignore_errors=True)
-    summary = evaluate_model(
-        work / "best", corpus, config=evaluation, cache_dir=final_cache, write=False, progress=progress
-    )
-    summary["kimg"] = best_kimg
+    summary = evaluate_model(best, corpus, config=evaluation, cache_dir=final_cache, write=False, progress=progress)
+    if summary_kimg is not None:
+        summary["kimg"] = summary_kimg
+    else:
+        summary["pretrain_kimg"] = pretrain_kimg
     table = format_table(summary)
     print(table)
 
-    options = {
-        "preset": args.preset, "identities": args.identities, "seed": args.seed, "select_every": args.select_every,
-        "selection_curve": curve, "trained_kimg": curve[-1][0],
-        "encoder": json.loads((encoder_run / "training_options.json").read_text()),
-        "gan": json.loads((run / "training_options.json").read_text()),
-    }  # fmt: skip
     examples_dir = work / "examples"
     if examples_dir.exists():
         shutil.rmtree(examples_dir)
@@ -378,23 +599,24 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(manifest.file(utterance), examples_dir / name)
         names.append(name)
 
-    loaded = load_pretrained(work / "best", ("voice_encoder", "generator"))
-    config = dataclasses.replace(loaded.config, weights=())
+    loaded = load_pretrained(best, components)
+    config = dataclasses.replace(loaded.config, weights=(), discriminator=None)
     card = model_card(summary, options, to_dict(corpus_config), names, seconds)
     provenance = {
         "corpus": to_dict(corpus_config), "examples": names, "training": options,
         "evaluation": evaluation_figures(summary),
     }  # fmt: skip
-    extra = {"model_card.md": card, "provenance.json": json.dumps(provenance, indent=2, sort_keys=True) + "\n"}
+    extra_files["model_card.md"] = card
+    extra_files["provenance.json"] = json.dumps(provenance, indent=2, sort_keys=True) + "\n"
     bundle = work / "bundle"
-    save_pretrained(bundle, loaded.modules, config, extra_files=extra)
+    save_pretrained(bundle, loaded.modules, config, extra_files=extra_files)
     (work / "evaluation.txt").write_text(table + "\n")
     megabytes = sum(f.stat().st_size for f in bundle.iterdir()) / 1e6
     print(f"bundle: {bundle} ({megabytes:.1f} MB); examples: {examples_dir}")
 
     if args.install:
         target = PACKAGE_ASSETS / "model"
-        save_pretrained(target, loaded.modules, config, extra_files=extra)
+        save_pretrained(target, loaded.modules, config, extra_files=extra_files)
         examples_target = PACKAGE_ASSETS / "examples"
         for old in examples_target.glob("synthvox-*.wav"):
             old.unlink()
@@ -402,6 +624,27 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(examples_dir / name, examples_target / name)
         print(f"installed into {target} and {examples_target}")
     return 0
+
+
+def _face_count(generator: Path) -> int | None:
+    """How many faces the generator was pretrained on, from its run's dataset manifest (None if unknown)."""
+    data = _options_of(generator).get("data")
+    try:
+        return len(json.loads((Path(data) / "manifest.json").read_text())["faces"]) if data else None
+    except (OSError, KeyError, TypeError, json.JSONDecodeError):
+        return None
+
+
+def _options_of(run_or_model: Path) -> dict:
+    """How a network was trained: the training_options.json of a run (given the run or its model/
+    folder), or what an earlier bundled model's provenance.json says of its encoder; {} if neither."""
+    for folder in (run_or_model, run_or_model.parent):
+        if (folder / "training_options.json").is_file():
+            return json.loads((folder / "training_options.json").read_text())
+    if (run_or_model / "provenance.json").is_file():
+        training = json.loads((run_or_model / "provenance.json").read_text()).get("training", {})
+        return {"from": str(run_or_model), **training.get("encoder", {})}
+    return {}
 
 
 if __name__ == "__main__":
