@@ -284,8 +284,10 @@ def _training_section(options: dict, summary: dict, seconds: dict, machine: str)
   {mapper["batch_size"]}: squared error in the {mapper["target_rank"]} principal directions of the targets, plus a
   read-out of sex and age from the embedding (weight {mapper["attribute_weight"]}). Voice corpus: synthvox
   {options["voice_corpus"]["identities"]} people, seed {options["voice_corpus"]["seed"]} (other people than the
-  evaluation corpus above; its training split only). At a fixed voice, z moves the face only outside the
-  mapper's voice subspace (rank ≤ {mapper["mapper"]["rank"]} per layer), so it changes what a voice cannot decide.
+  evaluation corpus above; its training split only). At a fixed voice the random code z keeps
+  everything but the face's read-out in the mapper's voice subspace (at most {mapper["mapper"]["rank"]} directions
+  of W+, the principal directions of the speakers' predictions), which the voice sets by a calibrated
+  edit (see `voice2face.models.wplus`): z decides what a voice cannot.
 - Training time on the build machine ({machine}): pretraining {generator_minutes} min, voice side
   {seconds["mapper"] / 60:.1f} min (from the runs' `stats.jsonl`, pauses between sessions left out).
 - Reproduce: `python scripts/build_bundled_model.py --route wplus --pretrain-kimg {kimg}
@@ -394,7 +396,21 @@ trained on sharp real training faces only reads each trait off the faces (accura
 against the speaker's true value). Identity: the corpus identity embedder (`{summary["embedder"]}`).
 
 {markdown_table(summary)}
+
+{_probe_text(summary)}
 """
+
+
+def _probe_text(summary: dict) -> str:
+    """What a linear probe reads from the voice embeddings of the test speakers (fitted on the
+    training speakers' embeddings and manifest traits; voice2face.metrics.probe)."""
+    from voice2face.evaluation.tables import probe_lines
+
+    lines = probe_lines(summary)
+    if not lines:
+        return ""
+    return (f"Voice encoder: {lines[0]} (age: R², sex: accuracy; how much of a speaker's age and sex the "
+            "embedding holds, whatever the face generator does with it).")  # fmt: skip
 
 
 def evaluation_figures(summary: dict) -> dict:
@@ -404,7 +420,7 @@ def evaluation_figures(summary: dict) -> dict:
     compact = json.loads(summary_json(summary))
     return {
         "split": summary["split"], "embedder": summary["embedder"], "samples_per_voice": SAMPLES_PER_VOICE,
-        "model": compact["model"], "references": compact["references"],
+        "model": compact["model"], "references": compact["references"], "voice_probe": compact.get("voice_probe", {}),
         "ceiling": summary["reference"]["ceiling"], "chance": summary["reference"]["chance"],
     }  # fmt: skip
 

@@ -16,7 +16,10 @@ from voice2face.inference.png import IPTC_SYNTHETIC, SYNTHETIC_NOTICE, read_png_
 
 BUNDLE = bundled_model_dir()
 EXAMPLES = BUNDLE.parent / "examples"
-FILES = {"config.json", "voice_encoder.safetensors", "generator.safetensors", "model_card.md", "provenance.json"}
+COMMON = {"config.json", "voice_encoder.safetensors", "generator.safetensors", "model_card.md", "provenance.json"}
+# The paper's route also ships its mapper and the projector the demo reuses (issue 14).
+FILES = {"wplus": COMMON | {"mapper.safetensors", "projector.safetensors"}, "conditional": COMMON}
+COMPONENTS = {"wplus": ["generator", "mapper", "voice_encoder"], "conditional": ["generator", "voice_encoder"]}
 
 pytestmark = pytest.mark.skipif(
     not (BUNDLE / "config.json").is_file(), reason="no bundled model: run scripts/build_bundled_model.py --install"
@@ -27,11 +30,21 @@ def _provenance() -> dict:
     return json.loads((BUNDLE / "provenance.json").read_text(encoding="utf-8"))
 
 
+def _route() -> str:
+    return _provenance()["training"].get("route", "conditional")
+
+
 def test_bundle_holds_only_the_inference_networks_and_stays_under_20_mb():
-    assert {p.name for p in BUNDLE.iterdir()} == FILES
+    route = _route()
+    assert {p.name for p in BUNDLE.iterdir()} == FILES[route]
     assert sum(p.stat().st_size for p in BUNDLE.iterdir()) <= 20_000_000
     model = load_pretrained(BUNDLE)  # verifies every weight file's SHA-256
-    assert sorted(model.modules) == ["generator", "voice_encoder"] and model.config.discriminator is None
+    assert sorted(model.modules) == COMPONENTS[route] and model.config.discriminator is None
+    if route == "wplus":  # the projector belongs to the shipped generator (its weights' hash)
+        from voice2face.training.projection import PROJECTOR_FILE, load_projector
+
+        sha = next(r.sha256 for r in model.config.weights if r.component == "generator")
+        assert load_projector(BUNDLE / PROJECTOR_FILE, sha) is not None
 
 
 def _row(card: str, label: str) -> list[str]:

@@ -74,3 +74,17 @@ def test_specs_follow_what_the_dataset_records(tiny_manifest):
     revealed = {s.name for s in SYNTHVOX_TRAITS if s.voice_revealed}
     expected = {"sex", "age", "wrinkles", "greyness", "bald", "glasses", "jaw_width", "face_length", "head_size"}
     assert revealed == expected
+
+
+def test_consistency_is_the_share_of_a_speakers_faces_that_agree_with_their_usual_reading():
+    from voice2face.metrics.traits import consistency
+
+    predicted = {"sex": np.array([1, 1, 0, 0, 0, 0, 1]), "age": np.array([20.0, 30, 40, 50, 60, 70, 80])}
+    speakers = ["a", "a", "a", "b", "b", "b", "c"]  # c has one face: left out
+    out = consistency(predicted, speakers)
+    assert out["sex_consistency"] == pytest.approx((2 / 3 + 1) / 2)
+    # a: 20, 30 under 35 and 40 in 35–54 → 2/3; b: 50 in 35–54, 60, 70 over 55 → 2/3
+    assert out["age_group_consistency"] == pytest.approx(2 / 3)
+    assert consistency(predicted, ["a", "b", "c", "d", "e", "f", "g"]) == {
+        "sex_consistency": None, "age_group_consistency": None,
+    }  # fmt: skip

@@ -139,20 +139,23 @@ def _trait_labels() -> tuple[tuple[str, str], ...]:
     unit = {"binary": "accuracy", "regression": "r"}
     labels = [(s.name, f"{s.name.replace('_', ' ')} ({unit[s.kind]})") for s in SYNTHVOX_TRAITS]
     return (("voice_trait_score", "voice-revealed trait score (oracle_sex 0, oracle_voice 1)"),
-            ("voice_traits_mean", "voice-revealed traits, raw mean"), *labels)  # fmt: skip
+            ("voice_traits_mean", "voice-revealed traits, raw mean"), *labels,
+            ("sex_consistency", "sex held across a speaker's faces"),
+            ("age_group_consistency", "age group held across a speaker's faces"))  # fmt: skip
 
 
 @evaluation_metric("traits", labels=_trait_labels())
 def traits(ctx: EvalContext) -> dict[str, Any]:
     """Each face trait as read by the sharp-trained trait network from the row's faces, against
     the speaker's true value: accuracy or Pearson r (see :mod:`voice2face.metrics.traits`)."""
-    from voice2face.metrics.traits import identity_traits, trait_scores
+    from voice2face.metrics.traits import consistency, identity_traits, trait_scores
 
     network = trait_net(ctx)
     predicted = ctx.apply(network.predict, ctx.faces)
     truth_of = {i.id: identity_traits(i) for i in ctx.manifest.identities if i.split == ctx.split}
     truth = {s.name: np.array([truth_of[i].get(s.name, np.nan) for i in ctx.face_ids]) for s in network.specs}
-    return {**trait_scores(predicted, truth, network.specs), "faces": len(ctx.face_ids)}
+    scores = trait_scores(predicted, truth, network.specs)
+    return {**scores, **consistency(predicted, ctx.face_ids), "faces": len(ctx.face_ids)}
 
 
 # --------------------------------------------------------------------------- identity

@@ -193,6 +193,33 @@ def trait_scores(predicted: dict[str, np.ndarray], truth: dict[str, np.ndarray],
     return scores
 
 
+#: Age groups for the consistency figure: under 35, 35–54, 55 and over.
+AGE_GROUP_EDGES = (35.0, 55.0)
+
+
+def consistency(predicted: dict[str, np.ndarray], speakers: Sequence[str]) -> dict[str, float | None]:
+    """How steady the read sex and age group are across each speaker's faces: per speaker, the
+    share of their faces that agree with the speaker's most common reading, averaged over speakers
+    with at least two faces. For a model these faces differ by z (and the recording), so 1 means z
+    never changes what the voice decided; for the ``real`` row they are other photos of the same person."""
+    groups: dict[str, list[int]] = {}
+    for index, speaker in enumerate(speakers):
+        groups.setdefault(speaker, []).append(index)
+    members = [np.array(g) for g in groups.values() if len(g) >= 2]
+    out: dict[str, float | None] = {"sex_consistency": None, "age_group_consistency": None}
+    if not members:
+        return out
+    readings = {}
+    if "sex" in predicted:
+        readings["sex_consistency"] = np.asarray(predicted["sex"]).astype(int)
+    if "age" in predicted:
+        readings["age_group_consistency"] = np.digitize(np.asarray(predicted["age"], float), AGE_GROUP_EDGES)
+    for key, values in readings.items():
+        shares = [np.bincount(values[g]).max() / len(g) for g in members]
+        out[key] = float(np.mean(shares))
+    return out
+
+
 # --------------------------------------------------------------------------- cache
 
 
