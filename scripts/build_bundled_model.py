@@ -222,10 +222,9 @@ def training_seconds(run) -> float:
     return sum(b - a for a, b in itertools.pairwise(times) if 0 <= b - a <= RESUME_GAP_S)
 
 
-def _generator_resolution(options: dict) -> int:
-    if options["route"] == "wplus":
-        return options["pretraining"]["config"]["generator"]["img_resolution"]
-    return options["gan"]["config"]["generator"]["img_resolution"]
+def _generator_resolution(options: dict) -> int | str:
+    training = options["pretraining"] if options["route"] == "wplus" else options["gan"]
+    return training.get("config", {}).get("generator", {}).get("img_resolution", "?")
 
 
 def _encoder_text(enc: dict) -> str:
@@ -290,9 +289,13 @@ def _training_section(options: dict, summary: dict, seconds: dict, machine: str)
   edit (see `voice2face.models.wplus`): z decides what a voice cannot.
 - Training time on the build machine ({machine}): pretraining {generator_minutes} min, voice side
   {seconds["mapper"] / 60:.1f} min (from the runs' `stats.jsonl`, pauses between sessions left out).
-- Reproduce: `python scripts/build_bundled_model.py --route wplus --pretrain-kimg {kimg}
-  --install` (resumable: rerun the same command after an interruption; the pretraining is the long part,
-  hours on 2 CPU cores; deterministic on CPU for a given torch version).
+- Reproduce: `python scripts/build_bundled_model.py --route wplus --encoder-steps {enc.get("steps")}
+  --pretrain-kimg {kimg} --mapper-steps
+  {mapper["steps"]} --attribute-weight {mapper["attribute_weight"]} --voice-identities
+  {options["voice_corpus"]["identities"]} --voice-seed {options["voice_corpus"]["seed"]} --install` (resumable: rerun
+  the same command after an interruption; the pretraining is the long part, hours on 2 CPU cores;
+  deterministic on CPU for a given torch version; `--generator DIR` / `--encoder DIR` reuse a
+  pretrained generator or encoder instead).
 """
     gan = options["gan"]["config"]
     return f"""## Training
@@ -511,7 +514,12 @@ def train_voice_side(args, work: Path, runs: Path, generator: Path, encoder: Pat
     config = dataclasses.replace(preset.mapper, attribute_weight=args.attribute_weight)
     if args.mapper_steps is not None:
         config = dataclasses.replace(config, steps=args.mapper_steps)
-    wanted = {"config": _as_saved(config), "generator": str(generator), "encoder": str(encoder), "data": str(corpus)}
+    # train_mapper records the model folders it used (a run folder's model/).
+    folder = lambda path: path / "model" if (path / "model" / "config.json").is_file() else path  # noqa: E731
+    wanted = {
+        "config": _as_saved(config), "generator": str(folder(generator)), "encoder": str(folder(encoder)),
+        "data": str(corpus),
+    }  # fmt: skip
     for run, saved in _runs_with_options(runs, f"*-{MAPPER_PRESET}", args.seed):
         if all(saved.get(key) == value for key, value in wanted.items()):
             if not (run / "DONE").is_file():
@@ -571,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
                    else None, "mapper": training_seconds(run)}  # fmt: skip
         options = {
             "route": "wplus", "preset": MAPPER_PRESET, "identities": args.identities, "seed": args.seed,
-            "encoder": encoder_options, "pretraining": _options_of(generator.parent),
+            "encoder": encoder_options, "pretraining": _options_of(generator, "pretraining"),
             "mapper": json.loads((run / "training_options.json").read_text()),
             "voice_corpus": {"identities": args.voice_identities, "seed": args.voice_seed},
             "face_count": _face_count(generator),
@@ -644,22 +652,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def _face_count(generator: Path) -> int | None:
     """How many faces the generator was pretrained on, from its run's dataset manifest (None if unknown)."""
-    data = _options_of(generator).get("data")
+    data = _options_of(generator, "pretraining").get("data")
     try:
         return len(json.loads((Path(data) / "manifest.json").read_text())["faces"]) if data else None
     except (OSError, KeyError, TypeError, json.JSONDecodeError):
         return None
 
 
-def _options_of(run_or_model: Path) -> dict:
+def _options_of(run_or_model: Path, part: str = "encoder") -> dict:
     """How a network was trained: the training_options.json of a run (given the run or its model/
-    folder), or what an earlier bundled model's provenance.json says of its encoder; {} if neither."""
+    folder), or what an earlier bundled model's provenance.json says of its ``part`` ("encoder" or
+    "pretraining"); {} if neither."""
     for folder in (run_or_model, run_or_model.parent):
         if (folder / "training_options.json").is_file():
             return json.loads((folder / "training_options.json").read_text())
     if (run_or_model / "provenance.json").is_file():
         training = json.loads((run_or_model / "provenance.json").read_text()).get("training", {})
-        return {"from": str(run_or_model), **training.get("encoder", {})}
+        return {"from": str(run_or_model), **training.get(part, {})}
     return {}
 
 

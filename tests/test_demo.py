@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from voice2face.cli import main
@@ -11,10 +13,14 @@ from voice2face.inference.png import SYNTHETIC_NOTICE, read_png_metadata
 
 
 @pytest.mark.slow
-def test_demo_end_to_end(tmp_path):
+@pytest.mark.parametrize("route", ["wplus", "conditional"])
+def test_demo_end_to_end(tmp_path, route):
     """The whole pipeline runs and writes what it promises; its timing lives in benchmarks/, not here
-    (a test that asserts wall-clock time fails on a loaded machine)."""
-    result = run_demo(tmp_path / "demo", minutes=0.5, identities=24, progress=False)
+    (a test that asserts wall-clock time fails on a loaded machine). The paper's route reuses the
+    bundled generator and its projector and trains only the voice side."""
+    result = run_demo(tmp_path / "demo", minutes=0.5, identities=24, route=route, progress=False)
+    config = json.loads((result.run / "model" / "config.json").read_text())
+    assert (config.get("mapper") is not None) == (route == "wplus")
     assert result.report.is_file() and "<table" in result.report.read_text()
     assert (result.run / "model" / "config.json").is_file() and (result.run / "metrics.jsonl").is_file()
     assert "1:2 matching" in result.evaluation and "ceiling" in result.evaluation

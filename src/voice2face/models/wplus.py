@@ -143,7 +143,9 @@ class VoiceToWPlus(nn.Module):
         edit = torch.zeros_like(readout)
         if rank:
             kept = readout[:, :rank]  # [C, k]
-            edit[:, :rank] = kept @ torch.linalg.inv(kept.T @ kept)  # E = Rᵀ(R Rᵀ)⁻¹
+            small = kept.T @ kept  # R Rᵀ; a voice direction that renderings barely reach would make E huge
+            small += 1e-6 * torch.trace(small) / rank * torch.eye(rank, dtype=small.dtype)
+            edit[:, :rank] = torch.linalg.solve(small, kept.T).T  # E ≈ Rᵀ(R Rᵀ)⁻¹
         self.basis.copy_(basis.view(self.num_ws, self.w_dim, -1).to(self.basis.dtype))
         self.center.copy_(center.to(self.center.dtype))
         self.readout.copy_(readout.to(self.readout.dtype))

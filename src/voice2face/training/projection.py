@@ -101,15 +101,16 @@ def _check_generator(generator: nn.Module) -> None:
 def sample_codes(generator: nn.Module, batch: int, style_mixing: float, rng: torch.Generator) -> torch.Tensor:
     """Random W+ codes ``[batch, num_ws, w_dim]`` of the generator; with probability ``style_mixing``
     each row switches to a second code from a random layer on."""
-    device = generator.generator_device if hasattr(generator, "generator_device") else None
+    device = next(generator.parameters()).device
     z = torch.randn(batch, generator.z_dim, generator=rng)
-    ws = generator.mapping(z.to(device) if device else z, None, skip_w_avg_update=True)
+    ws = generator.mapping(z.to(device), None, skip_w_avg_update=True)
     mixed = torch.rand(batch, generator=rng) < style_mixing
     if generator.num_ws > 1 and bool(mixed.any()):
         z2 = torch.randn(batch, generator.z_dim, generator=rng)
-        ws2 = generator.mapping(z2, None, skip_w_avg_update=True)
-        cut = torch.randint(1, generator.num_ws, (batch,), generator=rng)
-        layer = torch.arange(generator.num_ws)[None]  # [1, L]
+        ws2 = generator.mapping(z2.to(device), None, skip_w_avg_update=True)
+        cut = torch.randint(1, generator.num_ws, (batch,), generator=rng).to(device)
+        layer = torch.arange(generator.num_ws, device=device)[None]  # [1, L]
+        mixed = mixed.to(device)
         take_second = (mixed[:, None] & (layer >= cut[:, None]))[..., None]  # [B, L, 1]
         ws = torch.where(take_second, ws2, ws)
     return ws
@@ -122,15 +123,16 @@ def train_projector(
     _check_generator(generator)
     generator.eval().requires_grad_(False)
     torch.manual_seed(seed)
-    projector = Projector(generator.img_resolution, generator.num_ws, generator.w_dim, config.width)
+    device = next(generator.parameters()).device
+    projector = Projector(generator.img_resolution, generator.num_ws, generator.w_dim, config.width).to(device)
     projector.w_avg.copy_(generator.mapping.w_avg)
     optimiser = torch.optim.Adam(projector.parameters(), lr=config.lr)
     rng = torch.Generator().manual_seed(seed)
     bar = tqdm(range(config.steps), desc="projector", unit="step", disable=not progress, leave=False)
     for _ in bar:
         ws = sample_codes(generator, config.batch_size, config.style_mixing, rng)  # [B, L, C]
-        with torch.no_grad():
-            images = generator.synthesis(ws, noise_mode="const")  # [B, 3, R, R]
+        with torch.no_grad():  # clamped, as every face it will see is
+            images = generator.synthesis(ws, noise_mode="const").clamp(-1, 1)  # [B, 3, R, R]
         loss = F.mse_loss(projector(images), ws)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -158,7 +160,7 @@ def project_faces(
     out = []
     for start in tqdm(range(0, faces.shape[0], batch_size), desc="projecting faces", unit="batch",
                       disable=not progress, leave=False):  # fmt: skip
-        target = uint8_to_float(faces[start : start + batch_size])  # [b, 3, R, R]
+        target = uint8_to_float(faces[start : start + batch_size]).to(next(projector.parameters()).device)
         with torch.no_grad():
             ws = projector(target)
         if config.refine_steps:

@@ -337,7 +337,7 @@ def train_mapper(
     }  # fmt: skip
     if dry_run:
         return options
-    from voice2face.checkpoint import load_tensors, save_tensors
+    from voice2face.checkpoint import load_tensors, read_tensor_metadata, save_tensors
     from voice2face.data.manifest import load_manifest
     from voice2face.training.data import speaker_faces, utterance_features
     from voice2face.training.mapper import MapperTrainer, identity_attributes, run_mapper_training
@@ -374,10 +374,15 @@ def train_mapper(
             validation, _ = utterance_features(manifest, "val", features, cache_dir=cache_dir, progress=progress)
         run_dir = _open_run(Path(out_dir) if out_dir else None, resume_dir, name, context)
         codes_path = run_dir / CODES_FILE
+        gen_sha = next(r.sha256 for r in gen_model.config.weights if r.component == "generator")
         if codes_path.is_file():
+            if read_tensor_metadata(codes_path).get("generator_sha256") != gen_sha:
+                raise CheckpointError(
+                    f"{codes_path} was projected with other generator weights than those now in {generator} (the "
+                    "pretraining went on?); start a new run, or delete the file to project again."
+                )
             codes = load_tensors(codes_path)
         else:
-            gen_sha = next(r.sha256 for r in gen_model.config.weights if r.component == "generator")
             shipped = Path(generator) / PROJECTOR_FILE
             projector = load_projector(shipped, gen_sha) if shipped.is_file() else None
             if projector is not None:
@@ -397,7 +402,7 @@ def train_mapper(
                 if split == "train":
                     _write_projection_grid(G, faces[: GRID_ROWS * 4], ws[: GRID_ROWS * 4], run_dir / "projection.png")
             codes["random"], codes["random_projected"] = calibration_codes(G, projector, seed=seed)
-            save_tensors(codes_path, codes, {"generator": str(generator)})
+            save_tensors(codes_path, codes, {"generator": str(generator), "generator_sha256": gen_sha})
         mapper_config = dataclasses.replace(
             config.mapper, embedding_dim=enc_model.config.voice_encoder.embedding_dim, num_ws=G.num_ws, w_dim=G.w_dim
         )
