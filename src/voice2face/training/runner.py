@@ -373,6 +373,8 @@ def train_mapper(
         if manifest.utterances_in("val"):
             validation, _ = utterance_features(manifest, "val", features, cache_dir=cache_dir, progress=progress)
         run_dir = _open_run(Path(out_dir) if out_dir else None, resume_dir, name, context)
+        if resume_dir is None:  # before the projection, so that a run stopped during it can be resumed
+            _write_options(run_dir, {**options, "world_size": context.world_size})
         codes_path = run_dir / CODES_FILE
         gen_sha = next(r.sha256 for r in gen_model.config.weights if r.component == "generator")
         if codes_path.is_file():
@@ -418,8 +420,6 @@ def train_mapper(
                                 validation=val, attributes=attributes, seed=seed, context=context)  # fmt: skip
         if resume_dir is not None and (run_dir / "model" / "config.json").is_file():
             trainer.load_snapshot(run_dir / "model")
-        elif resume_dir is None:
-            _write_options(run_dir, {**options, "world_size": context.world_size})
         preview = None
         if validation is not None:
             preview = speaker_faces(manifest, "val", validation.speaker_names, progress=False)
