@@ -36,3 +36,17 @@ def test_demo_refuses_a_used_folder(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "old")]) == 1  # a file problem, as in every command
     assert (tmp_path / "old" / "x").read_text() == "keep"
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_stage_that_stopped_short_is_said_in_a_sentence(tmp_path):
+    from voice2face.demo import _stopped_short
+    from voice2face.training.state import trainer_state_bytes
+
+    model = tmp_path / "run" / "model"
+    model.mkdir(parents=True)
+    (model / "trainer_state.pt").write_bytes(trainer_state_bytes({"step": 19}))
+    assert _stopped_short("stage 1 (voice encoder)", tmp_path / "run", 200, "steps") == (
+        "stage 1 (voice encoder) stopped at 19/200 steps when its share of the time ran out: results will be "
+        "weaker than a full run's; give more --minutes."
+    )
+    assert _stopped_short("stage 1 (voice encoder)", tmp_path / "run", 19, "steps") is None

@@ -454,6 +454,8 @@ def _demo(args: argparse.Namespace) -> int:
 
     result = run_demo(args.out, minutes=args.minutes, identities=args.identities, seed=args.seed, route=args.route)
     print(result.evaluation)
+    for note in result.notes:
+        print(f"note: {note}")
     print(f"corpus:    {result.corpus}")
     print(f"model:     {result.run / 'model'}")
     print(f"report:    {result.report}")

@@ -44,6 +44,19 @@ class DemoResult:
     report: Path
     portraits: tuple[Path, ...]
     evaluation: str
+    notes: tuple[str, ...] = ()
+
+
+def _stopped_short(stage: str, run: Path, planned: float, unit: str) -> str | None:
+    """A sentence when ``run`` stopped (at its time budget) before its planned length, else None."""
+    from voice2face.evaluation import read_snapshot
+
+    snapshot = read_snapshot(run / "model")
+    done = snapshot["kimg"] if unit == "kimg" else snapshot["step"]
+    if done is None or done >= planned - 1e-6:
+        return None
+    return (f"{stage} stopped at {done:g}/{planned:g} {unit} when its share of the time ran out: results will be "
+            "weaker than a full run's; give more --minutes.")  # fmt: skip
 
 
 def _pretrained_parts() -> Path:
@@ -101,6 +114,8 @@ def run_demo(
         "synthvox-quick", corpus, out / "runs", seed=seed, cache_dir=cache,
         time_budget_s=max(10.0, encoder_share * left), progress=progress,
     )  # fmt: skip
+    quick = get_preset("synthvox-quick")
+    notes = [_stopped_short("stage 1 (voice encoder)", encoder_run, quick.encoder.steps, "steps")]
     left = minutes * 60 - (time.monotonic() - start)
     second_budget = max(10.0, second_share / (1 - encoder_share) * left)
     if route == "wplus":
@@ -110,15 +125,18 @@ def run_demo(
             preset, corpus, out / "runs", generator=pretrained, encoder=encoder_run, seed=seed, cache_dir=cache,
             time_budget_s=second_budget, progress=progress,
         )  # fmt: skip
+        notes.append(_stopped_short("the voice→W+ stage", run, preset.mapper.steps, "steps"))
     else:
         run = train_generator(
             "synthvox-quick", corpus, out / "runs", encoder=encoder_run, seed=seed, cache_dir=cache,
             time_budget_s=second_budget, progress=progress,
         )  # fmt: skip
+        notes.append(_stopped_short("stage 2 (face generator)", run, quick.gan.kimg, "kimg"))
     config = EvaluationConfig(metrics=DEMO_METRICS, references=DEMO_REFERENCES)
     summary = evaluate_model(run, corpus, config=config, cache_dir=cache, progress=progress)
     title = "voice2face demo (synthvox, " + ("the paper's route)" if route == "wplus" else "conditional GAN)")
     report = build_report([run], out / "report.html", title=title)
     pipe = VoiceToFace.from_pretrained(run)
     portraits = write_portraits(pipe, [corpus / "examples"], out / "portraits", progress=False)
-    return DemoResult(corpus, encoder_run, run, report, tuple(portraits.written), format_table(summary))
+    return DemoResult(corpus, encoder_run, run, report, tuple(portraits.written), format_table(summary),
+                      tuple(note for note in notes if note))  # fmt: skip
