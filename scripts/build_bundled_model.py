@@ -4,7 +4,7 @@
 
 Two routes (``--route``), all steps deterministic for a given seed on CPU:
 
-``wplus`` (the default; the paper's route, issue 14):
+``wplus`` (the paper's route, issue 14; not yet the default: its portraits do not follow the voice yet):
 
 1. generate the evaluation corpus (synthvox, ``--identities`` people, ``--seed``) and train the
    stage-1 voice encoder of ``--preset`` on its training identities (or take ``--encoder``);
@@ -17,7 +17,7 @@ Two routes (``--route``), all steps deterministic for a given seed on CPU:
 4. evaluate on the evaluation corpus's test identities and write ``WORK/bundle/``: encoder,
    mapper, generator (EMA), the projector, ``model_card.md`` and ``provenance.json``.
 
-``conditional`` (the bundle before issue 14):
+``conditional`` (the default, and the bundle the package ships today):
 
 1. generate a synthvox corpus (``--identities`` people, ``--seed``);
 2. stage 1: train the voice encoder of ``--preset`` for ``--encoder-steps`` steps;
@@ -63,9 +63,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kimg", type=float, default=None, help="stage-2 length in kimg (default: the preset's)")
     parser.add_argument("--select-every", type=float, default=5.0, help="kimg between validation checks (default 5)")
     parser.add_argument(
-        "--route", choices=("wplus", "conditional"), default="wplus",
-        help="wplus (default): the paper's route, a pretrained unconditional StyleGAN2 and a voice→W+ mapper; "
-        "conditional: a conditional StyleGAN2 trained from nothing on the corpus (the bundle before issue 14)",
+        "--route", choices=("wplus", "conditional"), default="conditional",
+        help="conditional (default; what the package ships today): a conditional StyleGAN2 trained from nothing on "
+        "the corpus; wplus: the paper's route, a pretrained unconditional StyleGAN2 and a voice→W+ mapper",
     )  # fmt: skip
     wplus = parser.add_argument_group("the paper's route (--route wplus)")
     wplus.add_argument(
