@@ -10,7 +10,8 @@ at run time by ``1/sqrt(fan_in)`` (times ``lr_multiplier``), so that Adam's step
 the same for every layer (Karras et al. 2018).
 
 Two implementations compute the same functions (``OPS_IMPLS``). ``"plain"`` is the reference: the
-official arithmetic term for term. ``"fast"`` (the default) reorders it for CPU training, where a
+official arithmetic term for term, and what a freshly built network uses (inference, evaluation). ``"fast"``
+(the training default, ``GANTrainingConfig.ops_impl``) reorders it for CPU training, where a
 profile of the ``synthface-64`` step showed half the time going to tensors no layer needs: it
 computes the demodulation coefficients as one small matrix product instead of materialising the
 per-sample weights ``[B, O, I, k, k]``; it folds the positive activation gains into the weights and
@@ -439,7 +440,7 @@ class Conv2dLayer(nn.Module):
         self.act_gain = ACTIVATION_GAINS[activation]
         self.weight = nn.Parameter(torch.randn([out_channels, in_channels, kernel_size, kernel_size]))
         self.bias = nn.Parameter(torch.zeros([out_channels])) if bias else None
-        self.impl = DEFAULT_OPS_IMPL
+        self.impl = "plain"  # the reference; trainers switch to their config's ops_impl
 
     def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
         """``[B, in, H, W]`` → ``[B, out, H', W']``; ``gain`` scales the output (√½ in residual sums)."""

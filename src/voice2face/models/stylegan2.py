@@ -20,7 +20,6 @@ import torch
 from torch import nn
 
 from voice2face.models.ops import (
-    DEFAULT_OPS_IMPL,
     Conv2dLayer,
     DiscriminatorOutput,
     FullyConnectedLayer,
@@ -181,7 +180,7 @@ class SynthesisLayer(nn.Module):
             self.register_buffer("noise_const", torch.randn([resolution, resolution]))
             self.noise_strength = nn.Parameter(torch.zeros([]))
         self.bias = nn.Parameter(torch.zeros([out_channels]))
-        self.impl = DEFAULT_OPS_IMPL
+        self.impl = "plain"  # the reference; trainers switch to their config's ops_impl
 
     def forward(
         self,
@@ -240,7 +239,7 @@ class ToRGBLayer(nn.Module):
         self.weight = nn.Parameter(torch.randn([out_channels, in_channels, kernel_size, kernel_size]))
         self.bias = nn.Parameter(torch.zeros([out_channels]))
         self.weight_gain = 1 / math.sqrt(in_channels * kernel_size * kernel_size)
-        self.impl = DEFAULT_OPS_IMPL
+        self.impl = "plain"  # the reference; trainers switch to their config's ops_impl
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, fused_modconv: bool = True) -> torch.Tensor:
         """x ``[B, in, R, R]``, w ``[B, w_dim]`` → ``[B, img_channels, R, R]``."""
@@ -287,7 +286,7 @@ class SynthesisBlock(nn.Module):
         self.num_conv += 1
         self.torgb = ToRGBLayer(out_channels, img_channels, w_dim, conv_clamp=conv_clamp)
         self.num_torgb += 1
-        self.impl = DEFAULT_OPS_IMPL
+        self.impl = "plain"  # the reference; trainers switch to their config's ops_impl
 
     def forward(
         self,
@@ -578,7 +577,7 @@ class Discriminator(nn.Module):
         )  # fmt: skip
         if num_identities > 0:
             self.identity = FullyConnectedLayer(channels[4], num_identities)
-        self.impl = DEFAULT_OPS_IMPL
+        self.impl = "plain"  # the reference; trainers switch to their config's ops_impl
 
     def forward_heads(self, img: torch.Tensor, c: torch.Tensor | None) -> DiscriminatorOutput:
         """img ``[B, C_img, R, R]``, c ``[B, c_dim]`` → :class:`DiscriminatorOutput` (one trunk pass)."""
