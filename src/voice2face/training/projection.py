@@ -203,5 +203,6 @@ def speaker_codes(codes: torch.Tensor, face_identity: torch.Tensor, num_speakers
     if bool((counts == 0).any()):
         missing = torch.nonzero(counts == 0).flatten().tolist()
         raise ValueError(f"speakers {missing[:5]} have no faces to project")
-    sums = torch.zeros(num_speakers, *codes.shape[1:]).index_add_(0, face_identity, codes)
-    return sums / counts.view(-1, 1, 1)
+    from voice2face.training.mapper import speaker_means
+
+    return speaker_means(codes, face_identity.numpy(), num_speakers)
