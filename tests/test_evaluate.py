@@ -252,3 +252,38 @@ def test_report_renders_in_headless_chromium(report_file, tmp_path):
     with Image.open(shot) as image:
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) > 500  # curves and faces drawn, not a blank page
+
+
+def test_report_opens_each_run_with_a_verdict_in_words_and_shows_settings_apart(report_file):
+    text = report_file.read_text(encoding="utf-8")
+    sections = re.findall(r'<section class="run"[^>]*><h2>[^<]*</h2>(.*?)</section>', text, re.S)
+    assert len(sections) == 2
+    for section in sections:
+        assert section.startswith('<p class="verdict">')
+        assert section.index("<h3>Settings</h3>") < section.index("stats records")
+    assert "Not evaluated yet: run voice2face evaluate" in sections[1]
+
+
+def test_run_verdict_reads_realism_and_sex_beside_their_reference_rows():
+    from voice2face.report import run_verdict
+
+    latest = {
+        "realism": {"results": {"c2st": 1.0}, "references": {"blurred_real_2.0": {"c2st": 0.8}, "real": {"c2st": 0.5}}},
+        "traits": {"results": {"sex": 0.42}, "references": {"real": {"sex": 0.99}}},
+    }
+    text = run_verdict(latest)
+    assert text.startswith("Not yet faces") and "two-sample accuracy 1.00" in text
+    assert "0.42 of them (chance 0.5, real faces 0.99)" in text
+    latest["realism"]["results"]["c2st"] = 0.5
+    assert run_verdict(latest).startswith("As hard to tell from real faces")
+
+
+def test_curves_leave_out_single_points():
+    pytest.importorskip("matplotlib")
+    from voice2face.report.plots import metric_curves, stats_curves
+
+    one = [{"step": 1, "kimg": 0.0, "loss/G": 1.0}]
+    assert stats_curves(one) == []
+    two = [*one, {"step": 2, "kimg": 0.0, "loss/G": 0.5, "acc/top1": 0.3}]
+    assert [title for title, _ in stats_curves(two)] == ["stats.jsonl: loss"]  # acc has one point
+    assert metric_curves([{"metric": "identity", "results": {"match_1v2": 0.5}}]) == []

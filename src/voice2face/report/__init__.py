@@ -237,7 +237,23 @@ th { background: #f2f2f2; }
 .faces img { image-rendering: pixelated; max-width: 100%; border: 1px solid #ddd; }
 .synthetic { font-weight: bold; color: #8a2b00; }
 .note { color: #666; font-size: .9em; }
+.verdict { font-size: 1.1em; font-weight: 600; }
 """
+
+
+def run_verdict(latest: Mapping[str, Mapping[str, Any]]) -> str:
+    """The run's verdict in words (:func:`voice2face.evaluation.tables.verdict`) from the latest
+    record of each metric, or what to do when nothing was evaluated yet."""
+    from voice2face.evaluation.tables import verdict
+
+    if not latest:
+        return "Not evaluated yet: run voice2face evaluate on this run for a verdict."
+    summary: dict[str, Any] = {"results": {}, "references": {}}
+    for name, record in latest.items():
+        summary["results"][name] = record.get("results") or {}
+        for row, values in (record.get("references") or {}).items():
+            summary["references"].setdefault(row, {})[name] = values
+    return verdict(summary)
 
 
 def _run_section(run: RunInfo, curves: bool) -> str:
@@ -252,10 +268,12 @@ def _run_section(run: RunInfo, curves: bool) -> str:
         ("stats records", len(run.stats)),
         ("metric records", len(run.metrics)),
     ]
-    parts.append(_table(("", ""), facts, cls="facts"))
     latest = run.latest()
+    parts.append(f'<p class="verdict">{_esc(run_verdict(latest))}</p>')
+    parts.append("<h3>Settings</h3>")
+    parts.append(_table(("", ""), facts, cls="facts"))
     if latest:
-        parts.append("<h3>Metrics (latest evaluation of each)</h3>")
+        parts.append("<h3>Results (latest evaluation of each metric)</h3>")
         parts.append(_table(METRIC_HEADER, metric_rows(latest), cls="metrics"))
         parts.append(
             '<p class="note">Each figure stands beside what the same instrument gives on reference rows: the '

@@ -77,7 +77,8 @@ def stats_curves(records: Sequence[Mapping[str, Any]]) -> list[tuple[str, bytes]
             xs, ys = groups[group].setdefault(key, ([], []))
             xs.append(x)
             ys.append(y)
-    return [(f"stats.jsonl: {group}", _figure_png(group, axis, series)) for group, series in sorted(groups.items())]
+    return [(f"stats.jsonl: {group}", _figure_png(group, axis, series))
+            for group, series in sorted(_curves_only(groups).items())]  # fmt: skip
 
 
 def metric_curves(records: Iterable[Mapping[str, Any]]) -> list[tuple[str, bytes]]:
@@ -98,4 +99,12 @@ def metric_curves(records: Iterable[Mapping[str, Any]]) -> list[tuple[str, bytes
             xs.append(x)
             ys.append(y)
     axis = "kimg" if use_kimg else "evaluation"
-    return [(f"metrics.jsonl: {name}", _figure_png(name, axis, series)) for name, series in sorted(by_metric.items())]
+    return [(f"metrics.jsonl: {name}", _figure_png(name, axis, series))
+            for name, series in sorted(_curves_only(by_metric).items())]  # fmt: skip
+
+
+def _curves_only(groups: Mapping[str, Mapping[str, tuple[list[float], list[float]]]]) -> dict[str, dict]:
+    """The series of at least two points, by group; groups left with none are left out (a single
+    point is not a curve: the tables hold it)."""
+    kept = {name: {key: xy for key, xy in series.items() if len(xy[0]) > 1} for name, series in groups.items()}
+    return {name: series for name, series in kept.items() if series}
