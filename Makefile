@@ -3,7 +3,7 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 EXAMPLES := src/voice2face/assets/examples
 
-.PHONY: run test test-fast lint bench setup setup-dev clean help
+.PHONY: run test test-fast test-all lint bench setup setup-dev clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -11,11 +11,13 @@ help:  ## list the targets
 run: setup  ## the main job on the built-in default: portraits of the four documented example voices, bundled model
 	$(BIN)/voice2face portrait $(EXAMPLES)/synthvox-*.wav -o out/portraits --samples 4
 
-test: setup-dev  ## run the whole test suite (slow tests included)
-	scripts/run-tests.sh
-
-test-fast: setup-dev  ## the test suite without the tests marked slow (pytest -m "not slow")
+test: setup-dev  ## the test suite without the tests marked slow (pytest -m "not slow"): about 5 minutes, what CI runs
 	scripts/run-tests.sh -m "not slow"
+
+test-fast: test  ## the same as make test (its earlier name)
+
+test-all: setup-dev  ## the whole test suite, slow end-to-end tests included (the bundled model's re-measure, the demo)
+	scripts/run-tests.sh
 
 lint: setup-dev  ## ruff over the code, tests and benchmarks
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -1,6 +1,6 @@
 """The README and the project's housekeeping, as a newcomer meets them: every Python block runs as
 written (bundled model, shipped example voices), links stay inside the repository, the quick start
-says what `make test` costs and offers `make test-fast`, `make run` uses only the documented example
+says what `make test` costs and what `make test-all` adds, `make run` uses only the documented example
 voices, and what the commands write by default is ignored by git."""
 
 from __future__ import annotations
@@ -85,13 +85,13 @@ def _make_dry_run(target: str) -> list[list[str]]:
     return [shlex.split(line) for line in proc.stdout.splitlines() if line.strip()]
 
 
-def test_quick_start_says_how_long_make_test_takes_and_offers_test_fast():
+def test_quick_start_says_how_long_make_test_takes_and_what_test_all_adds():
     quick = _quick_start()
-    assert "make test-fast" in quick and 'pytest -m "not slow"' in quick
+    assert "make test " in quick and 'pytest -m "not slow"' in quick and "make test-all" in quick
     assert re.search(r"`make test` took \d+ minutes", quick)
-    commands = _make_dry_run("test-fast")
-    assert ["scripts/run-tests.sh", "-m", "not slow"] in commands
-    assert "slow" in (ROOT / "pyproject.toml").read_text()  # the marker test-fast leaves out is declared
+    assert ["scripts/run-tests.sh", "-m", "not slow"] in _make_dry_run("test")
+    assert ["scripts/run-tests.sh"] in _make_dry_run("test-all")
+    assert "slow" in (ROOT / "pyproject.toml").read_text()  # the marker make test leaves out is declared
 
 
 def test_make_run_uses_only_the_documented_example_voices():

@@ -88,3 +88,21 @@ def test_consistency_is_the_share_of_a_speakers_faces_that_agree_with_their_usua
     assert consistency(predicted, ["a", "b", "c", "d", "e", "f", "g"]) == {
         "sex_consistency": None, "age_group_consistency": None,
     }  # fmt: skip
+
+
+def test_the_instrument_is_the_same_network_whatever_threads_the_caller_runs_on():
+    """A thread count changes a convolution backward's summation order; the instrument pins its
+    own (INSTRUMENT_THREADS), so a machine's default cannot change what it reads, and the caller's
+    count is given back."""
+    images, targets = _toy(96, 3)
+    config = FaceCNNConfig(image_size=32, width=8, depth=2, epochs=2, batch_size=16)
+    before = torch.get_num_threads()
+    outputs = []
+    try:
+        for threads in (1, 3):
+            torch.set_num_threads(threads)
+            outputs.append(train_trait_net(images, targets, SPECS, config)(images))
+            assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(outputs[0], outputs[1])

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from voice2face.config import C2STConfig
 from voice2face.errors import MetricError
-from voice2face.metrics.face_cnn import recalibrate_batchnorm
+from voice2face.metrics.face_cnn import instrument_threads, recalibrate_batchnorm
 from voice2face.utils.images import uint8_to_float
 
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601, the weights of PIL's convert("L")
@@ -266,7 +266,8 @@ def classifier_two_sample_test(
         train_part = torch.cat([part for other, part in enumerate(parts) if other != fold])
         test_index = torch.cat([test_part, test_part + per_class])
         train_index = torch.cat([train_part, train_part + per_class])
-        accuracies.append(_train_and_test_fold(images, labels, train_index, test_index, config, generator))
+        with instrument_threads():  # the same classifier on any machine (see INSTRUMENT_THREADS)
+            accuracies.append(_train_and_test_fold(images, labels, train_index, test_index, config, generator))
     folds = torch.tensor(accuracies, dtype=torch.float64)
     return {
         "c2st": folds.mean().item(),
