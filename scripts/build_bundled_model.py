@@ -367,6 +367,10 @@ Every voice and face is synthetic: no recording or photograph of a real person w
   the table above beside their reference rows before trusting any figure.
 - A voice reveals sex, age and size; everything else in a face (hair colour, skin tone, eyes,
   background) is drawn at random, so a portrait is one of many equally likely faces.
+- Trait readings of faces that fail the realism test mean little: a trait network retrained with
+  the same seed on another CPU thread count read the sex of blob portraits at 0.69 instead of
+  0.84. The instruments therefore always train on two threads, so the table reproduces on any
+  machine with the same CPU kernels (`build_bundled_model.py --remeasure`).
 
 ## Files
 
