@@ -174,6 +174,12 @@ def fit_face_network(
         _fit(network, images, config, loss_of, progress)
 
 
+def instrument_settings(config: FaceCNNConfig) -> dict[str, Any]:
+    """What a trained corpus face network depends on besides its data: its config and the thread
+    count it trains on (part of every instrument cache key)."""
+    return {**asdict(config), "threads": INSTRUMENT_THREADS}
+
+
 @contextmanager
 def instrument_threads() -> Iterator[None]:
     """Run the block on :data:`INSTRUMENT_THREADS` torch threads, then restore the caller's count."""
@@ -276,7 +282,7 @@ def load_or_train_face_cnn(
     on a miss. ``data()`` returns (images ``[N, 3, H, W]`` in [-1, 1], labels ``[N]``) and is
     only called on a miss. Returns (network, classes, cache key)."""
     cache = StatsCache(cache_dir, prefix="face-cnn")
-    key = stats_key(dataset, f"face-cnn-{task}", "trained", {**asdict(config), "threads": INSTRUMENT_THREADS})
+    key = stats_key(dataset, f"face-cnn-{task}", "trained", instrument_settings(config))
     cached = load_face_cnn(cache, key)
     if cached is not None:
         return (*cached, key)

@@ -42,7 +42,7 @@ from torch import nn
 
 from voice2face.config import FaceCNNConfig, from_dict
 from voice2face.errors import MetricError, MetricUnavailableError
-from voice2face.metrics.face_cnn import INSTRUMENT_THREADS, conv_trunk, fit_face_network, resize_faces
+from voice2face.metrics.face_cnn import conv_trunk, fit_face_network, instrument_settings, resize_faces
 from voice2face.metrics.inception import check_images
 from voice2face.metrics.registry import StatsCache, stats_key
 
@@ -234,12 +234,7 @@ def load_or_train_trait_net(
     """The trait network for (``dataset``, ``specs``, ``config``) from ``cache_dir``, trained and
     cached (npz of arrays and JSON, never pickles) on a miss; ``data()`` is only called then."""
     cache = StatsCache(cache_dir, prefix="trait-net")
-    key = stats_key(
-        dataset,
-        "trait-net-" + ",".join(s.name for s in specs),
-        "trained",
-        {**asdict(config), "threads": INSTRUMENT_THREADS},
-    )
+    key = stats_key(dataset, "trait-net-" + ",".join(s.name for s in specs), "trained", instrument_settings(config))
     arrays = cache.load(key)
     if arrays is not None:
         try:
