@@ -238,6 +238,19 @@ def _encoder_text(enc: dict) -> str:
 def _what_it_is(options: dict) -> str:
     """The card's first section: which networks, and what ships."""
     resolution = _generator_resolution(options)
+    if options["route"] == "wplus" and _selection(options):
+        selection = _selection(options)
+        return f"""The paper's route: a voice encoder ({_encoder_text(options["encoder"])}), a voice→W+ mapper
+and an unconditional StyleGAN2 generator ({resolution} px, EMA weights) pretrained on unpaired faces. The
+encoder turns a recording into an embedding; from it the mapper predicts the traits the face should show
+({", ".join(selection["traits"])}). For each random code z it derives {selection["candidates"]} candidate codes,
+renders them with the frozen generator, reads their traits with its reader (a small face CNN trained on the
+voice corpus's training faces, shipped inside the mapper) and keeps the candidate whose traits are nearest
+the voice's: every portrait is one of the generator's own faces, the voice decides what it reveals and z the
+rest. It is what `voice2face portrait` and `VoiceToFace.from_pretrained()` use when no model folder is given.
+The three inference networks ship (no discriminator, no optimiser state), so that the voice side can be
+trained again on new data without pretraining anything (`voice2face demo` does).
+"""
     if options["route"] == "wplus":
         return f"""The paper's route: a voice encoder ({_encoder_text(options["encoder"])}), a voice→W+ mapper
 and an unconditional StyleGAN2 generator ({resolution} px, EMA weights) pretrained on unpaired faces. The
@@ -275,18 +288,7 @@ def _training_section(options: dict, summary: dict, seconds: dict, machine: str)
   on {options.get("face_count", "?")} unpaired synthvox faces (`voice2face synth-faces`, seed {FACE_SEED}: other people
   than any voice corpus), batch {gan.get("batch_size")}, Adam lr {gan.get("g_lr")}, R1 γ {gan.get("r1_gamma")},
   DiffAugment `{gan.get("augment")}`, EMA half-life {gan.get("ema_kimg")} kimg; shipped at **{kimg} kimg**.
-- Voice side (`train --preset {MAPPER_PRESET}`): the generator stays frozen. A projector learns image → W+
-  from {mapper["projection"]["steps"]} batches of the generator's own samples; each training face is projected
-  and a speaker's target is the mean code of their faces. The encoder above (fine-tuned at lr
-  {mapper["encoder_lr"]}) and the mapper (MLP {mapper["mapper"]["hidden_layers"]}×{mapper["mapper"]["hidden_dim"]},
-  Adam lr {mapper["lr"]}) learn to predict it from random voice crops, {mapper["steps"]} steps of batch
-  {mapper["batch_size"]}: squared error in the {mapper["target_rank"]} principal directions of the targets, plus a
-  read-out of sex and age from the embedding (weight {mapper["attribute_weight"]}). Voice corpus: synthvox
-  {options["voice_corpus"]["identities"]} people, seed {options["voice_corpus"]["seed"]} (other people than the
-  evaluation corpus above; its training split only). At a fixed voice the random code z keeps
-  everything but the face's read-out in the mapper's voice subspace (at most {mapper["mapper"]["rank"]} directions
-  of W+, the principal directions of the speakers' predictions), which the voice sets by a calibrated
-  edit (see `voice2face.models.wplus`): z decides what a voice cannot.
+{_voice_side_text(options)}
 - Training time on the build machine ({machine}): pretraining {generator_minutes} min, voice side
   {seconds["mapper"] / 60:.1f} min (from the runs' `stats.jsonl`, pauses between sessions left out).
 - Reproduce: `python scripts/build_bundled_model.py --route wplus --encoder-steps {enc.get("steps")}
@@ -317,12 +319,61 @@ def _training_section(options: dict, summary: dict, seconds: dict, machine: str)
 """
 
 
+def _selection(options: dict) -> dict | None:
+    """The mapper's selection settings (None for a mapper of the regression mode)."""
+    return options["mapper"]["config"]["mapper"].get("selection")
+
+
+def _voice_side_text(options: dict) -> str:
+    """The card's paragraph on how the voice side was trained (selection or regression mode)."""
+    mapper = options["mapper"]["config"]
+    corpus = (f"Voice corpus: synthvox {options['voice_corpus']['identities']} people, seed "
+              f"{options['voice_corpus']['seed']} (other people than the evaluation corpus above; its training "
+              "split only).")  # fmt: skip
+    selection = _selection(options)
+    if selection:
+        reader = selection["reader"]
+        return f"""- Voice side (`train --preset {MAPPER_PRESET}`): the generator stays frozen and nothing is projected.
+  The mapper's reader (a face CNN of width {reader["width"]}, depth {reader["depth"]}, {reader["epochs"]} epochs,
+  seed {reader["seed"]}) learns {", ".join(selection["traits"])} from the voice corpus's training faces and their
+  recorded traits. The encoder above (fine-tuned at lr {mapper["encoder_lr"]}) and the mapper's trait head
+  (Adam lr {mapper["lr"]}) learn to predict, from random voice crops, what the reader reads off each speaker's
+  faces ({mapper["steps"]} steps of batch {mapper["batch_size"]}; squared error, binary traits as tanh(logit/2),
+  the others in the reader's standardised units), plus a read-out of sex and age from the embedding (weight
+  {mapper["attribute_weight"]}). At a portrait, {selection["candidates"]} candidates per z are compared by the
+  weighted distance ({", ".join(f"{t} {w:g}" for t, w in zip(selection["traits"], selection["weights"], strict=True))}).
+  {corpus}"""
+    return f"""- Voice side (`train --preset {MAPPER_PRESET}`): the generator stays frozen. A projector learns
+  image → W+ from {mapper["projection"]["steps"]} batches of the generator's own samples; each training face is
+  projected and a speaker's target is the mean code of their faces. The encoder above (fine-tuned at lr
+  {mapper["encoder_lr"]}) and the mapper (MLP {mapper["mapper"]["hidden_layers"]}×{mapper["mapper"]["hidden_dim"]},
+  Adam lr {mapper["lr"]}) learn to predict it from random voice crops, {mapper["steps"]} steps of batch
+  {mapper["batch_size"]}: squared error in the {mapper["target_rank"]} principal directions of the targets, plus a
+  read-out of sex and age from the embedding (weight {mapper["attribute_weight"]}). Voice corpus: synthvox
+  {options["voice_corpus"]["identities"]} people, seed {options["voice_corpus"]["seed"]} (other people than the
+  evaluation corpus above; its training split only). At a fixed voice the random code z keeps
+  everything but the face's read-out in the mapper's voice subspace (at most {mapper["mapper"]["rank"]} directions
+  of W+, the principal directions of the speakers' predictions), which the voice sets by a calibrated
+  edit (see `voice2face.models.wplus`): z decides what a voice cannot."""
+
+
+def _selection_limits(options: dict) -> str:
+    if options["route"] != "wplus" or not _selection(options):
+        return ""
+    count = _selection(options)["candidates"]
+    return f"""
+- The voice chooses among {count} of the generator's faces per random code z, so two voices that ask
+  for the same traits with the same z get the same face, and a trait the {count} candidates do not
+  show (a rare combination of sex, age and size) is only approached. The faces are as real as the
+  pretrained generator's samples: soft at 64 px, with its artefacts."""
+
+
 def _components(options: dict) -> list[str]:
     return ["voice_encoder", "generator"] + (["mapper"] if options["route"] == "wplus" else [])
 
 
 def _projector_note(options: dict) -> str:
-    return ", `projector.safetensors`" if options["route"] == "wplus" else ""
+    return ", `projector.safetensors`" if options["route"] == "wplus" and not _selection(options) else ""
 
 
 def model_card(summary: dict, options: dict, corpus_config: dict, examples: list[str], seconds: dict) -> str:
@@ -366,7 +417,7 @@ Every voice and face is synthetic: no recording or photograph of a real person w
 - Small networks, short training on 2 CPU cores, faces of {resolution} px: read the verdict and
   the table above beside their reference rows before trusting any figure.
 - A voice reveals sex, age and size; everything else in a face (hair colour, skin tone, eyes,
-  background) is drawn at random, so a portrait is one of many equally likely faces.
+  background) is drawn at random, so a portrait is one of many equally likely faces.{_selection_limits(options)}
 - Trait readings of faces that fail the realism test mean little: a trait network retrained with
   the same seed on another CPU thread count read the sex of blob portraits at 0.69 instead of
   0.84. The instruments therefore always train on two threads, so the table reproduces on any
@@ -578,7 +629,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         best = run / "model"
         components = ("voice_encoder", "generator", "mapper")
-        extra_files[PROJECTOR_FILE] = (run / PROJECTOR_FILE).read_bytes()
+        if (run / PROJECTOR_FILE).is_file():  # the regression (edit) mode projects; selection does not
+            extra_files[PROJECTOR_FILE] = (run / PROJECTOR_FILE).read_bytes()
         seconds = {"generator": training_seconds(generator.parent) if (generator.parent / "stats.jsonl").is_file()
                    else None, "mapper": training_seconds(run)}  # fmt: skip
         options = {

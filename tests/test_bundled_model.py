@@ -17,8 +17,9 @@ from voice2face.inference.png import IPTC_SYNTHETIC, SYNTHETIC_NOTICE, read_png_
 BUNDLE = bundled_model_dir()
 EXAMPLES = BUNDLE.parent / "examples"
 COMMON = {"config.json", "voice_encoder.safetensors", "generator.safetensors", "model_card.md", "provenance.json"}
-# The paper's route also ships its mapper and the projector the demo reuses (issue 14).
-FILES = {"wplus": COMMON | {"mapper.safetensors", "projector.safetensors"}, "conditional": COMMON}
+# The paper's route also ships its mapper (with its selection reader, or, in the regression mode,
+# the projector the demo reuses; issue 14).
+FILES = {"wplus": COMMON | {"mapper.safetensors"}, "conditional": COMMON}
 COMPONENTS = {"wplus": ["generator", "mapper", "voice_encoder"], "conditional": ["generator", "voice_encoder"]}
 
 pytestmark = pytest.mark.skipif(
@@ -36,11 +37,12 @@ def _route() -> str:
 
 def test_bundle_holds_only_the_inference_networks_and_stays_under_20_mb():
     route = _route()
-    assert {p.name for p in BUNDLE.iterdir()} == FILES[route]
-    assert sum(p.stat().st_size for p in BUNDLE.iterdir()) <= 20_000_000
     model = load_pretrained(BUNDLE)  # verifies every weight file's SHA-256
+    edit = route == "wplus" and model.config.mapper.selection is None
+    assert {p.name for p in BUNDLE.iterdir()} == FILES[route] | ({"projector.safetensors"} if edit else set())
+    assert sum(p.stat().st_size for p in BUNDLE.iterdir()) <= 20_000_000
     assert sorted(model.modules) == COMPONENTS[route] and model.config.discriminator is None
-    if route == "wplus":  # the projector belongs to the shipped generator (its weights' hash)
+    if edit:  # the projector belongs to the shipped generator (its weights' hash)
         from voice2face.training.projection import PROJECTOR_FILE, load_projector
 
         sha = next(r.sha256 for r in model.config.weights if r.component == "generator")

@@ -136,7 +136,7 @@ def test_projector_learns_codes_of_the_generator_and_recovers_its_own_samples():
 
 
 def _tiny_wplus_preset():
-    preset = get_preset("synthvox-wplus-64")
+    preset = get_preset("synthvox-wplus-edit-64")
     mapper = dataclasses.replace(
         preset.mapper, projection=ProjectionConfig(steps=4, batch_size=4, width=8), batch_size=4, steps=6,
         validate_every=3, snapshot_every=4, target_rank=4, attribute_weight=1.0,

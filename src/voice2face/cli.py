@@ -572,9 +572,11 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="stage 2: train the face generator on voice embeddings",
         description="Train the conditional face generator (StyleGAN2 by default) on (voice embedding, face) pairs "
                     "with the frozen encoder of --encoder; pretrain an unconditional one on faces alone "
-                    "(--preset synthface-64); or, the paper's route (--preset synthvox-wplus-64), project the "
-                    "faces into the W+ of the pretrained --generator and teach the voice side of --encoder to "
-                    "predict them. Writes model/, image grids and stats to a run folder.",
+                    "(--preset synthface-64); or, the paper's route on the pretrained --generator: teach the voice "
+                    "side of --encoder to predict the traits a reader CNN sees on each speaker's faces, so that "
+                    "a voice selects among the generator's own faces (--preset synthvox-wplus-64), or to "
+                    "predict the W+ codes of the projected faces (--preset synthvox-wplus-edit-64). Writes "
+                    "model/, image grids and stats to a run folder.",
     )  # fmt: skip
     _add_training_options(train)
     train.add_argument("--encoder", metavar="RUN_OR_MODEL_DIR", help="the train-encoder run (or its model/) to use")

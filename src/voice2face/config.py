@@ -494,6 +494,48 @@ class DiscriminatorConfig:
 
 
 MAPPER_FAMILIES = ("wplus",)
+SELECTION_TRAITS = ("sex", "age", "jaw_width", "face_length", "head_size")
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    """The mapper's selection mode (voice2face.models.wplus): the voice chooses among the generator's
+    own samples.
+
+    For each latent z, ``candidates`` latents are derived (z itself, then fixed permutations and sign
+    flips of its entries, drawn once from ``seed``: each is again a standard normal vector) and
+    rendered; a face-trait reader (``reader``: a small CNN trained on the voice corpus's training
+    faces, shipped in the mapper) reads ``traits`` off each rendering, and the candidate nearest
+    the traits predicted from the voice is kept: the distance is the ``weights``-weighted sum of
+    absolute differences, binary traits (``binary``) compared as ``tanh(logit / 2)`` in [-1, 1] and
+    the others in the reader's standardised units. Every portrait is then one of the generator's own
+    samples. ``z_dim`` is the generator's (0 until the mapper stage fills it in).
+    """
+
+    candidates: int = 64
+    z_dim: int = 0
+    traits: tuple[str, ...] = SELECTION_TRAITS
+    binary: tuple[str, ...] = ("sex",)
+    weights: tuple[float, ...] = (4.0, 1.0, 0.5, 0.5, 0.5)
+    reader: FaceCNNConfig = field(default_factory=lambda: FaceCNNConfig(epochs=8, batch_size=64, seed=7))
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("traits", "binary", "weights"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "weights", tuple(float(w) for w in self.weights))
+        _check(self.candidates >= 1, f"selection candidates must be >= 1, got {self.candidates}.")
+        _check(self.z_dim >= 0, f"selection z_dim must be >= 0 (0 = not yet known), got {self.z_dim}.")
+        _check(len(self.traits) >= 1, "selection needs at least one trait to select by.")
+        _check(len(set(self.traits)) == len(self.traits), f"selection traits repeat a name: {self.traits}.")
+        _check(
+            set(self.binary) <= set(self.traits), f"selection binary traits {self.binary} must be among {self.traits}."
+        )
+        _check(
+            len(self.weights) == len(self.traits) and all(w >= 0 for w in self.weights),
+            f"selection weights must give one value >= 0 per trait ({len(self.traits)}), got {self.weights}.",
+        )
+        _check(self.reader.blur == 0, "the selection reader learns from sharp faces only; use blur 0.")
 
 
 @dataclass(frozen=True)
@@ -511,6 +553,10 @@ class MapperConfig:
 
     ``z_strength``: per synthesis layer, a truncation of the random code towards ``w_avg`` before
     the voice's edit (1 = none, 0 = the average face's code there); empty means 1 for every layer.
+
+    ``selection``: when set, the mapper selects rather than edits (:class:`SelectionConfig`): the
+    voice predicts face traits, and among several of the generator's samples the one whose
+    rendering shows the nearest traits is kept. The MLP, the subspace and the edit are then unused.
     """
 
     family: str = "wplus"
@@ -521,6 +567,7 @@ class MapperConfig:
     hidden_layers: int = 1
     rank: int = 16
     z_strength: tuple[float, ...] = ()
+    selection: SelectionConfig | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "z_strength", tuple(float(s) for s in self.z_strength))
@@ -834,6 +881,10 @@ class MapperTrainingConfig:
     an auxiliary loss on the embedding: a linear read-out of the identity attributes the manifest
     records for the training speakers (sex: logistic; age: standardised squared error), so the
     embedding keeps what the face shows of them (VoxCeleb records sex; synthvox sex and age).
+    In selection mode (``mapper.selection`` set) nothing is projected: the mapper's selection
+    reader is trained on the training faces, and the encoder and the mapper's trait head learn to
+    predict from the voice what the reader reads off each speaker's faces (squared error in the
+    selection's units, times ``trait_weight``).
     Every ``validate_every`` steps
     the error on the validation speakers is logged beside that of the training speakers' mean code.
     """
@@ -848,6 +899,7 @@ class MapperTrainingConfig:
     weight_decay: float = 0.0
     target_rank: int = 32
     attribute_weight: float = 0.0
+    trait_weight: float = 1.0
     validate_every: int = 100
     snapshot_every: int = 500
 
@@ -858,6 +910,7 @@ class MapperTrainingConfig:
         _check(self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}.")
         _check(self.target_rank >= 0, f"target_rank must be >= 0 (0 = all of W+), got {self.target_rank}.")
         _check(self.attribute_weight >= 0, f"attribute_weight must be >= 0, got {self.attribute_weight}.")
+        _check(self.trait_weight > 0, f"trait_weight must be > 0, got {self.trait_weight}.")
         _check(self.validate_every >= 1 and self.snapshot_every >= 1, "validate_every and snapshot_every must be >= 1.")
 
 

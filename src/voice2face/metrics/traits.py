@@ -136,11 +136,17 @@ class TraitNet(nn.Module):
 
 
 def train_trait_net(
-    images: torch.Tensor, targets: np.ndarray, specs: Sequence[TraitSpec], config: FaceCNNConfig
+    images: torch.Tensor,
+    targets: np.ndarray,
+    specs: Sequence[TraitSpec],
+    config: FaceCNNConfig,
+    *,
+    progress: Callable[[int, float], None] | None = None,
 ) -> TraitNet:
     """Train a :class:`TraitNet` on images ``[N, 3, H, W]`` in [-1, 1] and targets ``[N, T]`` (NaN =
     unknown, left out of that trait's loss). Deterministic for ``config.seed``; the global random
-    state is left as it was. ``config.blur`` must be 0: the instrument learns from sharp faces only."""
+    state is left as it was; ``progress(epoch, loss)`` is called after each epoch. ``config.blur``
+    must be 0: the instrument learns from sharp faces only."""
     check_images(images, "trait training images")
     if config.blur != 0:
         raise MetricError("The trait read-out learns from sharp real faces only; use a FaceCNNConfig with blur 0.")
@@ -169,7 +175,7 @@ def train_trait_net(
         per_item = torch.where(binary, bce, F.mse_loss(out, y, reduction="none"))  # [b, T]
         return ((per_item * m).sum(0) / m.sum(0).clamp_min(1)).sum()  # each trait's mean loss, summed
 
-    fit_face_network(network, resize_faces(images, config.image_size), config, loss_of)
+    fit_face_network(network, resize_faces(images, config.image_size), config, loss_of, progress=progress)
     return network.eval()
 
 

@@ -31,6 +31,22 @@ and ``E`` are zero and the mapper returns ``w_z`` unchanged.
 ``z_strength`` (``MapperConfig``, per layer; 1 by default) truncates ``w_z`` towards ``w_avg``
 before the edit: values below 1 trade the variety of what a voice cannot decide for faces closer
 to the average.
+
+Selection mode (``MapperConfig.selection``). On synthvox at 64 px the edit above moves a random
+face too little to change its visible sex (the projector's geometry is not a visual read-out),
+and larger linear moves in W wash faces out. Selection keeps every portrait one of the
+generator's own samples: from z, ``K`` candidate latents are derived (z, then fixed permutations
+and sign flips of it, each again standard normal), rendered and read by a small face-trait CNN
+(the *reader*, trained on the voice corpus's training faces and shipped inside the mapper); the
+voice's predicted traits (``trait_head``, a linear read-out of the voice embedding trained to
+predict what the reader reads off each training speaker's faces) pick the nearest candidate:
+
+    ws = G.mapping(z_k*),   k* = argmin_k Σ_t weight_t · |read_t(G(z_k)) − voice_t|,
+
+binary traits in ``tanh(logit / 2)`` and the others in the reader's standardised units. The
+voice decides what it reveals (sex, age, face and head size); z decides the rest, since the K
+candidates of one z differ in everything. The cost is K renderings and readings per portrait
+(shared between voices that use the same z).
 """
 
 from __future__ import annotations
@@ -70,6 +86,67 @@ class VoiceToWPlus(nn.Module):
         self.register_buffer("readout", torch.zeros(config.w_dim, config.rank))
         self.register_buffer("readout_offset", torch.zeros(config.rank))
         self.register_buffer("edit", torch.zeros(config.w_dim, config.rank))
+        self.selection = config.selection
+        if self.selection is not None:
+            self._build_selection(config)
+
+    # ------------------------------------------------------------------ selection mode
+
+    def _build_selection(self, config: MapperConfig) -> None:
+        from voice2face.metrics.traits import TraitNet, TraitSpec
+
+        selection = self.selection
+        count = len(selection.traits)
+        specs = [TraitSpec(name, "binary" if name in selection.binary else "regression", True)
+                 for name in selection.traits]  # fmt: skip
+        # The reader's target mean and std are buffers: the trained reader's values load with it.
+        self.reader = TraitNet(selection.reader, specs, [0.0] * count, [1.0] * count).eval().requires_grad_(False)
+        self.trait_head = nn.Linear(config.embedding_dim, count)
+        nn.init.zeros_(self.trait_head.weight)
+        nn.init.zeros_(self.trait_head.bias)
+        draw = torch.Generator().manual_seed(selection.seed)
+        size = selection.z_dim
+        order = [torch.arange(size)] + [torch.randperm(size, generator=draw) for _ in range(selection.candidates - 1)]
+        sign = [torch.ones(size)] + [
+            torch.randint(0, 2, (size,), generator=draw).float() * 2 - 1 for _ in range(selection.candidates - 1)
+        ]
+        self.register_buffer("candidate_order", torch.stack(order))  # [K, z_dim]
+        self.register_buffer("candidate_sign", torch.stack(sign))  # [K, z_dim]
+        self.register_buffer("selection_weights", torch.tensor(selection.weights, dtype=torch.float32))  # [T]
+        self.register_buffer("binary_traits", torch.tensor([name in selection.binary for name in selection.traits]))
+
+    @property
+    def selecting(self) -> bool:
+        """Whether this mapper selects among the generator's samples (rather than editing one)."""
+        return self.selection is not None
+
+    def train(self, mode: bool = True) -> VoiceToWPlus:
+        super().train(mode)
+        if self.selecting:
+            self.reader.eval()  # a frozen instrument of the mapper: its BatchNorm statistics stay
+        return self
+
+    def selection_units(self, raw: torch.Tensor) -> torch.Tensor:
+        """Reader outputs ``[..., T]`` (logits, standardised values) → selection units (``tanh(logit / 2)``)."""
+        return torch.where(self.binary_traits, torch.tanh(raw / 2), raw)
+
+    def read_traits(self, images: torch.Tensor) -> torch.Tensor:
+        """Images ``[B, 3, R, R]`` in [-1, 1] → the reader's traits ``[B, T]`` in selection units."""
+        return self.selection_units(self.reader(images))
+
+    def voice_traits(self, embedding: torch.Tensor) -> torch.Tensor:
+        """Voice embeddings ``[B, D]`` → the traits their faces should show ``[B, T]`` (selection units)."""
+        assert_shape(embedding, [None, self.embedding_dim], "voice embedding")
+        return self.trait_head(embedding.to(torch.float32))
+
+    def candidate_latents(self, z: torch.Tensor) -> torch.Tensor:
+        """z ``[B, z_dim]`` → the K candidate latents ``[B, K, z_dim]`` (candidate 0 is z itself)."""
+        assert_shape(z, [None, self.candidate_order.shape[1]], "latent z")
+        return z[:, self.candidate_order] * self.candidate_sign
+
+    def choose(self, wanted: torch.Tensor, read: torch.Tensor) -> torch.Tensor:
+        """wanted ``[B, T]``, read ``[B, K, T]`` (selection units) → the nearest candidate of each ``[B]``."""
+        return ((read - wanted[:, None]).abs() * self.selection_weights).sum(dim=-1).argmin(dim=1)
 
     def predict(self, embedding: torch.Tensor) -> torch.Tensor:
         """The voice's face code: embedding ``[B, D]`` → ``w_avg + MLP`` ``[B, num_ws, w_dim]``."""
@@ -174,6 +251,11 @@ class MappedGenerator(nn.Module):
                 f"mapper W+ {mapper.num_ws}×{mapper.w_dim} does not fit the generator's "
                 f"{generator.num_ws}×{generator.w_dim}"
             )
+        if mapper.selecting and mapper.selection.z_dim != generator.z_dim:
+            raise ValueError(
+                f"the mapper selects among latents of {mapper.selection.z_dim} values but the generator's z has "
+                f"{generator.z_dim}"
+            )
         self.generator, self.mapper = generator, mapper
         self.synthesis = generator.synthesis
         self.z_dim, self.c_dim, self.w_dim = generator.z_dim, mapper.embedding_dim, generator.w_dim
@@ -191,7 +273,12 @@ class MappedGenerator(nn.Module):
         truncation_cutoff: int | None = None,
         skip_w_avg_update: bool = True,
     ) -> torch.Tensor:
-        """z ``[B, z_dim]``, c (voice embeddings) ``[B, D]`` → ws ``[B, num_ws, w_dim]``; truncation acts on z."""
+        """z ``[B, z_dim]``, c (voice embeddings) ``[B, D]`` → ws ``[B, num_ws, w_dim]``; truncation acts on z.
+
+        The frozen generator's ``w_avg`` is never updated here (``skip_w_avg_update`` is accepted
+        for the ``Generator`` interface only)."""
+        if self.mapper.selecting:
+            return self._select(z, c, truncation_psi, truncation_cutoff)
         w_random = self.generator.mapping(
             z, None, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, skip_w_avg_update=True
         )
@@ -210,3 +297,27 @@ class MappedGenerator(nn.Module):
         """z ``[B, z_dim]``, c ``[B, D]`` → image ``[B, img_channels, R, R]`` (as ``Generator.forward``)."""
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         return self.synthesis(ws, noise_mode=noise_mode, fused_modconv=fused_modconv, generator=generator)
+
+    @torch.no_grad()
+    def _select(
+        self, z: torch.Tensor, c: torch.Tensor, truncation_psi: float, truncation_cutoff: int | None
+    ) -> torch.Tensor:
+        """Selection mode: render the K candidates of each z once, keep the nearest to each voice."""
+        mapper = self.mapper
+        assert_shape(c, [z.shape[0], mapper.embedding_dim], "voice embeddings")
+        candidates = mapper.candidate_latents(z)  # [B, K, z_dim]
+        batch, count = candidates.shape[:2]
+        unique, inverse = torch.unique(candidates.flatten(0, 1), dim=0, return_inverse=True)  # [U, z_dim], [B·K]
+        ws = self.generator.mapping(
+            unique, None, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, skip_w_avg_update=True
+        )  # [U, num_ws, w_dim]
+        read = torch.cat([
+            mapper.read_traits(self.synthesis(ws[start : start + _READ_CHUNK], noise_mode="const").clamp(-1, 1))
+            for start in range(0, ws.shape[0], _READ_CHUNK)
+        ])  # fmt: skip
+        inverse = inverse.view(batch, count)
+        best = mapper.choose(mapper.voice_traits(c), read[inverse])  # [B]
+        return ws[inverse[torch.arange(batch, device=inverse.device), best]]
+
+
+_READ_CHUNK = 128  # candidate renderings read at a time

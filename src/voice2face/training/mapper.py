@@ -15,6 +15,12 @@ Validation: the mean squared error of the predicted codes of the validation spea
 utterances, beside the error of always answering the training speakers' mean code (``skill`` =
 1 − ratio: 0 means the voice told nothing, 1 a perfect code). Nothing renders here; the
 evaluation renders and scores the faces.
+
+Selection mode (``MapperConfig.selection``): there are no codes to regress. The targets are the
+traits the mapper's reader reads off each training speaker's faces (``traits`` ``[S, T]``, in
+selection units), and the encoder and the mapper's ``trait_head`` learn to predict them from the
+voice; validation compares the validation speakers' predicted traits with their faces' readings
+the same way (and, for sex, the share whose sign agrees).
 """
 
 from __future__ import annotations
@@ -61,6 +67,9 @@ class MapperTrainer:
     calibration_codes`). validation: (utterances, their speakers' codes) or None.
     attributes ``[S, 2]``: each training speaker's (male 0/1, age in years), NaN where unknown;
     used when ``config.attribute_weight`` > 0 (see :func:`identity_attributes`).
+    In selection mode ``targets`` and ``calibration`` are None, ``traits`` ``[S, T]`` holds the
+    reader's reading of each training speaker's faces, the mapper's reader comes trained in
+    ``reader_state``, and validation pairs utterances with their speakers' readings.
     """
 
     def __init__(
@@ -70,11 +79,13 @@ class MapperTrainer:
         encoder: nn.Module,
         generator: nn.Module,
         train: UtteranceFeatures,
-        targets: torch.Tensor,
-        calibration: tuple[torch.Tensor, torch.Tensor],
+        targets: torch.Tensor | None,
+        calibration: tuple[torch.Tensor, torch.Tensor] | None,
         *,
         validation: tuple[UtteranceFeatures, torch.Tensor] | None = None,
         attributes: torch.Tensor | None = None,
+        traits: torch.Tensor | None = None,
+        reader_state: dict[str, torch.Tensor] | None = None,
         seed: int = 0,
         context: DistributedContext | None = None,
     ) -> None:
@@ -85,7 +96,6 @@ class MapperTrainer:
         self.train_data, self.validation = train, validation
         mapper_config = model_config.mapper
         num_speakers = len(train.speaker_names)
-        assert_shape(targets, [num_speakers, mapper_config.num_ws, mapper_config.w_dim], "speaker codes")
         if num_speakers < 2:
             raise DatasetError("the mapper needs at least two training speakers with faces.")
         torch.manual_seed(seed)
@@ -93,22 +103,20 @@ class MapperTrainer:
         self.generator = generator.eval().requires_grad_(False)
         self.mapper = build_mapper(mapper_config)
         self.mapper.w_avg.copy_(generator.mapping.w_avg)
-        self.targets = targets.float()
-        self.calibration = (calibration[0].float(), calibration[1].float())
-        offsets = (self.targets - self.mapper.w_avg).flatten(1)  # [S, L·C]
-        self.offset_mean = offsets.mean(dim=0)
-        centred = offsets - self.offset_mean
-        rank = min(config.target_rank, num_speakers - 1) if config.target_rank else 0
-        if rank:
-            _, _, vh = torch.linalg.svd(centred, full_matrices=False)
-            self.directions = vh[:rank].T.contiguous()  # [L·C, k], orthonormal columns
-            self.coefficients = centred @ self.directions  # [S, k]
+        self.selecting = self.mapper.selecting
+        if self.selecting:
+            if traits is None or reader_state is None:
+                raise ValueError("a selecting mapper trains on its reader and the readings of the speakers' faces")
+            assert_shape(traits, [num_speakers, len(mapper_config.selection.traits)], "speaker traits")
+            self.mapper.reader.load_state_dict(reader_state)
+            self.traits = traits.float()
+            self.targets = self.calibration = self.head = self.directions = None
         else:
-            self.directions, self.coefficients = None, centred
+            assert_shape(targets, [num_speakers, mapper_config.num_ws, mapper_config.w_dim], "speaker codes")
+            self.targets = targets.float()
+            self.calibration = (calibration[0].float(), calibration[1].float())
+            self._code_targets(config, num_speakers)
         self.hidden = self.mapper.net[:-1]
-        self.head = nn.Linear(self.mapper.net[-1].in_features, self.coefficients.shape[1])
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
         self.attributes = None
         self.attribute_head = nn.Linear(mapper_config.embedding_dim, 2)
         if config.attribute_weight > 0:
@@ -119,13 +127,34 @@ class MapperTrainer:
             known = age[torch.isfinite(age)]
             scale = (known.mean(), known.std().clamp(min=1e-6)) if known.numel() > 1 else (0.0, 1.0)
             self.attributes = torch.stack([attributes[:, 0], (age - scale[0]) / scale[1]], dim=1).float()
-        groups = [{"params": [*self.hidden.parameters(), *self.head.parameters(), *self.attribute_head.parameters()],
-                   "lr": config.lr}]  # fmt: skip
+        heads = [*self.attribute_head.parameters()]
+        heads += (
+            [*self.mapper.trait_head.parameters()]
+            if self.selecting
+            else [*self.hidden.parameters(), *self.head.parameters()]
+        )
+        groups = [{"params": heads, "lr": config.lr}]
         if config.encoder_lr > 0:
             groups.append({"params": list(self.encoder.parameters()), "lr": config.encoder_lr})
         self.optimiser = torch.optim.Adam(groups, weight_decay=config.weight_decay)
         self.crop_rng = np.random.default_rng([seed, 4])
         self.step = 0
+
+    def _code_targets(self, config: MapperTrainingConfig, num_speakers: int) -> None:
+        """The codes' principal directions and each speaker's coefficients; the coefficient head."""
+        offsets = (self.targets - self.mapper.w_avg).flatten(1)  # [S, L·C]
+        self.offset_mean = offsets.mean(dim=0)
+        centred = offsets - self.offset_mean
+        rank = min(config.target_rank, num_speakers - 1) if config.target_rank else 0
+        if rank:
+            _, _, vh = torch.linalg.svd(centred, full_matrices=False)
+            self.directions = vh[:rank].T.contiguous()  # [L·C, k], orthonormal columns
+            self.coefficients = centred @ self.directions  # [S, k]
+        else:
+            self.directions, self.coefficients = None, centred
+        self.head = nn.Linear(self.mapper.net[-1].in_features, self.coefficients.shape[1])
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
 
     # ------------------------------------------------------------------ prediction
 
@@ -139,6 +168,8 @@ class MapperTrainer:
     def fold(self) -> VoiceToWPlus:
         """Write the coefficient layer into the mapper's output layer; returns the mapper."""
         out = self.mapper.net[-1]
+        if self.selecting:
+            return self.mapper
         if self.directions is None:
             out.weight.copy_(self.head.weight)
             out.bias.copy_(self.offset_mean + self.head.bias)
@@ -157,9 +188,13 @@ class MapperTrainer:
         crops = torch.from_numpy(np.stack([random_crop(data.features[i], length, self.crop_rng) for i in indices]))
         speakers = torch.from_numpy(data.speaker[indices]).long()
         embeddings = self.encoder(crops.to(self.context.device)).cpu()  # [B, D]
-        code_loss = F.mse_loss(self.head(self.hidden(embeddings)), self.coefficients[speakers])
-        out = {"loss/code": float(code_loss.detach())}
-        loss = code_loss
+        if self.selecting:
+            loss = F.mse_loss(self.mapper.voice_traits(embeddings), self.traits[speakers])
+            out = {"loss/traits": float(loss.detach())}
+            loss = self.config.trait_weight * loss
+        else:
+            loss = F.mse_loss(self.head(self.hidden(embeddings)), self.coefficients[speakers])
+            out = {"loss/code": float(loss.detach())}
         if self.attributes is not None:
             attribute_loss = self._attribute_loss(self.attribute_head(embeddings), self.attributes[speakers])
             loss = loss + self.config.attribute_weight * attribute_loss
@@ -193,6 +228,8 @@ class MapperTrainer:
         if self.validation is None:
             return {}
         utterances, codes = self.validation
+        if self.selecting:
+            return self._validate_traits(utterances, codes)
         was_training = self.hidden.training
         self.hidden.eval()
         embeddings = embed_utterances(self.encoder, utterances.features, self.context.device)  # [U, D]
@@ -202,6 +239,21 @@ class MapperTrainer:
         error = float(F.mse_loss(predicted, truth))
         baseline = float(F.mse_loss(self.offset_mean.expand_as(truth), truth))
         return {"val/code_mse": error, "val/mean_code_mse": baseline, "val/skill": 1.0 - error / max(baseline, 1e-12)}
+
+    def _validate_traits(self, utterances: UtteranceFeatures, traits: torch.Tensor) -> dict[str, float]:
+        """Selection mode: predicted traits of the validation utterances against their faces' readings."""
+        embeddings = embed_utterances(self.encoder, utterances.features, self.context.device)  # [U, D]
+        predicted = self.mapper.voice_traits(embeddings)  # [U, T]
+        truth = traits.float()[torch.as_tensor(utterances.speaker, dtype=torch.long)]  # [U, T]
+        error = float(F.mse_loss(predicted, truth))
+        baseline = float(F.mse_loss(self.traits.mean(dim=0).expand_as(truth), truth))
+        out = {"val/trait_mse": error, "val/mean_trait_mse": baseline,
+               "val/skill": 1.0 - error / max(baseline, 1e-12)}  # fmt: skip
+        names = self.model_config.mapper.selection.traits
+        if "sex" in names:
+            k = names.index("sex")
+            out["val/sex_agreement"] = float(((predicted[:, k] > 0) == (truth[:, k] > 0)).float().mean())
+        return out
 
     # ------------------------------------------------------------------ snapshots
 
@@ -213,7 +265,7 @@ class MapperTrainer:
             "step": self.step,
             "seed": self.seed,
             "optimiser": self.optimiser.state_dict(),
-            "head": self.head.state_dict(),
+            "head": None if self.head is None else self.head.state_dict(),
             "attribute_head": self.attribute_head.state_dict(),
             "rng": capture_rng({"crop": self.crop_rng}),
             "speaker_names": list(self.train_data.speaker_names),
@@ -225,7 +277,9 @@ class MapperTrainer:
         atomically. Returns the number of voice directions kept."""
         self.fold()
         was_training = self.encoder.training
-        kept = self.mapper.fit_basis(self.speaker_embeddings(self.train_data), self.targets, *self.calibration)
+        kept = 0
+        if not self.selecting:
+            kept = self.mapper.fit_basis(self.speaker_embeddings(self.train_data), self.targets, *self.calibration)
         self.encoder.train(was_training)
         save_pretrained(
             model_dir, {"voice_encoder": self.encoder, "generator": self.generator, "mapper": self.mapper},
@@ -244,7 +298,8 @@ class MapperTrainer:
             raise DatasetError(f"{model_dir} was trained on other speakers; resume with the same dataset.")
         self.encoder.load_state_dict(loaded.modules["voice_encoder"].state_dict())
         self.mapper.load_state_dict(loaded.modules["mapper"].state_dict())
-        self.head.load_state_dict(state["head"])
+        if self.head is not None:
+            self.head.load_state_dict(state["head"])
         self.attribute_head.load_state_dict(state["attribute_head"])
         self.encoder.train()
         self.optimiser.load_state_dict(state["optimiser"])
@@ -327,3 +382,50 @@ def identity_attributes(identities, names: list[str]) -> torch.Tensor:
         age = attributes.get("age")
         rows.append([sex, float(age) if isinstance(age, (int, float)) else float("nan")])
     return torch.tensor(rows, dtype=torch.float32)
+
+
+def train_selection_reader(
+    faces: torch.Tensor, identities: list, selection, *, progress: bool = False
+) -> dict[str, torch.Tensor]:
+    """The selection reader's weights: a trait network (``selection.reader``) trained on the voice
+    corpus's training faces uint8 ``[N, 3, R, R]`` and their identities' recorded traits
+    (``selection.traits``; see :func:`voice2face.metrics.traits.identity_traits`). Deterministic for
+    the reader's seed (trained on the pinned instrument thread count)."""
+    from voice2face.metrics.traits import TraitSpec, identity_traits, train_trait_net
+    from voice2face.utils.images import uint8_to_float
+
+    values = [identity_traits(identity) for identity in identities]
+    missing = sorted({name for name in selection.traits for v in values if name not in v})
+    if missing:
+        raise DatasetError(
+            f"the selection reader needs the traits {', '.join(missing)} of every training identity, which this "
+            "manifest does not record; choose selection traits the dataset has (e.g. sex)."
+        )
+    targets = np.array([[v[name] for name in selection.traits] for v in values], dtype=np.float64)  # [N, T]
+    specs = [TraitSpec(name, "binary" if name in selection.binary else "regression", True) for name in selection.traits]
+    bar = tqdm(total=selection.reader.epochs, unit="epoch", desc="selection reader", disable=not progress)
+
+    def advance(epoch: int, loss: float) -> None:
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.3f}")
+
+    try:
+        network = train_trait_net(uint8_to_float(faces), targets, specs, selection.reader, progress=advance)
+    finally:
+        bar.close()
+    return {key: value.detach().clone() for key, value in network.state_dict().items()}
+
+
+@torch.no_grad()
+def speaker_readings(
+    mapper: VoiceToWPlus, faces: torch.Tensor, speaker: torch.Tensor, num_speakers: int
+) -> torch.Tensor:
+    """The mean of the mapper's reader over each speaker's faces: ``[S, T]`` in selection units.
+
+    faces uint8 ``[N, 3, R, R]``; speaker ``[N]`` indices in [0, S)."""
+    from voice2face.utils.images import uint8_to_float
+
+    mapper.reader.eval()
+    read = torch.cat([mapper.read_traits(uint8_to_float(faces[start : start + 256]))
+                      for start in range(0, faces.shape[0], 256)])  # fmt: skip
+    return speaker_means(read, speaker.numpy(), num_speakers)

@@ -269,6 +269,7 @@ def _write_grid(trainer, path: Path, real_only: bool = False) -> None:
 
 
 CODES_FILE = "speaker_codes.safetensors"
+READER_FILE = "selection_reader.safetensors"  # a selecting mapper's reader, kept per run for resume
 
 
 def run_stage(run_dir: str | Path) -> str:
@@ -337,19 +338,9 @@ def train_mapper(
     }  # fmt: skip
     if dry_run:
         return options
-    from voice2face.checkpoint import load_tensors, read_tensor_metadata, save_tensors
     from voice2face.data.manifest import load_manifest
     from voice2face.training.data import speaker_faces, utterance_features
-    from voice2face.training.mapper import MapperTrainer, identity_attributes, run_mapper_training
-    from voice2face.training.projection import (
-        PROJECTOR_FILE,
-        calibration_codes,
-        load_projector,
-        project_faces,
-        save_projector,
-        speaker_codes,
-        train_projector,
-    )  # fmt: skip
+    from voice2face.training.mapper import identity_attributes, run_mapper_training
 
     context = init_distributed(device)
     try:
@@ -375,49 +366,25 @@ def train_mapper(
         run_dir = _open_run(Path(out_dir) if out_dir else None, resume_dir, name, context)
         if resume_dir is None:  # before the projection, so that a run stopped during it can be resumed
             _write_options(run_dir, {**options, "world_size": context.world_size})
-        codes_path = run_dir / CODES_FILE
-        gen_sha = next(r.sha256 for r in gen_model.config.weights if r.component == "generator")
-        if codes_path.is_file():
-            if read_tensor_metadata(codes_path).get("generator_sha256") != gen_sha:
-                raise CheckpointError(
-                    f"{codes_path} was projected with other generator weights than those now in {generator} (the "
-                    "pretraining went on?); start a new run, or delete the file to project again."
-                )
-            codes = load_tensors(codes_path)
-        else:
-            shipped = Path(generator) / PROJECTOR_FILE
-            projector = load_projector(shipped, gen_sha) if shipped.is_file() else None
-            if projector is not None:
-                log.info("projecting with the projector shipped beside the generator (%s)", shipped)
-            else:
-                if shipped.is_file():
-                    log.warning("%s belongs to another generator; training a projector for this one.", shipped)
-                projector = train_projector(G, config.projection, seed=seed, progress=progress)
-            save_projector(projector, run_dir / PROJECTOR_FILE, gen_sha)
-            codes = {}
-            for split, utterances in (("train", train), ("val", validation)):
-                if utterances is None:
-                    continue
-                faces, identity = speaker_faces(manifest, split, utterances.speaker_names, progress=progress)
-                ws = project_faces(G, projector, faces, config.projection, progress=progress)
-                codes[split] = speaker_codes(ws, identity, len(utterances.speaker_names))
-                if split == "train":
-                    _write_projection_grid(G, faces[: GRID_ROWS * 4], ws[: GRID_ROWS * 4], run_dir / "projection.png")
-            codes["random"], codes["random_projected"] = calibration_codes(G, projector, seed=seed)
-            save_tensors(codes_path, codes, {"generator": str(generator), "generator_sha256": gen_sha})
         mapper_config = dataclasses.replace(
             config.mapper, embedding_dim=enc_model.config.voice_encoder.embedding_dim, num_ws=G.num_ws, w_dim=G.w_dim
         )
-        model_config = ModelConfig(
-            features=features, voice_encoder=enc_model.config.voice_encoder, generator=gen_config, mapper=mapper_config
-        )
-        val = None if validation is None else (validation, codes["val"])
         attributes = identity_attributes(manifest.identities, train.speaker_names)
-        if "random" not in codes:
-            raise CheckpointError(f"{codes_path} was written by an older version; delete it to project again.")
-        calibration = (codes["random"], codes["random_projected"])
-        trainer = MapperTrainer(config, model_config, voice_encoder, G, train, codes["train"], calibration,
-                                validation=val, attributes=attributes, seed=seed, context=context)  # fmt: skip
+        if mapper_config.selection is not None:
+            mapper_config = dataclasses.replace(
+                mapper_config, selection=dataclasses.replace(mapper_config.selection, z_dim=G.z_dim)
+            )
+            model_config = ModelConfig(features=features, voice_encoder=enc_model.config.voice_encoder,
+                                       generator=gen_config, mapper=mapper_config)  # fmt: skip
+            trainer = _selection_trainer(
+                config, model_config, manifest, voice_encoder, G, train, validation, attributes, run_dir,
+                Path(generator), seed=seed, context=context, progress=progress,
+            )  # fmt: skip
+        else:
+            trainer = _code_trainer(
+                config, mapper_config, gen_model, enc_model, manifest, voice_encoder, G, train, validation,
+                attributes, run_dir, Path(generator), seed=seed, context=context, progress=progress,
+            )  # fmt: skip
         if resume_dir is not None and (run_dir / "model" / "config.json").is_file():
             trainer.load_snapshot(run_dir / "model")
         preview = None
@@ -431,6 +398,105 @@ def train_mapper(
         return run_dir
     finally:
         shutdown(context)
+
+
+def _selection_trainer(config, model_config, manifest, voice_encoder, G, train, validation, attributes, run_dir: Path,
+                       generator: Path, *, seed: int, context, progress: bool):  # fmt: skip
+    """The mapper trainer of selection mode: the reader (the run's, the one shipped in ``generator``'s
+    mapper when it reads the same traits, or trained on the training faces) and the readings of
+    every speaker's faces."""
+    from voice2face.checkpoint import load_tensors, read_model_config, save_tensors
+    from voice2face.models.registry import build_mapper
+    from voice2face.training.data import speaker_faces
+    from voice2face.training.mapper import MapperTrainer, speaker_readings, train_selection_reader
+
+    selection = model_config.mapper.selection
+    reader_path = run_dir / READER_FILE
+    faces, index = speaker_faces(manifest, "train", train.speaker_names, progress=progress)
+    if reader_path.is_file():
+        reader_state = load_tensors(reader_path)
+    else:
+        reader_state, source = None, "trained on the training faces"
+        shipped = read_model_config(generator).mapper
+        if shipped is not None and shipped.selection is not None and _same_reader(shipped.selection, selection):
+            reader_state = load_pretrained(generator, ("mapper",)).modules["mapper"].reader.state_dict()
+            source = f"shipped in {generator}"
+        if reader_state is None:
+            identities = [manifest.identity(train.speaker_names[i]) for i in index.tolist()]
+            reader_state = train_selection_reader(faces, identities, selection, progress=progress)
+        save_tensors(reader_path, reader_state, {"source": source})
+        log.info("selection reader %s", source)
+    probe = build_mapper(model_config.mapper)
+    probe.reader.load_state_dict(reader_state)
+    traits = speaker_readings(probe, faces, index, len(train.speaker_names))
+    val = None
+    if validation is not None:
+        val_faces, val_index = speaker_faces(manifest, "val", validation.speaker_names, progress=progress)
+        val = (validation, speaker_readings(probe, val_faces, val_index, len(validation.speaker_names)))
+    return MapperTrainer(config, model_config, voice_encoder, G, train, None, None, validation=val,
+                         attributes=attributes, traits=traits, reader_state=reader_state, seed=seed,
+                         context=context)  # fmt: skip
+
+
+def _same_reader(a, b) -> bool:
+    """Whether two selection configs' readers read the same traits with the same network."""
+    return (a.reader, a.traits, a.binary) == (b.reader, b.traits, b.binary)
+
+
+def _code_trainer(config, mapper_config, gen_model, enc_model, manifest, voice_encoder, G, train, validation,
+                  attributes, run_dir: Path, generator: Path, *, seed: int, context, progress: bool):  # fmt: skip
+    """The mapper trainer of the regression (edit) mode: the speakers' faces projected into W+."""
+    from voice2face.checkpoint import load_tensors, read_tensor_metadata, save_tensors
+    from voice2face.training.data import speaker_faces
+    from voice2face.training.mapper import MapperTrainer
+    from voice2face.training.projection import (
+        PROJECTOR_FILE,
+        calibration_codes,
+        load_projector,
+        project_faces,
+        save_projector,
+        speaker_codes,
+        train_projector,
+    )  # fmt: skip
+
+    codes_path = run_dir / CODES_FILE
+    gen_sha = next(r.sha256 for r in gen_model.config.weights if r.component == "generator")
+    if codes_path.is_file():
+        if read_tensor_metadata(codes_path).get("generator_sha256") != gen_sha:
+            raise CheckpointError(
+                f"{codes_path} was projected with other generator weights than those now in {generator} (the "
+                "pretraining went on?); start a new run, or delete the file to project again."
+            )
+        codes = load_tensors(codes_path)
+    else:
+        shipped = Path(generator) / PROJECTOR_FILE
+        projector = load_projector(shipped, gen_sha) if shipped.is_file() else None
+        if projector is not None:
+            log.info("projecting with the projector shipped beside the generator (%s)", shipped)
+        else:
+            if shipped.is_file():
+                log.warning("%s belongs to another generator; training a projector for this one.", shipped)
+            projector = train_projector(G, config.projection, seed=seed, progress=progress)
+        save_projector(projector, run_dir / PROJECTOR_FILE, gen_sha)
+        codes = {}
+        for split, utterances in (("train", train), ("val", validation)):
+            if utterances is None:
+                continue
+            faces, identity = speaker_faces(manifest, split, utterances.speaker_names, progress=progress)
+            ws = project_faces(G, projector, faces, config.projection, progress=progress)
+            codes[split] = speaker_codes(ws, identity, len(utterances.speaker_names))
+            if split == "train":
+                _write_projection_grid(G, faces[: GRID_ROWS * 4], ws[: GRID_ROWS * 4], run_dir / "projection.png")
+        codes["random"], codes["random_projected"] = calibration_codes(G, projector, seed=seed)
+        save_tensors(codes_path, codes, {"generator": str(generator), "generator_sha256": gen_sha})
+    model_config = ModelConfig(features=enc_model.config.features, voice_encoder=enc_model.config.voice_encoder,
+                               generator=gen_model.config.generator, mapper=mapper_config)  # fmt: skip
+    val = None if validation is None else (validation, codes["val"])
+    if "random" not in codes:
+        raise CheckpointError(f"{codes_path} was written by an older version; delete it to project again.")
+    calibration = (codes["random"], codes["random_projected"])
+    return MapperTrainer(config, model_config, voice_encoder, G, train, codes["train"], calibration,
+                         validation=val, attributes=attributes, seed=seed, context=context)  # fmt: skip
 
 
 def _write_projection_grid(G, faces: torch.Tensor, ws: torch.Tensor, path: Path) -> None:
