@@ -50,6 +50,7 @@ PACKAGE_ASSETS = REPO / "src" / "voice2face" / "assets"
 SAMPLES_PER_VOICE = 4
 RESUME_GAP_S = 600.0
 PRETRAIN_PRESET, MAPPER_PRESET = "synthface-64", "synthvox-wplus-64"
+PRETRAIN_S_PER_KIMG = 35  # synthface-64 on one core with the fast ops: 25-45 s/kimg (benchmarks/README.md)
 FACE_SEED = 1000  # the unpaired face corpus's seed (synth-faces' default): other people than any voice corpus
 
 
@@ -279,8 +280,13 @@ def _training_section(options: dict, summary: dict, seconds: dict, machine: str)
     if options["route"] == "wplus":
         pre, mapper = options["pretraining"], options["mapper"]["config"]
         gan = pre.get("config", {})
-        generator_minutes = "?" if seconds.get("generator") is None else f"{seconds['generator'] / 60:.0f}"
         kimg = summary.get("pretrain_kimg")
+        if seconds.get("generator") is not None:
+            pretraining = f"{seconds['generator'] / 60:.0f} min"
+        else:  # a committed snapshot continued over several sessions keeps no per-step timing of them all
+            hours = (kimg or 0) * PRETRAIN_S_PER_KIMG / 3600
+            pretraining = (f"about {hours:.1f} h of one core at the measured ~{PRETRAIN_S_PER_KIMG} s/kimg "
+                           "(benchmarks/README.md; spread over several sessions)")  # fmt: skip
         return f"""## Training
 
 {stage1}
@@ -289,7 +295,7 @@ def _training_section(options: dict, summary: dict, seconds: dict, machine: str)
   than any voice corpus), batch {gan.get("batch_size")}, Adam lr {gan.get("g_lr")}, R1 γ {gan.get("r1_gamma")},
   DiffAugment `{gan.get("augment")}`, EMA half-life {gan.get("ema_kimg")} kimg; shipped at **{kimg} kimg**.
 {_voice_side_text(options)}
-- Training time on the build machine ({machine}): pretraining {generator_minutes} min, voice side
+- Training time on the build machine ({machine}): pretraining {pretraining}, voice side
   {seconds["mapper"] / 60:.1f} min (from the runs' `stats.jsonl`, pauses between sessions left out).
 - Reproduce: `python scripts/build_bundled_model.py --route wplus --encoder-steps {enc.get("steps")}
   --pretrain-kimg {kimg} --mapper-steps
@@ -341,7 +347,7 @@ def _voice_side_text(options: dict) -> str:
   faces ({mapper["steps"]} steps of batch {mapper["batch_size"]}; squared error, binary traits as tanh(logit/2),
   the others in the reader's standardised units), plus a read-out of sex and age from the embedding (weight
   {mapper["attribute_weight"]}). At a portrait, {selection["candidates"]} candidates per z are compared by the
-  weighted distance ({", ".join(f"{t} {w:g}" for t, w in zip(selection["traits"], selection["weights"], strict=True))}).
+  weighted distance ({_weights_text(selection)}){_shortlist_text(selection)}.
   {corpus}"""
     return f"""- Voice side (`train --preset {MAPPER_PRESET}`): the generator stays frozen. A projector learns
   image → W+ from {mapper["projection"]["steps"]} batches of the generator's own samples; each training face is
@@ -355,6 +361,18 @@ def _voice_side_text(options: dict) -> str:
   everything but the face's read-out in the mapper's voice subspace (at most {mapper["mapper"]["rank"]} directions
   of W+, the principal directions of the speakers' predictions), which the voice sets by a calibrated
   edit (see `voice2face.models.wplus`): z decides what a voice cannot."""
+
+
+def _weights_text(selection: dict) -> str:
+    return ", ".join(f"{t} {w:g}" for t, w in zip(selection["traits"], selection["weights"], strict=True))
+
+
+def _shortlist_text(selection: dict) -> str:
+    count = selection.get("shortlist", 0)
+    if not 0 < count < selection["candidates"]:
+        return ""
+    return (f"; a linear read-out of the traits from W (fitted on 2048 random renderings) ranks them first, "
+            f"and only the {count} nearest are rendered and read")  # fmt: skip
 
 
 def _selection_limits(options: dict) -> str:

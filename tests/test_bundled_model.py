@@ -131,16 +131,22 @@ def test_bundled_model_figures_reproduce_on_the_regenerated_training_corpus(reme
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14: today's bundled model draws colour blobs; the paper's pretrained-StyleGAN2 route must "
-    "bring realism and traits to these floors (the marker goes when a rebuilt model meets them)",
-)
-def test_bundled_model_draws_faces_that_follow_the_voice():
-    """Issue 14's floors, read from the card's figures (which the test above re-measures)."""
+def test_bundled_model_draws_faces():
+    """Issue 14's realism floors, read from the card's figures (which the slow test above re-measures)."""
     evaluation = _provenance()["evaluation"]
     model, refs = evaluation["model"], evaluation["references"]
     assert model["realism"]["c2st"] <= refs["blurred_real_1.2"]["realism"]["c2st"]
     assert model["realism"]["sharpness_ratio"] >= 0.6
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 14: the bundled model of the paper's route draws faces whose sex follows the voice for 0.94 "
+    "and whose voice-revealed traits score 0.41; the floors are 0.95 and 0.6 (the marker goes when a model "
+    "meets them)",
+)
+def test_bundled_model_draws_faces_that_follow_the_voice():
+    """Issue 14's trait floors, read from the card's figures (which the slow test above re-measures)."""
+    model = _provenance()["evaluation"]["model"]
     assert model["traits"]["sex"] >= 0.95
     assert model["traits"]["voice_trait_score"] >= 0.6

@@ -32,7 +32,7 @@ def _generator(z_dim: int = 8):
 
 def _selecting(G, candidates: int = 6, weights=(4.0, 1.0), embedding_dim: int = 5):
     selection = SelectionConfig(candidates=candidates, z_dim=G.z_dim, traits=("sex", "age"), weights=weights,
-                                reader=TINY_READER)  # fmt: skip
+                                reader=TINY_READER, shortlist=3)  # fmt: skip
     mapper = build_mapper(MapperConfig(embedding_dim=embedding_dim, num_ws=G.num_ws, w_dim=G.w_dim, hidden_layers=0,
                                        rank=1, selection=selection))  # fmt: skip
     with torch.no_grad():
@@ -74,6 +74,28 @@ def test_the_kept_face_is_the_candidate_whose_reading_is_nearest_the_voice():
     assert float(spread.min()) > 0  # the readings differ, so the two asks above chose differently
 
 
+def test_a_fitted_shortlist_renders_only_the_candidates_its_linear_read_out_ranks_nearest():
+    _, G = _generator()
+    mapper = _selecting(G, candidates=8, weights=(1.0, 0.0))
+    voice = MappedGenerator(G, mapper).eval()
+    z = torch.randn(3, G.z_dim, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        mapper.trait_head.bias.copy_(torch.tensor([1.0, 0.0]))
+        everything = voice.mapping(z, torch.zeros(3, 5))  # no shortlist fitted yet: all 8 are rendered
+        r2 = mapper.fit_shortlist(G, count=256)
+        assert mapper.shortlisting() and -1 < r2 <= 1
+        ws_all = G.mapping(mapper.candidate_latents(z).flatten(0, 1), None).view(3, 8, G.num_ws, G.w_dim)
+        guess = ws_all.mean(dim=2) @ mapper.shortlist_weight + mapper.shortlist_bias  # [3, 8, T]
+        read = mapper.read_traits(G.synthesis(ws_all.flatten(0, 1), noise_mode="const").clamp(-1, 1)).view(3, 8, 2)
+        chosen = voice.mapping(z, torch.zeros(3, 5))
+        for b in range(3):
+            short = guess[b, :, 0].topk(mapper.selection.shortlist, largest=True).indices  # nearest to +1
+            best = short[read[b, short, 0].argmax()]
+            assert torch.allclose(chosen[b], ws_all[b, best], atol=1e-6)
+        mapper.selection = dataclasses.replace(mapper.selection, shortlist=8)  # M = K: the full search again
+        assert not mapper.shortlisting() and torch.allclose(voice.mapping(z, torch.zeros(3, 5)), everything)
+
+
 def test_a_selecting_mapper_must_fit_the_generators_latent():
     _, G = _generator(z_dim=8)
     _, other = _generator(z_dim=6)
@@ -97,7 +119,7 @@ def test_the_reader_stays_a_frozen_instrument_when_the_mapper_trains():
 
 def _tiny_select_preset():
     preset = get_preset("synthvox-wplus-64")
-    selection = dataclasses.replace(preset.mapper.mapper.selection, candidates=4, reader=TINY_READER)
+    selection = dataclasses.replace(preset.mapper.mapper.selection, candidates=4, shortlist=2, reader=TINY_READER)
     mapper = dataclasses.replace(
         preset.mapper, batch_size=4, steps=6, validate_every=3, snapshot_every=4,
         mapper=dataclasses.replace(preset.mapper.mapper, selection=selection),
@@ -131,6 +153,7 @@ def test_a_selection_run_trains_the_voice_on_the_readers_view_and_writes_a_usabl
     assert "loss/traits" in stats[0] and {"val/skill", "val/sex_agreement"} <= set(stats[2])
     mapper = load_pretrained(model, ("mapper",)).modules["mapper"]
     assert float(mapper.trait_head.weight.detach().abs().sum()) > 0  # trained from its zero start
+    assert mapper.shortlisting()  # fitted at the snapshot (shortlist 2 of 4 candidates)
     reader = load_pretrained(model, ("mapper",)).modules["mapper"].reader.state_dict()
     from voice2face.checkpoint import load_tensors
 
@@ -169,6 +192,9 @@ def test_the_reader_shipped_in_a_selection_model_is_reused_when_it_reads_the_sam
         raise AssertionError("trained a reader although the generator's folder ships one")
 
     monkeypatch.setattr(mapper_module, "train_selection_reader", refuse)
+    from voice2face.models.wplus import VoiceToWPlus
+
+    monkeypatch.setattr(VoiceToWPlus, "fit_shortlist", refuse)  # the shipped shortlist fits as well
     run = train_mapper(_tiny_select_preset(), tiny_corpus, tmp_path / "runs", generator=select_run / "model",
                        encoder=tiny_encoder_run, progress=False)  # fmt: skip
     assert (run / READER_FILE).read_bytes() != b""
@@ -176,3 +202,6 @@ def test_the_reader_shipped_in_a_selection_model_is_reused_when_it_reads_the_sam
 
     assert all(torch.equal(load_tensors(run / READER_FILE)[k], v) for k, v in
                load_tensors(select_run / READER_FILE).items())  # fmt: skip
+    shipped = load_pretrained(select_run / "model", ("mapper",)).modules["mapper"]
+    reused = load_pretrained(run / "model", ("mapper",)).modules["mapper"]
+    assert reused.shortlisting() and torch.equal(reused.shortlist_weight, shipped.shortlist_weight)

@@ -510,6 +510,11 @@ class SelectionConfig:
     absolute differences, binary traits (``binary``) compared as ``tanh(logit / 2)`` in [-1, 1] and
     the others in the reader's standardised units. Every portrait is then one of the generator's own
     samples. ``z_dim`` is the generator's (0 until the mapper stage fills it in).
+
+    Rendering and reading every candidate costs K images per portrait; ``shortlist`` (M) cuts it to
+    M: a linear read-out of the traits from the candidate's code in W (fitted on random renderings
+    when the mapper is saved) ranks the K candidates, and only the M nearest are rendered and read
+    (0 = render all K).
     """
 
     candidates: int = 64
@@ -519,6 +524,7 @@ class SelectionConfig:
     weights: tuple[float, ...] = (4.0, 1.0, 0.5, 0.5, 0.5)
     reader: FaceCNNConfig = field(default_factory=lambda: FaceCNNConfig(epochs=8, batch_size=64, seed=7))
     seed: int = 0
+    shortlist: int = 8
 
     def __post_init__(self) -> None:
         for name in ("traits", "binary", "weights"):
@@ -536,6 +542,7 @@ class SelectionConfig:
             f"selection weights must give one value >= 0 per trait ({len(self.traits)}), got {self.weights}.",
         )
         _check(self.reader.blur == 0, "the selection reader learns from sharp faces only; use blur 0.")
+        _check(self.shortlist >= 0, f"selection shortlist must be >= 0 (0 = all candidates), got {self.shortlist}.")
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,10 @@ predict what the reader reads off each training speaker's faces) pick the neares
 
 binary traits in ``tanh(logit / 2)`` and the others in the reader's standardised units. The
 voice decides what it reveals (sex, age, face and head size); z decides the rest, since the K
-candidates of one z differ in everything. The cost is K renderings and readings per portrait
-(shared between voices that use the same z).
+candidates of one z differ in everything. Rendering and reading costs; a linear read-out of the
+traits from a code in W (``shortlist_weight``, fitted on random renderings by
+:meth:`VoiceToWPlus.fit_shortlist`) ranks the K candidates first, and only the ``shortlist`` (M)
+nearest are rendered and read (renderings shared between voices that use the same codes).
 """
 
 from __future__ import annotations
@@ -114,6 +116,35 @@ class VoiceToWPlus(nn.Module):
         self.register_buffer("candidate_sign", torch.stack(sign))  # [K, z_dim]
         self.register_buffer("selection_weights", torch.tensor(selection.weights, dtype=torch.float32))  # [T]
         self.register_buffer("binary_traits", torch.tensor([name in selection.binary for name in selection.traits]))
+        # The shortlist's linear read-out of the traits from a code in W (zero until fit_shortlist).
+        self.register_buffer("shortlist_weight", torch.zeros(config.w_dim, count))  # [C, T]
+        self.register_buffer("shortlist_bias", torch.zeros(count))  # [T]
+
+    @torch.no_grad()
+    def fit_shortlist(self, generator: nn.Module, count: int = 2048, seed: int = 0, ridge: float = 1e-3) -> float:
+        """Fit the shortlist's read-out: ``count`` random codes of ``generator`` in W are rendered and read,
+        and the readings (selection units) are ridge-regressed on the codes. Returns the read-out's R²
+        averaged over the traits (on the fitting codes)."""
+        z = torch.randn(count, generator.z_dim, generator=torch.Generator().manual_seed(seed))
+        device = self.w_avg.device
+        w = generator.mapping(z.to(device), None, skip_w_avg_update=True)  # [N, L, C]
+        read = torch.cat([self.read_traits(generator.synthesis(w[s : s + _READ_CHUNK], noise_mode="const").clamp(-1, 1))
+                          for s in range(0, count, _READ_CHUNK)]).double()  # fmt: skip  # [N, T]
+        x = w.mean(dim=1).double()
+        mean_x, mean_y = x.mean(dim=0), read.mean(dim=0)
+        xc, yc = x - mean_x, read - mean_y
+        gram = xc.T @ xc
+        gram += ridge * torch.trace(gram) / gram.shape[0] * torch.eye(gram.shape[0], dtype=gram.dtype, device=device)
+        weight = torch.linalg.solve(gram, xc.T @ yc)  # [C, T]
+        self.shortlist_weight.copy_(weight.to(self.shortlist_weight.dtype))
+        self.shortlist_bias.copy_((mean_y - mean_x @ weight).to(self.shortlist_bias.dtype))
+        r2 = 1 - (xc @ weight - yc).var(dim=0) / yc.var(dim=0).clamp_min(1e-12)
+        return float(r2.mean())
+
+    def shortlisting(self) -> bool:
+        """Whether a fitted shortlist narrows the candidates rendered."""
+        selection = self.selection
+        return 0 < selection.shortlist < selection.candidates and bool(self.shortlist_weight.any())
 
     @property
     def selecting(self) -> bool:
@@ -307,17 +338,27 @@ class MappedGenerator(nn.Module):
         assert_shape(c, [z.shape[0], mapper.embedding_dim], "voice embeddings")
         candidates = mapper.candidate_latents(z)  # [B, K, z_dim]
         batch, count = candidates.shape[:2]
-        unique, inverse = torch.unique(candidates.flatten(0, 1), dim=0, return_inverse=True)  # [U, z_dim], [B·K]
+        wanted = mapper.voice_traits(c)  # [B, T]
         ws = self.generator.mapping(
-            unique, None, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff, skip_w_avg_update=True
-        )  # [U, num_ws, w_dim]
+            candidates.flatten(0, 1),
+            None,
+            truncation_psi=truncation_psi,
+            truncation_cutoff=truncation_cutoff,
+            skip_w_avg_update=True,
+        ).view(batch, count, self.num_ws, self.w_dim)  # mapping is cheap; rendering is what costs
+        rows = torch.arange(batch, device=ws.device)
+        if mapper.shortlisting():  # keep the M candidates whose linear read-out is nearest the voice
+            guess = ws.mean(dim=2) @ mapper.shortlist_weight + mapper.shortlist_bias  # [B, K, T]
+            distance = ((guess - wanted[:, None]).abs() * mapper.selection_weights).sum(dim=-1)  # [B, K]
+            keep = distance.topk(mapper.selection.shortlist, dim=1, largest=False).indices  # [B, M]
+            ws = ws[rows[:, None], keep]  # [B, M, L, C]
+        unique, inverse = torch.unique(ws.flatten(0, 1), dim=0, return_inverse=True)  # [U, L, C], [B·M]
         read = torch.cat([
-            mapper.read_traits(self.synthesis(ws[start : start + _READ_CHUNK], noise_mode="const").clamp(-1, 1))
-            for start in range(0, ws.shape[0], _READ_CHUNK)
-        ])  # fmt: skip
-        inverse = inverse.view(batch, count)
-        best = mapper.choose(mapper.voice_traits(c), read[inverse])  # [B]
-        return ws[inverse[torch.arange(batch, device=inverse.device), best]]
+            mapper.read_traits(self.synthesis(unique[start : start + _READ_CHUNK], noise_mode="const").clamp(-1, 1))
+            for start in range(0, unique.shape[0], _READ_CHUNK)
+        ])  # fmt: skip  # [U, T]
+        best = mapper.choose(wanted, read[inverse.view(batch, -1)])  # [B]
+        return ws[rows, best]
 
 
 _READ_CHUNK = 128  # candidate renderings read at a time

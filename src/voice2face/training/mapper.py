@@ -280,6 +280,9 @@ class MapperTrainer:
         kept = 0
         if not self.selecting:
             kept = self.mapper.fit_basis(self.speaker_embeddings(self.train_data), self.targets, *self.calibration)
+        elif not bool(self.mapper.shortlist_weight.any()):  # depends only on the frozen generator and the reader
+            r2 = self.mapper.fit_shortlist(self.generator, seed=self.seed)
+            log.info("selection shortlist: linear read-out of the traits from W, R² %.2f", r2)
         self.encoder.train(was_training)
         save_pretrained(
             model_dir, {"voice_encoder": self.encoder, "generator": self.generator, "mapper": self.mapper},

@@ -413,13 +413,16 @@ def _selection_trainer(config, model_config, manifest, voice_encoder, G, train, 
     selection = model_config.mapper.selection
     reader_path = run_dir / READER_FILE
     faces, index = speaker_faces(manifest, "train", train.speaker_names, progress=progress)
+    shipped_mapper = None  # a selecting mapper shipped with the generator: its reader and shortlist fit this one
+    shipped = read_model_config(generator).mapper
+    if shipped is not None and shipped.selection is not None and _same_reader(shipped.selection, selection):
+        shipped_mapper = load_pretrained(generator, ("mapper",)).modules["mapper"]
     if reader_path.is_file():
         reader_state = load_tensors(reader_path)
     else:
         reader_state, source = None, "trained on the training faces"
-        shipped = read_model_config(generator).mapper
-        if shipped is not None and shipped.selection is not None and _same_reader(shipped.selection, selection):
-            reader_state = load_pretrained(generator, ("mapper",)).modules["mapper"].reader.state_dict()
+        if shipped_mapper is not None:
+            reader_state = shipped_mapper.reader.state_dict()
             source = f"shipped in {generator}"
         if reader_state is None:
             identities = [manifest.identity(train.speaker_names[i]) for i in index.tolist()]
@@ -433,9 +436,21 @@ def _selection_trainer(config, model_config, manifest, voice_encoder, G, train, 
     if validation is not None:
         val_faces, val_index = speaker_faces(manifest, "val", validation.speaker_names, progress=progress)
         val = (validation, speaker_readings(probe, val_faces, val_index, len(validation.speaker_names)))
-    return MapperTrainer(config, model_config, voice_encoder, G, train, None, None, validation=val,
-                         attributes=attributes, traits=traits, reader_state=reader_state, seed=seed,
-                         context=context)  # fmt: skip
+    trainer = MapperTrainer(config, model_config, voice_encoder, G, train, None, None, validation=val,
+                            attributes=attributes, traits=traits, reader_state=reader_state, seed=seed,
+                            context=context)  # fmt: skip
+    if shipped_mapper is not None and shipped_mapper.shortlisting() and source_is_shipped(reader_path, generator):
+        with torch.no_grad():  # the same generator and reader: the shipped shortlist read-out holds as it is
+            trainer.mapper.shortlist_weight.copy_(shipped_mapper.shortlist_weight)
+            trainer.mapper.shortlist_bias.copy_(shipped_mapper.shortlist_bias)
+    return trainer
+
+
+def source_is_shipped(reader_path: Path, generator: Path) -> bool:
+    """Whether the run's reader is the one shipped in ``generator``'s mapper (its file's metadata)."""
+    from voice2face.checkpoint import read_tensor_metadata
+
+    return read_tensor_metadata(reader_path).get("source") == f"shipped in {generator}"
 
 
 def _same_reader(a, b) -> bool:
