@@ -18,7 +18,7 @@ from voice2face.inference.png import SYNTHETIC_NOTICE, read_png_metadata
 def test_demo_end_to_end(tmp_path, route):
     """The whole pipeline runs and writes what it promises; its timing lives in benchmarks/, not here
     (a test that asserts wall-clock time fails on a loaded machine). The paper's route reuses the
-    bundled generator and its projector and trains only the voice side."""
+    bundled generator and its mapper's reader and trains only the voice side."""
     if route == "wplus" and json.loads((bundled_model_dir() / "config.json").read_text()).get("mapper") is None:
         pytest.skip("the bundled model is not of the paper's route (issue 14: not yet rebuilt on it)")
     result = run_demo(tmp_path / "demo", minutes=0.5, identities=24, route=route, progress=False)
@@ -26,9 +26,11 @@ def test_demo_end_to_end(tmp_path, route):
     assert (config.get("mapper") is not None) == (route == "wplus")
     assert result.report.is_file() and "<table" in result.report.read_text()
     assert (result.run / "model" / "config.json").is_file() and (result.run / "metrics.jsonl").is_file()
-    assert "1:2 matching" in result.evaluation and "ceiling" in result.evaluation
+    cut = any("identity metrics" in note for note in result.notes)  # what the plan cut is said, and is cut
+    assert ("recall@1" in result.evaluation) == (not cut) and "ceiling" in result.evaluation
     assert result.portraits and read_png_metadata(result.portraits[0])["Description"] == SYNTHETIC_NOTICE
     assert "two-sample accuracy" in result.evaluation and "oracle voice" in result.evaluation
+    assert {"probe", "corpus", "encoder", "second_stage", "evaluation", "tail", "total"} <= set(result.seconds)
 
 
 def test_demo_refuses_a_used_folder(tmp_path, capsys):
@@ -53,3 +55,33 @@ def test_a_stage_that_stopped_short_is_said_in_a_sentence(tmp_path):
         "weaker than a full run's; give more --minutes."
     )
     assert _stopped_short("stage 1 (voice encoder)", tmp_path / "run", 19, "steps") is None
+
+
+def test_the_plan_gives_training_what_the_fixed_parts_leave_and_cuts_then_warns_on_a_slow_machine():
+    from voice2face.demo import DEMO_METRICS, REFERENCE, plan_demo
+
+    fixed = REFERENCE.corpus_s + REFERENCE.evaluation_s + REFERENCE.identity_s + REFERENCE.tail_s
+    ample = (fixed + REFERENCE.min_training_s["wplus"]) / 60 + 1  # minutes that fit everything at reference speed
+    reference = plan_demo(ample, 200, "wplus", REFERENCE.probe_s)
+    assert reference.slowdown == pytest.approx(1.0) and reference.metrics == DEMO_METRICS
+    assert not reference.cuts and reference.warning is None
+    assert reference.fixed_s == pytest.approx(fixed) and reference.training_s == pytest.approx(ample * 60 - fixed)
+
+    slow = plan_demo(ample, 200, "wplus", 2 * REFERENCE.probe_s)  # a loaded machine: twice slower
+    assert "identity" not in slow.metrics and "identity metrics" in slow.cuts[0]
+    assert slow.fixed_s == pytest.approx(2 * (fixed - REFERENCE.identity_s))
+    assert slow.warning and "near chance" in slow.warning and "--minutes" in slow.warning
+    enough = int(slow.warning.split("--minutes ")[1].rstrip("."))
+    assert enough > ample and plan_demo(enough, 200, "wplus", 2 * REFERENCE.probe_s).warning is None
+
+    small = plan_demo(ample, 24, "wplus", REFERENCE.probe_s)  # a small corpus costs less to make and evaluate
+    assert small.fixed_s < reference.fixed_s and small.training_s > reference.training_s
+
+    hopeless = plan_demo(1, 200, "conditional", 10 * REFERENCE.probe_s)
+    assert hopeless.training_s == 0 and "near chance" in hopeless.warning
+
+
+def test_the_speed_probe_times_a_fixed_workload():
+    from voice2face.demo import machine_speed
+
+    assert 0 < machine_speed(repeats=1) < 600

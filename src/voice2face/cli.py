@@ -700,9 +700,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--identities", type=_positive_int, default=200, help="corpus size (default: %(default)s)")
     demo.add_argument("--seed", type=_non_negative_int, default=0, help="(default: %(default)s)")
     demo.add_argument(
-        "--route", choices=("wplus", "conditional"), default="conditional",
-        help="conditional: a conditional GAN from nothing; wplus: the paper's route on the bundled pretrained "
-        "generator, which needs a bundled model built with build_bundled_model.py --route wplus (default: %(default)s)",
+        "--route", choices=("wplus", "conditional"), default="wplus",
+        help="wplus: the paper's route, the voice side trained on the bundled model's pretrained generator; "
+        "conditional: the conditional GAN of Wen et al.'s protocol trained from nothing (default: %(default)s)",
     )  # fmt: skip
     demo.set_defaults(handler=_cmd_demo)
 

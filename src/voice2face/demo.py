@@ -2,37 +2,137 @@
 
 Two routes (``route``):
 
-- ``"wplus"`` (the paper's route; it needs a bundled model of that route, which the package does
-  not ship yet, see issue 14): the bundled model's pretrained face generator and
-  its projector are reused, and only the voice side learns: synthvox corpus → stage 1 (voice
-  encoder from nothing) → the corpus's training faces projected into the generator's W+ → voice→W+
-  mapper (encoder fine-tuned) → evaluation beside the reference rows → HTML report → portraits.
-  The faces are faces from the first minute; what the demo shows learning is whether they follow
-  the voice (sex, age, the voice-revealed traits).
-- ``"conditional"`` (the default): the from-scratch conditional StyleGAN2 of Wen et al.'s protocol
-  (stage 2 trains the generator on the corpus); within minutes on 2 CPU cores it draws colour blobs.
+- ``"wplus"`` (the default; the paper's route): the bundled model's pretrained face generator and
+  its mapper's reader are reused, and only the voice side learns: synthvox corpus → stage 1 (voice
+  encoder from nothing) → the voice side (encoder fine-tuned to predict what the reader sees on
+  each speaker's faces; the voice then selects among the generator's faces) → evaluation beside
+  the reference rows → HTML report → portraits. The faces are faces from the first minute; what
+  the demo shows learning is whether they follow the voice (sex, age, the voice-revealed traits).
+- ``"conditional"``: the from-scratch conditional StyleGAN2 of Wen et al.'s protocol (stage 2
+  trains the generator on the corpus); within minutes on 2 CPU cores it draws colour blobs.
 
-Training stops at its share of the budget with a snapshot; evaluation is trimmed to the metrics
-and reference rows the verdict needs, so the demo finishes close to ``minutes`` on 2 CPU cores.
+``minutes`` is a budget for the whole command. In its first seconds the demo times a small fixed
+workload (:func:`machine_speed`) against the reference machine's time for it, estimates from the
+reference costs (:data:`REFERENCE`, measured by benchmarks/bench_demo.py) what the corpus, the
+evaluation, the report and the portraits will take here, and gives the training stages what is
+left (:func:`plan_demo`). When that is too little, it first drops the identity metrics from the
+evaluation (they cost minutes, and the verdict does not need them), says so, and warns at once
+when even then training gets less than a meaningful result needs. Training stops at its share
+with a snapshot, and a stage that stopped short of its target says so.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from voice2face.errors import CheckpointError, ConfigError
 
+log = logging.getLogger(__name__)
+
 ROUTES = ("wplus", "conditional")
-# Shares of the budget left after the corpus is made. wplus: encoder, then mapper; the rest is kept
-# for evaluation, report and portraits. conditional: encoder, then generator.
-SHARES = {"wplus": (0.35, 0.3), "conditional": (0.2, 0.65)}
+# How the training time (what the plan leaves after the corpus, the evaluation, the report and the
+# portraits) is shared. wplus: encoder, then mapper; conditional: encoder, then generator.
+SHARES = {"wplus": (0.5, 0.5), "conditional": (0.25, 0.75)}
 # What the demo's evaluation measures: the verdict's figures (realism, traits against the oracle
 # rows, identity) without the slow extras (Fréchet distances, PPL, the σ 2 px blur row).
 DEMO_METRICS = ("realism", "traits", "identity")
 DEMO_REFERENCES = ("real", "blurred_real_1.2", "oracle_voice", "oracle_sex")
+
+
+@dataclass(frozen=True)
+class DemoCosts:
+    """Seconds that parts of a demo take on one machine (all for a 200-identity corpus, cold caches).
+
+    probe_s: :func:`machine_speed`'s fixed workload. corpus_s: making the corpus. evaluation_s:
+    the demo's evaluation without the identity metrics; identity_s: what they add. tail_s: the
+    report and the portraits. min_training_s: {route: the least training time that gives a result
+    above chance on the verdict's figures}.
+    """
+
+    probe_s: float
+    corpus_s: float
+    evaluation_s: float
+    identity_s: float
+    tail_s: float
+    min_training_s: dict[str, float]
+
+
+#: Measured on the reference machine (2 idle x86_64 cores, torch 2.13 CPU) with benchmarks/bench_demo.py
+#: (2026-12-03, wplus, 200 people): probe 0.29 s, corpus 37 s, evaluation without the identity metrics
+#: 622 s (the realism metric 458 s of it, its instruments trained from nothing), report and portraits
+#: 3 s. identity_s is estimated from the bundled model's evaluation (identity embedder trained from
+#: nothing, oracle rows scored). min_training_s: wplus, 224 s of training gave sex 0.90 and a
+#: voice-revealed trait score 0.35 (two-sample accuracy 0.87); conditional, 10 minutes of training are
+#: what the synthvox-quick stages were sized for.
+REFERENCE = DemoCosts(probe_s=0.29, corpus_s=37.0, evaluation_s=622.0, identity_s=120.0, tail_s=3.0,
+                      min_training_s={"wplus": 220.0, "conditional": 600.0})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """How a demo spends its budget: ``slowdown`` (this machine's probe time over the reference's),
+    the estimated seconds of the fixed parts, what is left for ``training_s``, the metrics kept,
+    what was cut and why (``cuts``), and a ``warning`` when training gets too little."""
+
+    slowdown: float
+    fixed_s: float
+    training_s: float
+    metrics: tuple[str, ...]
+    cuts: tuple[str, ...]
+    warning: str | None
+
+
+def machine_speed(repeats: int = 3) -> float:
+    """Seconds this machine takes for a small fixed workload (a conv net's forward and backward
+    passes on a fixed batch, on the threads torch uses here): the fastest of ``repeats`` runs."""
+    import torch
+    from torch import nn
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
+                            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 1))  # fmt: skip
+        batch = torch.randn(32, 3, 64, 64)
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(4):
+            net.zero_grad()
+            net(batch).sum().backward()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def plan_demo(minutes: float, identities: int, route: str, probe_s: float, costs: DemoCosts = REFERENCE) -> DemoPlan:
+    """Split ``minutes`` between the fixed parts and training, for a machine whose probe took ``probe_s``."""
+    slowdown = max(probe_s / costs.probe_s, 0.1)
+    scale = slowdown * max(identities, 24) / 200  # the corpus and the evaluation grow with the people in it
+    budget = minutes * 60
+    metrics, cuts = DEMO_METRICS, []
+    fixed = scale * (costs.corpus_s + costs.evaluation_s + costs.identity_s) + slowdown * costs.tail_s
+    needed = slowdown * costs.min_training_s[route]
+    if budget - fixed < needed:
+        metrics = tuple(m for m in DEMO_METRICS if m != "identity")
+        fixed -= scale * costs.identity_s
+        cuts.append(
+            f"the identity metrics (1:2 matching, recall@K) are left out of the evaluation to save about "
+            f"{scale * costs.identity_s / 60:.0f} min; run `voice2face evaluate` on the run for them"
+        )
+    training = max(budget - fixed, 0.0)
+    warning = None
+    if training < needed:
+        enough = math.ceil((fixed + needed) / 60)
+        warning = (
+            f"this machine runs the reference workload at {1 / slowdown:.2f}x the reference speed, so {minutes:g} "
+            f"minutes leave about {training / 60:.1f} min for training, under the {needed / 60:.1f} min a "
+            f"meaningful result needs: expect results near chance, or give --minutes {enough}."
+        )
+    return DemoPlan(slowdown, fixed, training, metrics, tuple(cuts), warning)
 
 
 @dataclass(frozen=True)
@@ -46,6 +146,7 @@ class DemoResult:
     portraits: tuple[Path, ...]
     evaluation: str
     notes: tuple[str, ...] = ()
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # wall time of each part, and the plan
 
 
 def _stopped_short(stage: str, run: Path, planned: float, unit: str) -> str | None:
@@ -61,7 +162,8 @@ def _stopped_short(stage: str, run: Path, planned: float, unit: str) -> str | No
 
 
 def _pretrained_parts() -> Path:
-    """The bundled model folder, if it holds a pretrained generator with its mapper and projector."""
+    """The bundled model folder, if it holds a pretrained generator with its mapper (and, for a
+    mapper of the regression mode, its projector)."""
     from voice2face.checkpoint import read_model_config
     from voice2face.inference.pipeline import bundled_model_dir
     from voice2face.training.projection import PROJECTOR_FILE
@@ -70,12 +172,17 @@ def _pretrained_parts() -> Path:
     if not (folder / "config.json").is_file():
         raise CheckpointError(f"No bundled model in {folder}; build it with scripts/build_bundled_model.py --install.")
     config = read_model_config(folder)
-    if config.mapper is None or not (folder / PROJECTOR_FILE).is_file():
+    if config.mapper is None or (config.mapper.selection is None and not (folder / PROJECTOR_FILE).is_file()):
         raise CheckpointError(
             f"The bundled model in {folder} has no pretrained generator with a projector; use --route conditional "
             "or rebuild it with scripts/build_bundled_model.py --route wplus --install."
         )
     return folder
+
+
+def _corpus_share(identities: int) -> float:
+    """Reference seconds of making a corpus of ``identities`` people (part of the plan's fixed time)."""
+    return REFERENCE.corpus_s * max(identities, 24) / 200
 
 
 def run_demo(
@@ -84,7 +191,7 @@ def run_demo(
     minutes: float = 10.0,
     identities: int = 200,
     seed: int = 0,
-    route: str = "conditional",
+    route: str = "wplus",
     progress: bool = True,
 ) -> DemoResult:
     """Run the method into ``out_dir`` (which must not hold an earlier demo) in about ``minutes``."""
@@ -106,19 +213,40 @@ def run_demo(
         raise ConfigError(f"Demo folder {out} is not empty; choose a new --out folder or remove it.")
     pretrained = _pretrained_parts() if route == "wplus" else None
     start = time.monotonic()
+    probe = machine_speed()
+    plan = plan_demo(minutes, identities, route, probe)
+    seconds = {"probe": probe, "planned_training": plan.training_s, "planned_fixed": plan.fixed_s}
+    mark = time.monotonic()
+
+    def lap(part: str) -> None:
+        nonlocal mark
+        now = time.monotonic()
+        seconds[part] = now - mark
+        mark = now
+
+    log.info("demo plan: machine %.2fx slower than the reference; about %.0f s for training, %.0f s for the rest",
+             plan.slowdown, plan.training_s, plan.fixed_s)  # fmt: skip
+    notes: list[str | None] = [*plan.cuts]
+    for cut in plan.cuts:
+        log.warning("to fit %g minutes, %s.", minutes, cut)
+    if plan.warning:
+        log.warning(plan.warning)
+        notes.append(plan.warning)
     corpus = out / "corpus"
     generate_corpus(corpus, SynthVoxConfig(identities=identities, seed=seed), progress=progress)
-    left = minutes * 60 - (time.monotonic() - start)
+    lap("corpus")
+    training_end = start + minutes * 60 - (plan.fixed_s - plan.slowdown * _corpus_share(identities))
     cache = out / "cache"
     encoder_share, second_share = SHARES[route]
+    left = training_end - time.monotonic()
     encoder_run = train_encoder(
         "synthvox-quick", corpus, out / "runs", seed=seed, cache_dir=cache,
-        time_budget_s=max(10.0, encoder_share * left), progress=progress,
+        time_budget_s=max(10.0, encoder_share / (encoder_share + second_share) * left), progress=progress,
     )  # fmt: skip
+    lap("encoder")
     quick = get_preset("synthvox-quick")
-    notes = [_stopped_short("stage 1 (voice encoder)", encoder_run, quick.encoder.steps, "steps")]
-    left = minutes * 60 - (time.monotonic() - start)
-    second_budget = max(10.0, second_share / (1 - encoder_share) * left)
+    notes.append(_stopped_short("stage 1 (voice encoder)", encoder_run, quick.encoder.steps, "steps"))
+    second_budget = max(10.0, training_end - time.monotonic())
     if route == "wplus":
         preset = get_preset("synthvox-wplus-64")
         preset = dataclasses.replace(preset, mapper=dataclasses.replace(preset.mapper, attribute_weight=1.0))
@@ -133,11 +261,16 @@ def run_demo(
             time_budget_s=second_budget, progress=progress,
         )  # fmt: skip
         notes.append(_stopped_short("stage 2 (face generator)", run, quick.gan.kimg, "kimg"))
-    config = EvaluationConfig(metrics=DEMO_METRICS, references=DEMO_REFERENCES)
+    lap("second_stage")
+    config = EvaluationConfig(metrics=plan.metrics, references=DEMO_REFERENCES)
     summary = evaluate_model(run, corpus, config=config, cache_dir=cache, progress=progress)
+    lap("evaluation")
+    seconds.update({f"evaluation_{name}": value for name, value in summary.get("seconds", {}).items()})
     title = "voice2face demo (synthvox, " + ("the paper's route)" if route == "wplus" else "conditional GAN)")
     report = build_report([run], out / "report.html", title=title)
     pipe = VoiceToFace.from_pretrained(run)
     portraits = write_portraits(pipe, [corpus / "examples"], out / "portraits", progress=False)
+    lap("tail")
+    seconds["total"] = time.monotonic() - start
     return DemoResult(corpus, encoder_run, run, report, tuple(portraits.written), format_table(summary),
-                      tuple(note for note in notes if note))  # fmt: skip
+                      tuple(note for note in notes if note), {k: round(v, 1) for k, v in seconds.items()})  # fmt: skip

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -245,7 +246,8 @@ def evaluate_model(
 
     Returns ``{"run_dir", "model_dir", "metrics_file", "snapshot", "kimg", "step", "dataset",
     "split", "embedder", "results": {metric: results}, "references": {row: {metric: results}},
-    "reference": {"ceiling", "chance"}, "options", "grid", ...}``; :func:`summary_json` gives the
+    "reference": {"ceiling", "chance"}, "options", "grid", "seconds" (each metric's wall time over
+    all rows), ...}``; :func:`summary_json` gives the
     compact shape of ``voice2face evaluate --json``.
     """
     from voice2face.evaluation.context import EvalContext, Instruments, registered_metrics
@@ -289,6 +291,7 @@ def evaluate_model(
         )  # fmt: skip
 
     rows: dict[str, dict[str, dict[str, Any]]] = {}
+    seconds: dict[str, float] = {}  # wall time of each metric over all rows (instruments trained on first use)
     row_names = ("model", *config.references)
     bar = tqdm(total=len(row_names) * len(config.metrics), desc="metrics", unit="metric", disable=not progress)
     try:
@@ -306,7 +309,9 @@ def evaluate_model(
             ctx = context(row, faces, ids)
             for name in config.metrics:
                 bar.set_postfix_str(f"{row}: {name}")
+                began = time.perf_counter()
                 rows[row][name] = _run_one(registry[name], ctx)
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - began
                 bar.update(1)
     finally:
         bar.close()
@@ -329,6 +334,7 @@ def evaluate_model(
         "embedder": options["embedder"], "results": results, "references": references, "reference": reference,
         "options": options, "voices": len(utterances), "generated": int(fakes.shape[0]),
         "real_faces": int(real_row.shape[0] + gallery.shape[0]), "grid": None, "voice_probe": probe,
+        "seconds": {name: round(value, 1) for name, value in seconds.items()},
     }  # fmt: skip
     if write and not _is_packaged(model_dir):
         for name, values in results.items():
