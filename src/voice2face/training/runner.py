@@ -439,18 +439,19 @@ def _selection_trainer(config, model_config, manifest, voice_encoder, G, train, 
     trainer = MapperTrainer(config, model_config, voice_encoder, G, train, None, None, validation=val,
                             attributes=attributes, traits=traits, reader_state=reader_state, seed=seed,
                             context=context)  # fmt: skip
-    if shipped_mapper is not None and shipped_mapper.shortlisting() and source_is_shipped(reader_path, generator):
+    if (
+        shipped_mapper is not None
+        and shipped_mapper.shortlisting()
+        and _same_tensors(reader_state, shipped_mapper.reader.state_dict())
+    ):
         with torch.no_grad():  # the same generator and reader: the shipped shortlist read-out holds as it is
             trainer.mapper.shortlist_weight.copy_(shipped_mapper.shortlist_weight)
             trainer.mapper.shortlist_bias.copy_(shipped_mapper.shortlist_bias)
     return trainer
 
 
-def source_is_shipped(reader_path: Path, generator: Path) -> bool:
-    """Whether the run's reader is the one shipped in ``generator``'s mapper (its file's metadata)."""
-    from voice2face.checkpoint import read_tensor_metadata
-
-    return read_tensor_metadata(reader_path).get("source") == f"shipped in {generator}"
+def _same_tensors(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def _same_reader(a, b) -> bool:
