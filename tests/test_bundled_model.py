@@ -117,7 +117,7 @@ def remeasured(tmp_path_factory) -> dict:
     return evaluate_model(BUNDLE, corpus, config=config, cache_dir=work / "cache", write=False, progress=False)
 
 
-@pytest.mark.slow  # regenerates synthvox-200 and retrains the instrument: about 12 minutes on 2 cores
+@pytest.mark.slow  # regenerates synthvox-200 and retrains the instruments: about 30 minutes on 2 cores
 def test_bundled_model_figures_reproduce_on_the_regenerated_training_corpus(remeasured):
     """Generation is deterministic, and so is the instrument, retrained here on its pinned thread
     count (INSTRUMENT_THREADS); the figures may still move by a few faces on other CPU kernels."""
