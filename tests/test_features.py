@@ -179,6 +179,23 @@ def test_torch_batch_with_lengths_equals_item_by_item(kind):
         assert not out[i, :, t:].any()
 
 
+def test_cepstral_mean_normalisation_alone_keeps_each_coefficients_swing():
+    """normalize_variance=False: each coefficient loses its mean (a gain or channel change is gone)
+    but keeps its spread; CMVN (the default) scales every spread to 1. numpy and torch agree."""
+    signal = SIGNALS["low voice"]
+    raw = F.compute_features(signal, FeatureConfig(kind="mfcc", mfcc=MFCCConfig(normalize=False)))
+    cmn_config = FeatureConfig(kind="mfcc", mfcc=MFCCConfig(normalize=True, normalize_variance=False))
+    cmn = F.compute_features(signal, cmn_config)
+    cmvn = F.compute_features(signal, FeatureConfig(kind="mfcc", mfcc=MFCCConfig(normalize=True)))
+    np.testing.assert_allclose(cmn, raw - raw.mean(axis=1, keepdims=True), atol=1e-4)
+    np.testing.assert_allclose(cmn.std(axis=1), raw.std(axis=1), rtol=1e-4)
+    np.testing.assert_allclose(cmvn.std(axis=1), 1.0, atol=1e-3)
+    louder = F.compute_features(signal * 3.0, cmn_config)  # a gain: c0 shifts by a constant, removed
+    np.testing.assert_allclose(louder, cmn, atol=1e-3)
+    extractor = FeatureExtractor(cmn_config, dtype=torch.float64)
+    np.testing.assert_allclose(extractor(torch.from_numpy(signal)[None])[0].numpy(), cmn, atol=1e-4, rtol=0)
+
+
 def test_crop_bounds_follow_each_kinds_frame_rate():
     crops = CropConfig()
     assert F.crop_bounds(crops, FeatureConfig(kind="logmel").frames_per_second) == (300, 800)

@@ -121,10 +121,9 @@ def deltas(features: np.ndarray, width: int = 2) -> np.ndarray:
     return out / (2.0 * sum(k * k for k in range(1, width + 1)))
 
 
-def _normalise(features: np.ndarray, axis: int) -> np.ndarray:
-    mean = features.mean(axis=axis, keepdims=True)
-    std = features.std(axis=axis, keepdims=True)
-    return (features - mean) / np.maximum(std, 1e-5)
+def _normalise(features: np.ndarray, axis: int, variance: bool = True) -> np.ndarray:
+    centred = features - features.mean(axis=axis, keepdims=True)
+    return centred / np.maximum(features.std(axis=axis, keepdims=True), 1e-5) if variance else centred
 
 
 def log_mel_energies(signal: np.ndarray, config: MFCCConfig | LogMelConfig, window_name: str) -> np.ndarray:
@@ -152,7 +151,7 @@ def mfcc(signal: np.ndarray, config: MFCCConfig | None = None) -> np.ndarray:
     delta = deltas(ceps, config.delta_width)
     features = np.concatenate([ceps, delta, deltas(delta, config.delta_width)], axis=1)  # [T, 3C]
     if config.normalize:
-        features = _normalise(features, axis=0)
+        features = _normalise(features, axis=0, variance=config.normalize_variance)
     return features.astype(np.float32)
 
 

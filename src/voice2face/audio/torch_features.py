@@ -40,6 +40,7 @@ class FeatureExtractor(nn.Module):
         self.preemphasis = active.preemphasis
         self.log_floor = active.log_floor
         self.normalize = active.normalize
+        self.variance = getattr(active, "normalize_variance", True)  # log-mel: mean and variance (paper)
         window_name = "hamming" if self.kind == "mfcc" else self.config.logmel.window
         filters = mel_filterbank(active.sample_rate, self.n_fft, active.n_mels, active.fmin, active.fmax)
         self.register_buffer(
@@ -82,11 +83,11 @@ class FeatureExtractor(nn.Module):
             features = log_mel
         if valid is None:
             if self.normalize:
-                features = _normalise(features, None)
+                features = _normalise(features, None, self.variance)
             return features
         mask = torch.arange(features.shape[-1], device=features.device)[None, :] < valid[:, None]  # [B, T]
         if self.normalize:
-            features = _normalise(features, mask)
+            features = _normalise(features, mask, self.variance)
         return features * mask[:, None, :]
 
     def _log_mel_frames(self, x: torch.Tensor) -> torch.Tensor:
@@ -136,8 +137,8 @@ def _deltas(features: torch.Tensor, width: int) -> torch.Tensor:
     return out / (2.0 * sum(k * k for k in range(1, width + 1)))
 
 
-def _normalise(features: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Per-row, per-feature mean/std normalisation over (valid) frames of ``[B, F, T]``."""
+def _normalise(features: torch.Tensor, mask: torch.Tensor | None, variance: bool = True) -> torch.Tensor:
+    """Per-row, per-feature mean (and, with ``variance``, std) normalisation over (valid) frames of ``[B, F, T]``."""
     if mask is None:
         mean = features.mean(dim=-1, keepdim=True)
         std = features.std(dim=-1, unbiased=False, keepdim=True)
@@ -146,4 +147,4 @@ def _normalise(features: torch.Tensor, mask: torch.Tensor | None) -> torch.Tenso
         count = weights.sum(dim=-1, keepdim=True).clamp_min(1.0)
         mean = (features * weights).sum(dim=-1, keepdim=True) / count
         std = (((features - mean) * weights).square().sum(dim=-1, keepdim=True) / count).sqrt()
-    return (features - mean) / std.clamp_min(1e-5)
+    return (features - mean) / std.clamp_min(1e-5) if variance else features - mean
