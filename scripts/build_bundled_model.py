@@ -230,9 +230,12 @@ def _generator_resolution(options: dict) -> int | str:
 
 def _encoder_text(enc: dict) -> str:
     config = enc.get("config", {}).get("encoder", {})
+    mfcc = enc.get("config", {}).get("features", {}).get("mfcc", {})
+    scaled = "mean-normalised (CMN)" if not mfcc.get("normalize_variance", True) else "mean/variance-normalised"
+    normalised = f"per-utterance {scaled}" if mfcc.get("normalize", True) else "unnormalised"
     return (
         f"SE-ResNet18 with Mish, width ×{config.get('width_multiplier', '?')}, {config.get('embedding_dim', '?')}-d "
-        "embedding, on per-utterance-normalised MFCC+Δ+ΔΔ"
+        f"embedding, on {normalised} MFCC+Δ+ΔΔ"
     )
 
 

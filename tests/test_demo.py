@@ -60,19 +60,33 @@ def test_a_stage_that_stopped_short_is_said_in_a_sentence(tmp_path):
 def test_the_plan_gives_training_what_the_fixed_parts_leave_and_cuts_then_warns_on_a_slow_machine():
     from voice2face.demo import DEMO_METRICS, REFERENCE, plan_demo
 
-    fixed = REFERENCE.corpus_s + REFERENCE.evaluation_s + REFERENCE.identity_s + REFERENCE.tail_s
+    parts = (REFERENCE.corpus_s, REFERENCE.evaluation_s, REFERENCE.instruments_s, REFERENCE.identity_s,
+             REFERENCE.voice_probe_s, REFERENCE.tail_s)  # fmt: skip
+    fixed = sum(parts)
     ample = (fixed + REFERENCE.min_training_s["wplus"]) / 60 + 1  # minutes that fit everything at reference speed
     reference = plan_demo(ample, 200, "wplus", REFERENCE.probe_s)
     assert reference.slowdown == pytest.approx(1.0) and reference.metrics == DEMO_METRICS
-    assert not reference.cuts and reference.warning is None
+    assert not reference.cuts and reference.warning is None and reference.voice_probe
     assert reference.fixed_s == pytest.approx(fixed) and reference.training_s == pytest.approx(ample * 60 - fixed)
 
-    slow = plan_demo(ample, 200, "wplus", 2 * REFERENCE.probe_s)  # a loaded machine: twice slower
-    assert "identity" not in slow.metrics and "identity metrics" in slow.cuts[0]
-    assert slow.fixed_s == pytest.approx(2 * (fixed - REFERENCE.identity_s))
+    shipped = plan_demo(ample, 200, "wplus", REFERENCE.probe_s, instruments_shipped=True)  # read-out comes trained
+    assert shipped.fixed_s == pytest.approx(fixed - REFERENCE.instruments_s) and REFERENCE.instruments_s > 0
+
+    # Cut in order: first the identity metrics, then the voice probe, and each is said.
+    tight = (fixed - REFERENCE.identity_s + REFERENCE.min_training_s["wplus"]) / 60 + 0.1
+    one_cut = plan_demo(tight, 200, "wplus", REFERENCE.probe_s)
+    assert "identity" not in one_cut.metrics and one_cut.voice_probe and len(one_cut.cuts) == 1
+    assert one_cut.warning is None
+    tighter = (fixed - REFERENCE.identity_s - REFERENCE.voice_probe_s + REFERENCE.min_training_s["wplus"]) / 60 + 0.1
+    two_cuts = plan_demo(tighter, 200, "wplus", REFERENCE.probe_s)
+    assert not two_cuts.voice_probe and "voice embedding" in two_cuts.cuts[1] and two_cuts.warning is None
+
+    slow = plan_demo(ample, 200, "wplus", 3 * REFERENCE.probe_s)  # a loaded machine: three times slower
+    assert "identity" not in slow.metrics and "identity metrics" in slow.cuts[0] and not slow.voice_probe
+    assert slow.fixed_s == pytest.approx(3 * (fixed - REFERENCE.identity_s - REFERENCE.voice_probe_s))
     assert slow.warning and "near chance" in slow.warning and "--minutes" in slow.warning
     enough = int(slow.warning.split("--minutes ")[1].rstrip("."))
-    assert enough > ample and plan_demo(enough, 200, "wplus", 2 * REFERENCE.probe_s).warning is None
+    assert enough > ample and plan_demo(enough, 200, "wplus", 3 * REFERENCE.probe_s).warning is None
 
     small = plan_demo(ample, 24, "wplus", REFERENCE.probe_s)  # a small corpus costs less to make and evaluate
     assert small.fixed_s < reference.fixed_s and small.training_s > reference.training_s

@@ -316,7 +316,12 @@ def evaluate_model(
     finally:
         bar.close()
     _voice_trait_scores(rows)
-    probe = voice_probe(encoder, voices, manifest, utterances, embeddings, device=run_device, progress=progress)
+    if config.voice_probe:
+        began = time.perf_counter()
+        probe = voice_probe(encoder, voices, manifest, utterances, embeddings, device=run_device, progress=progress)
+        seconds["voice_probe"] = time.perf_counter() - began
+    else:
+        probe = {"skipped": "left out of this evaluation (voice_probe=False)"}
 
     results = rows["model"]
     references = {row: values for row, values in rows.items() if row != "model"}
