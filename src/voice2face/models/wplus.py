@@ -128,8 +128,7 @@ class VoiceToWPlus(nn.Module):
         z = torch.randn(count, generator.z_dim, generator=torch.Generator().manual_seed(seed))
         device = self.w_avg.device
         w = generator.mapping(z.to(device), None, skip_w_avg_update=True)  # [N, L, C]
-        read = torch.cat([self.read_traits(generator.synthesis(w[s : s + _READ_CHUNK], noise_mode="const").clamp(-1, 1))
-                          for s in range(0, count, _READ_CHUNK)]).double()  # fmt: skip  # [N, T]
+        read = self.read_codes(generator.synthesis, w).double()  # [N, T]
         x = w.mean(dim=1).double()
         mean_x, mean_y = x.mean(dim=0), read.mean(dim=0)
         xc, yc = x - mean_x, read - mean_y
@@ -160,6 +159,14 @@ class VoiceToWPlus(nn.Module):
     def selection_units(self, raw: torch.Tensor) -> torch.Tensor:
         """Reader outputs ``[..., T]`` (logits, standardised values) → selection units (``tanh(logit / 2)``)."""
         return torch.where(self.binary_traits, torch.tanh(raw / 2), raw)
+
+    def read_codes(self, synthesis: nn.Module, ws: torch.Tensor) -> torch.Tensor:
+        """The reader's selection units ``[N, T]`` of the faces that ``synthesis`` renders from codes
+        ``ws`` ``[N, L, C]`` (constant noise), rendered and read a chunk at a time."""
+        return torch.cat([
+            self.read_traits(synthesis(ws[start : start + _READ_CHUNK], noise_mode="const").clamp(-1, 1))
+            for start in range(0, ws.shape[0], _READ_CHUNK)
+        ])  # fmt: skip
 
     def read_traits(self, images: torch.Tensor) -> torch.Tensor:
         """Images ``[B, 3, R, R]`` in [-1, 1] → the reader's traits ``[B, T]`` in selection units."""
@@ -353,10 +360,7 @@ class MappedGenerator(nn.Module):
             keep = distance.topk(mapper.selection.shortlist, dim=1, largest=False).indices  # [B, M]
             ws = ws[rows[:, None], keep]  # [B, M, L, C]
         unique, inverse = torch.unique(ws.flatten(0, 1), dim=0, return_inverse=True)  # [U, L, C], [B·M]
-        read = torch.cat([
-            mapper.read_traits(self.synthesis(unique[start : start + _READ_CHUNK], noise_mode="const").clamp(-1, 1))
-            for start in range(0, unique.shape[0], _READ_CHUNK)
-        ])  # fmt: skip  # [U, T]
+        read = mapper.read_codes(self.synthesis, unique)  # [U, T]
         best = mapper.choose(wanted, read[inverse.view(batch, -1)])  # [B]
         return ws[rows, best]
 
