@@ -140,11 +140,15 @@ def _deltas(features: torch.Tensor, width: int) -> torch.Tensor:
 def _normalise(features: torch.Tensor, mask: torch.Tensor | None, variance: bool = True) -> torch.Tensor:
     """Per-row, per-feature mean (and, with ``variance``, std) normalisation over (valid) frames of ``[B, F, T]``."""
     if mask is None:
-        mean = features.mean(dim=-1, keepdim=True)
+        centred = features - features.mean(dim=-1, keepdim=True)
+        if not variance:
+            return centred
         std = features.std(dim=-1, unbiased=False, keepdim=True)
     else:
         weights = mask[:, None, :].to(features.dtype)
         count = weights.sum(dim=-1, keepdim=True).clamp_min(1.0)
-        mean = (features * weights).sum(dim=-1, keepdim=True) / count
-        std = (((features - mean) * weights).square().sum(dim=-1, keepdim=True) / count).sqrt()
-    return (features - mean) / std.clamp_min(1e-5) if variance else features - mean
+        centred = features - (features * weights).sum(dim=-1, keepdim=True) / count
+        if not variance:
+            return centred
+        std = ((centred * weights).square().sum(dim=-1, keepdim=True) / count).sqrt()
+    return centred / std.clamp_min(1e-5)
