@@ -29,7 +29,8 @@ def test_demo_end_to_end(tmp_path, route):
     cut = any("identity metrics" in note for note in result.notes)  # what the plan cut is said, and is cut
     assert ("recall@1" in result.evaluation) == (not cut) and "ceiling" in result.evaluation
     assert result.portraits and read_png_metadata(result.portraits[0])["Description"] == SYNTHETIC_NOTICE
-    assert "two-sample accuracy" in result.evaluation and "oracle voice" in result.evaluation
+    oracles_cut = any("oracle rows" in note for note in result.notes)  # a run that fell late cuts them, and says so
+    assert "two-sample accuracy" in result.evaluation and ("oracle voice" in result.evaluation) == (not oracles_cut)
     assert {"probe", "corpus", "encoder", "second_stage", "evaluation", "tail", "total"} <= set(result.seconds)
 
 
@@ -58,32 +59,44 @@ def test_a_stage_that_stopped_short_is_said_in_a_sentence(tmp_path):
 
 
 def test_the_plan_gives_training_what_the_fixed_parts_leave_and_cuts_then_warns_on_a_slow_machine():
-    from voice2face.demo import DEMO_METRICS, REFERENCE, plan_demo
+    from voice2face.demo import DEMO_METRICS, DEMO_REFERENCES, REFERENCE, plan_demo
 
     parts = (REFERENCE.corpus_s, REFERENCE.evaluation_s, REFERENCE.instruments_s, REFERENCE.identity_s,
              REFERENCE.voice_probe_s, REFERENCE.tail_s)  # fmt: skip
     fixed = sum(parts)
-    ample = (fixed + REFERENCE.min_training_s["wplus"]) / 60 + 1  # minutes that fit everything at reference speed
+    need = REFERENCE.min_training_s["wplus"]
+    ample = (fixed + need) / 60 + 1  # minutes that fit everything at reference speed
     reference = plan_demo(ample, 200, "wplus", REFERENCE.probe_s)
-    assert reference.slowdown == pytest.approx(1.0) and reference.metrics == DEMO_METRICS
-    assert not reference.cuts and reference.warning is None and reference.voice_probe
+    assert reference.slowdown == pytest.approx(1.0) and reference.evaluation.metrics == DEMO_METRICS
+    assert not reference.cuts and reference.warning is None and reference.evaluation.voice_probe
+    assert reference.evaluation.rows == DEMO_REFERENCES
     assert reference.fixed_s == pytest.approx(fixed) and reference.training_s == pytest.approx(ample * 60 - fixed)
 
     shipped = plan_demo(ample, 200, "wplus", REFERENCE.probe_s, instruments_shipped=True)  # read-out comes trained
     assert shipped.fixed_s == pytest.approx(fixed - REFERENCE.instruments_s) and REFERENCE.instruments_s > 0
 
-    # Cut in order: first the identity metrics, then the voice probe, and each is said.
-    tight = (fixed - REFERENCE.identity_s + REFERENCE.min_training_s["wplus"]) / 60 + 0.1
+    # Cut in order: the identity metrics, the voice probe, the blurred row, the real row; each is said.
+    tight = (fixed - REFERENCE.identity_s + need) / 60 + 0.1
     one_cut = plan_demo(tight, 200, "wplus", REFERENCE.probe_s)
-    assert "identity" not in one_cut.metrics and one_cut.voice_probe and len(one_cut.cuts) == 1
+    assert "identity" not in one_cut.evaluation.metrics and one_cut.evaluation.voice_probe and len(one_cut.cuts) == 1
     assert one_cut.warning is None
-    tighter = (fixed - REFERENCE.identity_s - REFERENCE.voice_probe_s + REFERENCE.min_training_s["wplus"]) / 60 + 0.1
+    tighter = (fixed - REFERENCE.identity_s - REFERENCE.voice_probe_s + need) / 60 + 0.1
     two_cuts = plan_demo(tighter, 200, "wplus", REFERENCE.probe_s)
-    assert not two_cuts.voice_probe and "voice embedding" in two_cuts.cuts[1] and two_cuts.warning is None
+    assert not two_cuts.evaluation.voice_probe and "voice embedding" in two_cuts.cuts[1] and two_cuts.warning is None
+    assert two_cuts.evaluation.rows == DEMO_REFERENCES
+    rows = REFERENCE.reference_row_s
+    assert rows > 0
+    three_cuts = plan_demo(tighter - rows / 60, 200, "wplus", REFERENCE.probe_s)
+    assert three_cuts.evaluation.rows == ("real", "oracle_voice", "oracle_sex")
+    assert "blurred_real_1.2" in three_cuts.cuts[2]
+    four_cuts = plan_demo(tighter - 2 * rows / 60, 200, "wplus", REFERENCE.probe_s)
+    assert four_cuts.evaluation.rows == ("oracle_voice", "oracle_sex") and four_cuts.warning is None
 
     slow = plan_demo(ample, 200, "wplus", 3 * REFERENCE.probe_s)  # a loaded machine: three times slower
-    assert "identity" not in slow.metrics and "identity metrics" in slow.cuts[0] and not slow.voice_probe
-    assert slow.fixed_s == pytest.approx(3 * (fixed - REFERENCE.identity_s - REFERENCE.voice_probe_s))
+    assert "identity" not in slow.evaluation.metrics and "identity metrics" in slow.cuts[0]
+    assert not slow.evaluation.voice_probe and slow.evaluation.rows == ("oracle_voice", "oracle_sex")
+    lean = fixed - REFERENCE.identity_s - REFERENCE.voice_probe_s - 2 * rows
+    assert slow.fixed_s == pytest.approx(3 * lean)
     assert slow.warning and "near chance" in slow.warning and "--minutes" in slow.warning
     enough = int(slow.warning.split("--minutes ")[1].rstrip("."))
     assert enough > ample and plan_demo(enough, 200, "wplus", 3 * REFERENCE.probe_s).warning is None
@@ -95,7 +108,28 @@ def test_the_plan_gives_training_what_the_fixed_parts_leave_and_cuts_then_warns_
     assert hopeless.training_s == 0 and "near chance" in hopeless.warning
 
 
+def test_a_slower_machine_than_planned_cuts_more_of_the_evaluation_to_end_on_time():
+    """What the demo does when the machine slows down after its first seconds: the evaluation is
+    re-estimated at the slower speed and cut until it fits the time left, or nothing is left to cut."""
+    from voice2face.demo import REFERENCE, EvaluationPlan, fit_evaluation
+
+    plan = EvaluationPlan(metrics=("realism", "traits"), voice_probe=False)
+    idle = plan.seconds(1.0, 200, instruments_shipped=True)
+    kept, cuts = fit_evaluation(idle, plan, 1.0, 200, instruments_shipped=True)
+    assert kept == plan and cuts == []
+    loaded, cuts = fit_evaluation(idle, plan, 2.0, 200, instruments_shipped=True)  # twice slower: rows go
+    assert loaded.rows == ("oracle_voice", "oracle_sex") and len(cuts) == 2 and "blurred_real_1.2" in cuts[0]
+    lean = 2 * (idle - 2 * REFERENCE.reference_row_s)
+    assert loaded.seconds(2.0, 200, instruments_shipped=True) == pytest.approx(lean)
+    # The oracle rows go only when the run is late (the trait score is measured against them); the
+    # model row is never cut.
+    assert fit_evaluation(0.0, loaded, 5.0, 200)[0] == loaded
+    late, cuts = fit_evaluation(0.0, loaded, 5.0, 200, oracles=True)
+    assert late.rows == () and "trait score" in cuts[0] and "realism" in late.metrics
+    assert late.seconds(1.0, 200) == pytest.approx(loaded.seconds(1.0, 200) - REFERENCE.oracle_rows_s)
+
+
 def test_the_speed_probe_times_a_fixed_workload():
     from voice2face.demo import machine_speed
 
-    assert 0 < machine_speed(repeats=1) < 600
+    assert 0 < machine_speed(repeats=1) < 600 and 0 < machine_speed(repeats=3) < 600

@@ -155,3 +155,13 @@ def test_single_process_context_and_batch_split():
     assert per_rank_batch(32, 4) == 8
     with pytest.raises(ConfigError, match="multiple of 3"):
         per_rank_batch(32, 3)
+
+
+def test_a_time_budget_counts_the_set_up_of_its_call():
+    """`train --minutes M` and the demo's stage budgets are for the whole call: what the set-up spent
+    (features, reading faces) is taken off what the training loop gets, never below nothing."""
+    from voice2face.training.runner import _left
+
+    assert _left(None, 100.0, now=130.0) is None  # no budget: no limit
+    assert _left(100.0, 100.0, now=130.0) == 70.0
+    assert _left(10.0, 100.0, now=130.0) == 0.0

@@ -18,10 +18,18 @@ evaluation, the report and the portraits will take here, and gives the training 
 left (:func:`plan_demo`). On the default corpus (200 people, seed 0) the evaluation's trait
 read-out comes trained with the package (:data:`INSTRUMENTS_DIR`), as a dataset's FID statistics
 do: the same network `evaluate` trains, minutes of a 10-minute budget. When training would get
-too little, the demo drops from the evaluation first the identity metrics, then the linear probe
-of the voice embedding (each costs minutes, and the verdict needs neither), says so, and warns at
-once when even then training gets less than a meaningful result needs. Training stops at its share
-with a snapshot, and a stage that stopped short of its target says so.
+too little, the demo drops parts of the evaluation (:data:`EVALUATION_CUTS`, in order: the
+identity metrics, the linear probe of the voice embedding, the blurred and the real reference
+rows; the verdict needs none of them), says so, and warns at once when even then training gets
+less than a meaningful result needs. Training stops at its share with a snapshot, and a stage
+that stopped short of its target says so.
+
+A machine shared with other work can slow down after the first seconds. So the demo measures its
+speed again as it goes: after stage 1 from the steps it made in its time (against the reference
+machine's seconds per step), and before each later part with the probe again; with the slowest
+figure so far it re-estimates what the rest costs, shortens the voice side and cuts more of the
+evaluation (:func:`fit_evaluation`; now also the oracle rows, and with them the trait score) to
+end on time, and says what it cut.
 """
 
 from __future__ import annotations
@@ -64,9 +72,12 @@ class DemoCosts:
     the demo's evaluation without the identity metrics, its trait read-out already trained;
     instruments_s: training that read-out (saved when the corpus is the one the shipped
     instruments were made for); identity_s: what the identity metrics add; voice_probe_s: what
-    the linear probe of the voice embedding adds (it embeds every training utterance). tail_s:
-    the report and the portraits. min_training_s: {route: the training time that the reference
-    result (issue 14's demo floors: sex agreement 0.9 and more) needs}.
+    the linear probe of the voice embedding adds (it embeds every training utterance);
+    reference_row_s: what each of the real and the blurred reference rows adds; oracle_rows_s: what
+    the two oracle rows add (rendered, then scored). tail_s: the report
+    and the portraits. min_training_s: {route: the training time that the reference result (issue
+    14's demo floors: sex agreement 0.9 and more) needs}. encoder_step_s: stage 1's seconds per
+    step, its set-up included (the demo's measure of its speed as it runs).
     """
 
     probe_s: float
@@ -77,43 +88,137 @@ class DemoCosts:
     min_training_s: dict[str, float]
     instruments_s: float = 0.0
     voice_probe_s: float = 0.0
+    reference_row_s: float = 0.0
+    oracle_rows_s: float = 0.0
+    encoder_step_s: float = 0.0
 
 
 #: Measured on the reference machine (2 idle x86_64 cores, torch 2.13 CPU) with benchmarks/bench_demo.py
 #: (2026-12-03, wplus, 200 people): probe 0.29 s; corpus 26 s; evaluation without the identity
 #: metrics and the voice probe, the trait read-out shipped, 78 s (realism 48 s of it); report and
-#: portraits 5 s. Derived from the earlier run of the same day, whose evaluation trained the read-out
-#: and fitted the voice probe (622 s, realism 458 s): training the read-out 410 s (458 − 48), the
-#: voice probe 133 s (its non-metric 161 s − this run's 28 s). identity_s is estimated from the
-#: bundled model's evaluation (identity embedder trained from nothing, oracle rows scored).
-#: min_training_s: wplus, 266 s of training (stage 1 at 192/200 steps, the voice side at 184/600)
-#: gave faces (two-sample accuracy 0.84) whose sex followed the voice for only 0.84 (trait score
-#: 0.51), under issue 14's 0.9: the plan gives the training at least 420 s, cutting the identity
-#: metrics and the voice probe first; conditional, 10 minutes of training are what the synthvox-quick
-#: stages were sized for.
+#: portraits 5 s; stage 1, 200 steps in 169 s. Derived from the earlier run of the same day, whose
+#: evaluation trained the read-out and fitted the voice probe (622 s, realism 458 s): training the
+#: read-out 410 s (458 − 48), the voice probe 133 s (its non-metric 161 s − this run's 28 s).
+#: reference_row_s: the demo's evaluation with and without the real and blurred rows (same run, same
+#: load: 289 s and 235 s, the machine 3.7x slower than the reference for the whole evaluation): 8 s a row.
+#: oracle_rows_s: a demo under load (4.7x slower) spent 173 s on the realism of three rows (the model
+#: and the two oracles), 12 s a row at the reference speed; with the rendering of the oracle faces, 30 s.
+#: identity_s is estimated from the bundled model's evaluation (identity embedder trained from
+#: nothing, oracle rows scored). min_training_s: wplus, 266 s of training (stage 1 at 192/200 steps,
+#: the voice side at 184/600) gave faces (two-sample accuracy 0.84) whose sex followed the voice for
+#: only 0.84 (trait score 0.51), under issue 14's 0.9: the plan gives the training at least 420 s,
+#: cutting parts of the evaluation first; conditional, 10 minutes of training are what the
+#: synthvox-quick stages were sized for.
 REFERENCE = DemoCosts(probe_s=0.29, corpus_s=26.0, evaluation_s=78.0, identity_s=120.0, tail_s=5.0,
                       min_training_s={"wplus": 420.0, "conditional": 600.0}, instruments_s=410.0,
-                      voice_probe_s=133.0)  # fmt: skip
+                      voice_probe_s=133.0, reference_row_s=8.0, oracle_rows_s=30.0,
+                      encoder_step_s=0.845)  # fmt: skip
+
+#: What the demo leaves out of its evaluation when time is short, in this order: the identity
+#: metrics, the linear probe of the voice embedding, the blurred and the real reference rows; and,
+#: only once the run is already late (a machine that slowed down after the start), the two oracle
+#: rows and with them the voice-revealed trait score. The realism and the sex of the model's faces
+#: are always measured.
+EVALUATION_CUTS = ("identity", "voice_probe", "blurred_real_1.2", "real", "oracles")
+ORACLE_ROWS = ("oracle_voice", "oracle_sex")
+
+
+@dataclass(frozen=True)
+class EvaluationPlan:
+    """What the demo's evaluation measures: ``metrics``, the reference ``rows``, and whether it
+    fits the linear probe of the voice embedding."""
+
+    metrics: tuple[str, ...] = DEMO_METRICS
+    rows: tuple[str, ...] = DEMO_REFERENCES
+    voice_probe: bool = True
+
+    def seconds(self, slowdown: float, identities: int, costs: DemoCosts = REFERENCE,
+                instruments_shipped: bool = False) -> float:  # fmt: skip
+        """Estimated seconds of this evaluation, the report and the portraits on a machine
+        ``slowdown`` times slower than the reference, for a corpus of ``identities`` people."""
+        total = costs.evaluation_s + (0.0 if instruments_shipped else costs.instruments_s)
+        total += costs.identity_s if "identity" in self.metrics else 0.0
+        total += costs.voice_probe_s if self.voice_probe else 0.0
+        total -= costs.reference_row_s * sum(row not in self.rows for row in ("real", "blurred_real_1.2"))
+        total -= costs.oracle_rows_s if not set(ORACLE_ROWS) & set(self.rows) else 0.0
+        return _scale(slowdown, identities) * total + slowdown * costs.tail_s
+
+    def cut(
+        self, slowdown: float, identities: int, costs: DemoCosts = REFERENCE, *, oracles: bool = False
+    ) -> tuple[EvaluationPlan, str] | None:
+        """The plan without the next part of :data:`EVALUATION_CUTS` it still holds, and a sentence
+        saying so (None when nothing is left to cut); the oracle rows only when ``oracles``."""
+        scale = _scale(slowdown, identities)
+        if "identity" in self.metrics:
+            return dataclasses.replace(self, metrics=tuple(m for m in self.metrics if m != "identity")), (
+                f"the identity metrics (1:2 matching, recall@K) are left out of the evaluation to save "
+                f"{_about(scale * costs.identity_s)}; run `voice2face evaluate` on the run for them"
+            )
+        if self.voice_probe:
+            return dataclasses.replace(self, voice_probe=False), (
+                f"the linear probe of the voice embedding (age R², sex) is left out of the evaluation to save "
+                f"{_about(scale * costs.voice_probe_s)}; `voice2face evaluate` on the run measures it"
+            )
+        for row in EVALUATION_CUTS[2:4]:
+            if row in self.rows:
+                return dataclasses.replace(self, rows=tuple(r for r in self.rows if r != row)), (
+                    f"the {row} reference row is left out of the evaluation to save "
+                    f"{_about(scale * costs.reference_row_s)}; `voice2face evaluate` on the run scores it"
+                )
+        if oracles and set(ORACLE_ROWS) & set(self.rows):
+            return dataclasses.replace(self, rows=tuple(r for r in self.rows if r not in ORACLE_ROWS)), (
+                f"the oracle rows, and with them the voice-revealed trait score, are left out of the evaluation to "
+                f"save {_about(scale * costs.oracle_rows_s)}; `voice2face evaluate` on the run scores them"
+            )
+        return None
+
+
+def _scale(slowdown: float, identities: int) -> float:
+    """The corpus and the evaluation grow with the people in the corpus."""
+    return slowdown * max(identities, 24) / 200
+
+
+def _about(seconds: float) -> str:
+    return f"about {seconds / 60:.0f} min" if seconds >= 90 else f"about {seconds:.0f} s"
+
+
+def fit_evaluation(
+    seconds: float, evaluation: EvaluationPlan, slowdown: float, identities: int, costs: DemoCosts = REFERENCE,
+    *, instruments_shipped: bool = False, oracles: bool = False,
+) -> tuple[EvaluationPlan, list[str]]:  # fmt: skip
+    """Cut ``evaluation`` (in the order of :data:`EVALUATION_CUTS`; the oracle rows only when
+    ``oracles``) until its estimate fits ``seconds`` or nothing is left to cut; returns the plan
+    and the sentences of its cuts."""
+    cuts = []
+    while evaluation.seconds(slowdown, identities, costs, instruments_shipped) > seconds:
+        step = evaluation.cut(slowdown, identities, costs, oracles=oracles)
+        if step is None:
+            break
+        evaluation, text = step
+        cuts.append(text)
+    return evaluation, cuts
 
 
 @dataclass(frozen=True)
 class DemoPlan:
     """How a demo spends its budget: ``slowdown`` (this machine's probe time over the reference's),
-    the estimated seconds of the fixed parts, what is left for ``training_s``, the metrics kept,
-    what was cut and why (``cuts``), and a ``warning`` when training gets too little."""
+    the estimated seconds of the fixed parts, what is left for ``training_s``, the ``evaluation``
+    kept, what was cut and why (``cuts``), and a ``warning`` when training gets too little."""
 
     slowdown: float
     fixed_s: float
     training_s: float
-    metrics: tuple[str, ...]
+    evaluation: EvaluationPlan
     cuts: tuple[str, ...]
     warning: str | None
-    voice_probe: bool = True
 
 
-def machine_speed(repeats: int = 3) -> float:
+def machine_speed(repeats: int = 5) -> float:
     """Seconds this machine takes for a small fixed workload (a conv net's forward and backward
-    passes on a fixed batch, on the threads torch uses here): the fastest of ``repeats`` runs."""
+    passes on a fixed batch, on the threads torch uses here): the median of ``repeats`` runs (on a
+    machine shared with other work the fastest run would promise more than the next minutes give)."""
+    import statistics
+
     import torch
     from torch import nn
 
@@ -122,14 +227,14 @@ def machine_speed(repeats: int = 3) -> float:
         net = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 1))  # fmt: skip
         batch = torch.randn(32, 3, 64, 64)
-    best = math.inf
+    times = []
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(4):
             net.zero_grad()
             net(batch).sum().backward()
-        best = min(best, time.perf_counter() - start)
-    return best
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def plan_demo(
@@ -143,30 +248,14 @@ def plan_demo(
 ) -> DemoPlan:
     """Split ``minutes`` between the fixed parts and training, for a machine whose probe took
     ``probe_s``; ``instruments_shipped``: the corpus's trait read-out comes trained (no training
-    time for it)."""
+    time for it). Parts of the evaluation are cut while training would get less than it needs."""
     slowdown = max(probe_s / costs.probe_s, 0.1)
-    scale = slowdown * max(identities, 24) / 200  # the corpus and the evaluation grow with the people in it
     budget = minutes * 60
-    metrics, cuts = DEMO_METRICS, []
-    instruments = 0.0 if instruments_shipped else costs.instruments_s
-    fixed = scale * (costs.corpus_s + costs.evaluation_s + instruments + costs.identity_s + costs.voice_probe_s)
-    fixed += slowdown * costs.tail_s
+    corpus = _scale(slowdown, identities) * costs.corpus_s
     needed = slowdown * costs.min_training_s[route]
-    if budget - fixed < needed:
-        metrics = tuple(m for m in DEMO_METRICS if m != "identity")
-        fixed -= scale * costs.identity_s
-        cuts.append(
-            f"the identity metrics (1:2 matching, recall@K) are left out of the evaluation to save about "
-            f"{scale * costs.identity_s / 60:.0f} min; run `voice2face evaluate` on the run for them"
-        )
-    voice_probe = True
-    if budget - fixed < needed:
-        voice_probe = False
-        fixed -= scale * costs.voice_probe_s
-        cuts.append(
-            f"the linear probe of the voice embedding (age R², sex) is left out of the evaluation to save about "
-            f"{scale * costs.voice_probe_s / 60:.0f} min; `voice2face evaluate` on the run measures it"
-        )
+    evaluation, cuts = fit_evaluation(budget - corpus - needed, EvaluationPlan(), slowdown, identities, costs,
+                                      instruments_shipped=instruments_shipped)  # fmt: skip
+    fixed = corpus + evaluation.seconds(slowdown, identities, costs, instruments_shipped)
     training = max(budget - fixed, 0.0)
     warning = None
     if training < needed:
@@ -177,7 +266,7 @@ def plan_demo(
             f"reference result needs here: expect weaker results (near chance with little training), or give "
             f"--minutes {enough}."
         )
-    return DemoPlan(slowdown, fixed, training, metrics, tuple(cuts), warning, voice_probe)
+    return DemoPlan(slowdown, fixed, training, evaluation, tuple(cuts), warning)
 
 
 @dataclass(frozen=True)
@@ -206,6 +295,13 @@ def _stopped_short(stage: str, run: Path, planned: float, unit: str) -> str | No
             "weaker than a full run's; give more --minutes.")  # fmt: skip
 
 
+def _steps_done(run: Path) -> int:
+    """The steps a training run's snapshot has made (0 when it records none)."""
+    from voice2face.evaluation import read_snapshot
+
+    return int(read_snapshot(run / "model")["step"] or 0)
+
+
 def _pretrained_parts() -> Path:
     """The bundled model folder, if it holds a pretrained generator with its mapper (and, for a
     mapper of the regression mode, its projector)."""
@@ -228,11 +324,6 @@ def _pretrained_parts() -> Path:
 def _shipped_instruments() -> list[Path]:
     """The trained instruments shipped for the demo's default corpus (see :data:`INSTRUMENTS_DIR`)."""
     return sorted(INSTRUMENTS_DIR.glob("trait-net-*.npz"))
-
-
-def _corpus_share(identities: int) -> float:
-    """Reference seconds of making a corpus of ``identities`` people (part of the plan's fixed time)."""
-    return REFERENCE.corpus_s * max(identities, 24) / 200
 
 
 def run_demo(
@@ -263,6 +354,7 @@ def run_demo(
         raise ConfigError(f"Demo folder {out} is not empty; choose a new --out folder or remove it.")
     pretrained = _pretrained_parts() if route == "wplus" else None
     start = time.monotonic()
+    deadline = start + minutes * 60
     probe = machine_speed()
     shipped = _shipped_instruments() if (identities, seed) == SHIPPED_FOR else []
     plan = plan_demo(minutes, identities, route, probe, instruments_shipped=bool(shipped))
@@ -283,13 +375,26 @@ def run_demo(
     if plan.warning:
         log.warning(plan.warning)
         notes.append(plan.warning)
+    slowdown, evaluation = plan.slowdown, plan.evaluation
+
+    def evaluation_s() -> float:  # what the evaluation, the report and the portraits will take, as of now
+        return evaluation.seconds(slowdown, identities, instruments_shipped=bool(shipped))
+
+    def refit(seconds_left: float, when: str) -> None:  # cut the evaluation to fit, and say so
+        nonlocal evaluation
+        evaluation, cuts = fit_evaluation(seconds_left, evaluation, slowdown, identities,
+                                          instruments_shipped=bool(shipped), oracles=True)  # fmt: skip
+        for cut in cuts:
+            text = f"{when} the machine ran {slowdown:.1f}x slower than the reference, so {cut}"
+            log.warning("%s.", text)
+            notes.append(text)
+
     corpus = out / "corpus"
     generate_corpus(corpus, SynthVoxConfig(identities=identities, seed=seed), progress=progress)
     lap("corpus")
-    training_end = start + minutes * 60 - (plan.fixed_s - plan.slowdown * _corpus_share(identities))
     cache = out / "cache"
     encoder_share, second_share = SHARES[route]
-    left = training_end - time.monotonic()
+    left = deadline - evaluation_s() - time.monotonic()
     encoder_run = train_encoder(
         "synthvox-quick", corpus, out / "runs", seed=seed, cache_dir=cache,
         time_budget_s=max(10.0, encoder_share / (encoder_share + second_share) * left), progress=progress,
@@ -297,7 +402,15 @@ def run_demo(
     lap("encoder")
     quick = get_preset("synthvox-quick")
     notes.append(_stopped_short("stage 1 (voice encoder)", encoder_run, quick.encoder.steps, "steps"))
-    second_budget = max(10.0, training_end - time.monotonic())
+    # The machine's speed as stage 1 found it (its steps in its time), and as the probe finds it now.
+    steps = _steps_done(encoder_run)
+    if steps:
+        slowdown = max(slowdown, seconds["encoder"] / (steps * REFERENCE.encoder_step_s))
+    slowdown = max(slowdown, machine_speed() / REFERENCE.probe_s)
+    seconds["slowdown_after_stage_1"] = slowdown
+    left = deadline - time.monotonic()
+    refit(left / 2, "after stage 1")  # the voice side keeps at least half of what is left
+    second_budget = max(10.0, left - evaluation_s())
     if route == "wplus":
         preset = get_preset("synthvox-wplus-64")
         preset = dataclasses.replace(preset, mapper=dataclasses.replace(preset.mapper, attribute_weight=1.0))
@@ -313,7 +426,12 @@ def run_demo(
         )  # fmt: skip
         notes.append(_stopped_short("stage 2 (face generator)", run, quick.gan.kimg, "kimg"))
     lap("second_stage")
-    config = EvaluationConfig(metrics=plan.metrics, references=DEMO_REFERENCES, voice_probe=plan.voice_probe)
+    slowdown = max(slowdown, machine_speed() / REFERENCE.probe_s)
+    seconds["slowdown_before_evaluation"] = slowdown
+    refit(deadline - time.monotonic(), "before the evaluation")
+    config = EvaluationConfig(
+        metrics=evaluation.metrics, references=evaluation.rows, voice_probe=evaluation.voice_probe
+    )
     cache.mkdir(parents=True, exist_ok=True)
     for instrument in shipped:  # found by the evaluation as cached instruments when their keys match
         shutil.copyfile(instrument, cache / instrument.name)

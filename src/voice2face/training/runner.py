@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,13 @@ def _optional_str(path: str | Path | None) -> str | None:
     return None if path is None else str(path)
 
 
+def _left(budget_s: float | None, called: float, now: float | None = None) -> float | None:
+    """What a call's time budget leaves for its training loop once its set-up (since ``called``,
+    until ``now``; both ``time.monotonic()`` readings) is spent."""
+    now = time.monotonic() if now is None else now
+    return None if budget_s is None else max(0.0, budget_s - (now - called))
+
+
 def train_encoder(
     preset: str | TrainingPreset,
     data_dir: str | Path,
@@ -96,7 +104,12 @@ def train_encoder(
     dry_run: bool = False,
     progress: bool = True,
 ) -> Path | dict[str, Any]:
-    """Stage 1. Returns the run folder (or, with ``dry_run``, the resolved options)."""
+    """Stage 1. Returns the run folder (or, with ``dry_run``, the resolved options).
+
+    time_budget_s (here and in :func:`train_generator`, :func:`train_mapper`): seconds for the
+    whole call, its set-up (features, reading faces) included; training stops at the first step
+    boundary after it and writes its snapshot."""
+    called = time.monotonic()
     resume_dir = Path(resume) if resume is not None else None
     if resume_dir is not None:
         options = _read_options(resume_dir, "encoder")
@@ -136,7 +149,8 @@ def train_encoder(
             _write_options(run_dir, {**options, "world_size": context.world_size})
         stats = StatsWriter(run_dir) if context.is_main else None
         try:
-            run_encoder_training(trainer, run_dir, time_budget_s=time_budget_s, stats=stats, progress=progress)
+            budget = _left(time_budget_s, called)
+            run_encoder_training(trainer, run_dir, time_budget_s=budget, stats=stats, progress=progress)
         finally:
             if stats is not None:
                 stats.close()
@@ -164,6 +178,7 @@ def train_generator(
     """Stage 2 with the frozen encoder of ``encoder`` (a run folder or a model folder); or, for a
     preset whose generator is unconditional (``c_dim`` 0, e.g. ``synthface-64``), pretraining on the
     split's faces alone, without an encoder."""
+    called = time.monotonic()
     resume_dir = Path(resume) if resume is not None else None
     if resume_dir is not None:
         options = _read_options(resume_dir, "gan")
@@ -223,7 +238,8 @@ def train_generator(
         stats = StatsWriter(run_dir) if context.is_main else None
         try:
             run_gan_training(
-                trainer, run_dir, max_steps=max_steps, time_budget_s=time_budget_s, stats=stats, progress=progress,
+                trainer, run_dir, max_steps=max_steps, time_budget_s=_left(time_budget_s, called), stats=stats,
+                progress=progress,
                 on_snapshot=lambda t: _write_grid(t, run_dir / f"fakes{t.images_seen // 1000:06d}.png"),
             )  # fmt: skip
         finally:
@@ -312,6 +328,7 @@ def train_mapper(
     (a model or run folder with an unconditional generator), then train the voice encoder of
     ``encoder`` (a train-encoder run) and a voice→W+ mapper to predict each speaker's code.
     Returns the run folder (or, with ``dry_run``, the resolved options)."""
+    called = time.monotonic()
     resume_dir = Path(resume) if resume is not None else None
     if resume_dir is not None:
         options = _read_options(resume_dir, "mapper")
@@ -392,7 +409,7 @@ def train_mapper(
             preview = speaker_faces(manifest, "val", validation.speaker_names, progress=False)
         with StatsWriter(run_dir) as stats:
             run_mapper_training(
-                trainer, run_dir, time_budget_s=time_budget_s, stats=stats, progress=progress,
+                trainer, run_dir, time_budget_s=_left(time_budget_s, called), stats=stats, progress=progress,
                 on_snapshot=lambda t: _write_mapper_grid(t, preview, run_dir / f"portraits{t.step:06d}.png"),
             )  # fmt: skip
         return run_dir
