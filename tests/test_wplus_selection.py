@@ -74,6 +74,24 @@ def test_the_kept_face_is_the_candidate_whose_reading_is_nearest_the_voice():
     assert float(spread.min()) > 0  # the readings differ, so the two asks above chose differently
 
 
+def test_a_binary_trait_is_wanted_at_the_side_the_voice_is_heard_on():
+    """A voice heard, even narrowly, as a man's asks for the face read most clearly as a man's: the
+    size of the sex prediction is the voice's certainty, not how ambiguous its face should look."""
+    _, G = _generator()
+    mapper = _selecting(G, weights=(1.0, 1.0))
+    voice = MappedGenerator(G, mapper).eval()
+    z = torch.randn(4, G.z_dim, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        mapper.trait_head.bias.copy_(torch.tensor([0.2, -0.3]))
+        assert torch.allclose(mapper.wanted_traits(torch.zeros(2, 5)), torch.tensor([[1.0, -0.3], [1.0, -0.3]]))
+        narrow = voice.mapping(z, torch.zeros(4, 5))
+        mapper.trait_head.bias.copy_(torch.tensor([1.0, -0.3]))
+        assert torch.equal(voice.mapping(z, torch.zeros(4, 5)), narrow)
+        mapper.trait_head.bias.copy_(torch.tensor([-0.2, -0.3]))
+        assert torch.allclose(mapper.wanted_traits(torch.zeros(1, 5)), torch.tensor([[-1.0, -0.3]]))
+        assert torch.allclose(mapper.voice_traits(torch.zeros(1, 5)), torch.tensor([[-0.2, -0.3]]))  # trained as is
+
+
 def test_a_fitted_shortlist_renders_only_the_candidates_its_linear_read_out_ranks_nearest():
     _, G = _generator()
     mapper = _selecting(G, candidates=8, weights=(1.0, 0.0))

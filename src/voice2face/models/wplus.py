@@ -43,7 +43,11 @@ predict what the reader reads off each training speaker's faces) pick the neares
 
     ws = G.mapping(z_k*),   k* = argmin_k Σ_t weight_t · |read_t(G(z_k)) − voice_t|,
 
-binary traits in ``tanh(logit / 2)`` and the others in the reader's standardised units. The
+binary traits in ``tanh(logit / 2)`` and the others in the reader's standardised units. A binary
+trait is wanted at the side the voice is heard on (``voice_t`` = ±1, :meth:`VoiceToWPlus.wanted_traits`):
+the prediction's size says how sure the voice is, not how ambiguous its face should look (on the
+synthvox-200 validation voices, wanting the prediction itself picked faces that the evaluation's
+sharp-trained read-out took for the other sex for 6% of them; wanting ±1, for 0.3%). The
 voice decides what it reveals (sex, age, face and head size); z decides the rest, since the K
 candidates of one z differ in everything. Rendering and reading costs; a linear read-out of the
 traits from a code in W (``shortlist_weight``, fitted on random renderings by
@@ -176,6 +180,13 @@ class VoiceToWPlus(nn.Module):
         """Voice embeddings ``[B, D]`` → the traits their faces should show ``[B, T]`` (selection units)."""
         assert_shape(embedding, [None, self.embedding_dim], "voice embedding")
         return self.trait_head(embedding.to(torch.float32))
+
+    def wanted_traits(self, embedding: torch.Tensor) -> torch.Tensor:
+        """What a portrait of this voice should show ``[B, T]`` (selection units): the voice's traits,
+        binary ones at the side the voice is heard on (``sign``: ±1). A voice heard as a man's asks
+        for the face that reads most clearly as a man's, not for one as ambiguous as its prediction."""
+        wanted = self.voice_traits(embedding)
+        return torch.where(self.binary_traits, torch.sign(wanted), wanted)
 
     def candidate_latents(self, z: torch.Tensor) -> torch.Tensor:
         """z ``[B, z_dim]`` → the K candidate latents ``[B, K, z_dim]`` (candidate 0 is z itself)."""
@@ -345,7 +356,7 @@ class MappedGenerator(nn.Module):
         assert_shape(c, [z.shape[0], mapper.embedding_dim], "voice embeddings")
         candidates = mapper.candidate_latents(z)  # [B, K, z_dim]
         batch, count = candidates.shape[:2]
-        wanted = mapper.voice_traits(c)  # [B, T]
+        wanted = mapper.wanted_traits(c)  # [B, T]
         ws = self.generator.mapping(
             candidates.flatten(0, 1),
             None,
