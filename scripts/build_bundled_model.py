@@ -350,7 +350,7 @@ def _voice_side_text(options: dict) -> str:
   faces ({mapper["steps"]} steps of batch {mapper["batch_size"]}; squared error, binary traits as tanh(logit/2),
   the others in the reader's standardised units), plus a read-out of sex and age from the embedding (weight
   {mapper["attribute_weight"]}). At a portrait, {selection["candidates"]} candidates per z are compared by the
-  weighted distance ({_weights_text(selection)}){_shortlist_text(selection)}.
+  weighted distance ({_weights_text(selection)}; {_binary_text(selection)}){_shortlist_text(selection)}.
   {corpus}"""
     return f"""- Voice side (`train --preset {MAPPER_PRESET}`): the generator stays frozen. A projector learns
   image → W+ from {mapper["projection"]["steps"]} batches of the generator's own samples; each training face is
@@ -368,6 +368,11 @@ def _voice_side_text(options: dict) -> str:
 
 def _weights_text(selection: dict) -> str:
     return ", ".join(f"{t} {w:g}" for t, w in zip(selection["traits"], selection["weights"], strict=True))
+
+
+def _binary_text(selection: dict) -> str:
+    binary = ", ".join(selection.get("binary", ()))
+    return f"{binary} wanted at ±1, the side the voice is heard on" if binary else "no binary traits"
 
 
 def _shortlist_text(selection: dict) -> str:
