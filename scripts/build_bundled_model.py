@@ -4,7 +4,8 @@
 
 Two routes (``--route``), all steps deterministic for a given seed on CPU:
 
-``wplus`` (the paper's route, issue 14; not yet the default: its portraits do not follow the voice yet):
+``wplus`` (the paper's route, issue 14; the bundle the package ships, built with ``--encoder-steps 600
+--mapper-steps 1500``; not the default of ``--route``, which keeps earlier commands meaning what they did):
 
 1. generate the evaluation corpus (synthvox, ``--identities`` people, ``--seed``) and train the
    stage-1 voice encoder of ``--preset`` on its training identities (or take ``--encoder``);
@@ -17,7 +18,7 @@ Two routes (``--route``), all steps deterministic for a given seed on CPU:
 4. evaluate on the evaluation corpus's test identities and write ``WORK/bundle/``: encoder,
    mapper, generator (EMA), the projector, ``model_card.md`` and ``provenance.json``.
 
-``conditional`` (the default, and the bundle the package ships today):
+``conditional`` (the default of ``--route``; the earlier bundle, Wen et al.'s protocol):
 
 1. generate a synthvox corpus (``--identities`` people, ``--seed``);
 2. stage 1: train the voice encoder of ``--preset`` for ``--encoder-steps`` steps;
@@ -65,8 +66,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--select-every", type=float, default=5.0, help="kimg between validation checks (default 5)")
     parser.add_argument(
         "--route", choices=("wplus", "conditional"), default="conditional",
-        help="conditional (default; what the package ships today): a conditional StyleGAN2 trained from nothing on "
-        "the corpus; wplus: the paper's route, a pretrained unconditional StyleGAN2 and a voice→W+ mapper",
+        help="conditional (default; the earlier bundle): a conditional StyleGAN2 trained from nothing on the corpus; "
+        "wplus (the bundle shipped now): the paper's route, a pretrained unconditional StyleGAN2 and a voice→W+ mapper",
     )  # fmt: skip
     wplus = parser.add_argument_group("the paper's route (--route wplus)")
     wplus.add_argument(
