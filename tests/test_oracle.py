@@ -14,6 +14,7 @@ from voice2face.data.synthvox.oracle import (
     oracle_face_traits,
     oracle_faces,
     posterior_latents,
+    posterior_mode_latent,
     prior_latent_of_sex,
 )
 from voice2face.data.synthvox.traits import (
@@ -23,6 +24,7 @@ from voice2face.data.synthvox.traits import (
     VOICE_SD,
     draw_face_traits,
     draw_identity,
+    face_means,
     item_rng,
 )
 
@@ -143,3 +145,28 @@ def test_oracle_rows_keep_what_they_should(people):
     # What the voice cannot reveal is drawn anew, not copied from the person.
     same_skin = [face.skin_tone == identity.face.skin_tone for face, identity in zip(voice_faces, people, strict=True)]
     assert np.mean(same_skin) < 0.1
+
+
+def test_the_mode_oracle_shows_the_posteriors_best_guess_and_is_a_ceiling_for_the_sample(people):
+    """oracle_voice_mode: the most likely sex, the posterior mean age and size for it, every trait they
+    decide at its conditional mean; it follows the truth at least as well as a posterior sample does."""
+    mode_faces = [oracle_face_traits(identity, "oracle_voice_mode", 0, seed=1) for identity in people]
+    sample_faces = [oracle_face_traits(identity, "oracle_voice", 0, seed=1) for identity in people]
+    for identity, face in zip(people[:20], mode_faces, strict=False):
+        latent = posterior_mode_latent(identity.voice)
+        assert face.sex == latent.sex
+        means = face_means(latent.male, latent.age01, latent.size)
+        assert face.wrinkles == pytest.approx(float(means["wrinkles"]), abs=1e-4)
+        assert face.jaw_width == pytest.approx(float(means["jaw_width"]), abs=1e-4)
+        assert face.glasses is False  # never more likely than not in the face model
+    true_age = [identity.latent.age for identity in people]
+    for trait in ("wrinkles", "greyness"):
+        mode_r = np.corrcoef(true_age, [getattr(f, trait) for f in mode_faces])[0, 1]
+        sample_r = np.corrcoef(true_age, [getattr(f, trait) for f in sample_faces])[0, 1]
+        assert mode_r > sample_r
+    true_size = [identity.latent.size for identity in people]
+    assert np.corrcoef(true_size, [f.jaw_width for f in mode_faces])[0, 1] > np.corrcoef(
+        true_size, [f.jaw_width for f in sample_faces])[0, 1]  # fmt: skip
+    # What the voice cannot reveal is still drawn anew.
+    assert np.mean([f.skin_tone == p.face.skin_tone for f, p in zip(mode_faces, people, strict=True)]) < 0.1
+    assert len({f.skin_tone for f in mode_faces}) > 100

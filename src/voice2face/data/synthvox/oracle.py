@@ -9,7 +9,12 @@ voice traits say nothing about a face except through the shared latents z = (sex
 which is what the ``oracle_voice`` row does with the true renderer: z from the posterior on the
 grid of :mod:`~voice2face.data.synthvox.ceiling`, then every face trait from the generative
 model given z (so whatever the voice cannot reveal, from skin tone to the hair parting, is drawn
-anew), then a fresh pose and light. The ``oracle_sex`` row is a model that has learnt only the
+anew), then a fresh pose and light. A sample of the posterior is no ceiling for a trait read-out:
+its draws scatter around what the voice says. The ``oracle_voice_mode`` row is the ceiling: each
+face shows the posterior's best guess, the most likely sex and, for it, the posterior mean age
+and size, with every trait those decide at its most likely value (the face model's conditional
+means; bald or glasses when more likely than not), and only what the voice cannot reveal drawn
+anew. The ``oracle_sex`` row is a model that has learnt only the
 speaker's sex: a random person of that sex, rendered the same way. Pixel metrics of a trained
 model sit between these rows and mean little without them.
 
@@ -45,7 +50,12 @@ from voice2face.data.synthvox.traits import (
 # shares a generator with a corpus item.
 ORACLE_VOICE_STREAM = 101
 ORACLE_SEX_STREAM = 102
-ORACLE_STREAMS = {"oracle_voice": ORACLE_VOICE_STREAM, "oracle_sex": ORACLE_SEX_STREAM}
+ORACLE_VOICE_MODE_STREAM = 103
+ORACLE_STREAMS = {
+    "oracle_voice": ORACLE_VOICE_STREAM,
+    "oracle_sex": ORACLE_SEX_STREAM,
+    "oracle_voice_mode": ORACLE_VOICE_MODE_STREAM,
+}
 ORACLE_KINDS = tuple(ORACLE_STREAMS)
 
 
@@ -110,6 +120,18 @@ def posterior_latents(voice: VoiceTraits, rng: np.random.Generator, count: int) 
     return _sample_posterior(_voice_posterior(voice), rng, count)
 
 
+def posterior_mode_latent(voice: VoiceTraits) -> Latent:
+    """The posterior's best guess of z = (sex, age, size) from voice traits: the more probable
+    sex and, given it, the posterior mean age (years) and size (z-score), rounded to 4 decimals."""
+    grid, posterior = _grid(), _voice_posterior(voice)
+    male = float(posterior[grid.male == 1].sum()) > 0.5
+    weights = np.where(grid.male == int(male), posterior, 0.0)
+    weights = weights / weights.sum()
+    low, high = AGE_RANGE
+    age = low + (high - low) * float(weights @ grid.age01)
+    return Latent(sex=SEXES[int(male)], age=round(age, 4), size=round(float(weights @ grid.size), 4))
+
+
 def prior_latent_of_sex(sex: str, rng: np.random.Generator) -> Latent:
     """Draw a fresh person's latents of the given sex: age and size from the prior of traits.py."""
     if sex not in SEXES:
@@ -135,6 +157,8 @@ def _draw_oracle_face(
     """Face traits of one oracle face; ``posterior`` (``[G]``) is needed for ``oracle_voice`` only."""
     if kind == "oracle_voice":
         (latent,) = _sample_posterior(posterior, rng, 1)
+    elif kind == "oracle_voice_mode":
+        return draw_face_traits(rng, posterior_mode_latent(identity.voice), typical=True)
     else:
         latent = prior_latent_of_sex(identity.latent.sex, rng)
     return draw_face_traits(rng, latent)
@@ -161,6 +185,8 @@ def oracle_faces(
 
     - ``oracle_voice``: for each face, z ~ p(z | the identity's voice traits), face traits
       drawn from the model given z, a fresh pose and light;
+    - ``oracle_voice_mode``: for each face, the posterior's best guess of z and the most likely
+      value of every trait it decides (:func:`posterior_mode_latent`), the rest drawn anew;
     - ``oracle_sex``: for each face, a random person of the identity's sex.
 
     Face ``item`` of an identity depends on (seed, identity index, kind, item) only.

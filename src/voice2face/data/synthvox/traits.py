@@ -292,18 +292,25 @@ def _colour_choice(rng: np.random.Generator, table: dict[str, tuple[tuple[int, i
     return _choice(rng, {name: prob for name, (_, prob) in table.items()})
 
 
-def draw_face_traits(rng: np.random.Generator, latent: Latent) -> FaceTraits:
+def draw_face_traits(rng: np.random.Generator, latent: Latent, *, typical: bool = False) -> FaceTraits:
     """Draw a face for a person with ``latent`` from the model in the module docstring.
 
     :func:`draw_identity` calls it after the voice traits, so the order of draws from ``rng``
     is part of every corpus: keep it. Given other latents (a posterior draw, say) it gives a
     fresh face of such a person, everything the latents do not fix drawn anew.
+
+    ``typical``: the traits that the latents decide take their most likely values given them (the
+    conditional means of :func:`face_means`; bald and glasses when their probability exceeds ½);
+    everything the latents do not decide is still drawn. The same draws are made either way.
     """
     male, age01 = latent.male, latent.age01
     f_mean = face_means(male, age01, latent.size)
-    f = {name: _r(float(f_mean[name]) + sd * rng.standard_normal()) for name, sd in FACE_SD.items()}
-    bald = bool(rng.random() < bald_probability(male, age01))
-    glasses = bool(rng.random() < glasses_probability(age01))
+    keep = 0.0 if typical else 1.0
+    f = {name: _r(float(f_mean[name]) + keep * sd * rng.standard_normal()) for name, sd in FACE_SD.items()}
+    p_bald, p_glasses = float(bald_probability(male, age01)), float(glasses_probability(age01))
+    bald, glasses = bool(rng.random() < p_bald), bool(rng.random() < p_glasses)
+    if typical:
+        bald, glasses = p_bald > 0.5, p_glasses > 0.5
     hair_style = "bald" if bald else _choice(rng, HAIR_STYLE_PROBS[latent.sex])
     facial_hair = _choice(rng, FACIAL_HAIR_PROBS_MALE) if latent.sex == "male" else "none"
     # Keyword arguments are evaluated in order, so this list fixes the order of the draws.
