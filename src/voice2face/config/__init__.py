@@ -27,8 +27,10 @@ from voice2face.config.base import (
     to_dict,
 )
 from voice2face.config.data import (
+    FACE_CORPUS_SEED,
     PAPER_IDENTITIES,
     PAPER_SPLIT_SUBJECTS,
+    SPLITS,
     SynthVoxConfig,
 )
 from voice2face.config.evaluation import (
@@ -73,6 +75,7 @@ from voice2face.config.models import (
 )
 from voice2face.config.training import (
     AUGMENT_POLICIES,
+    PRESET_NAMES,
     CropConfig,
     EncoderTrainingConfig,
     GANTrainingConfig,
@@ -90,6 +93,7 @@ __all__ = [
     "ENCODER_ATTENTIONS",
     "ENCODER_POOLINGS",
     "EVALUATION_METRICS",
+    "FACE_CORPUS_SEED",
     "FEATURE_KINDS",
     "GENERATOR_FAMILIES",
     "MAPPER_FAMILIES",
@@ -101,8 +105,10 @@ __all__ = [
     "PAPER_SPLIT_SUBJECTS",
     "PPL_SAMPLINGS",
     "PPL_SPACES",
+    "PRESET_NAMES",
     "REFERENCE_ROWS",
     "SELECTION_TRAITS",
+    "SPLITS",
     "TRAIT_CNN",
     "VAD_BACKENDS",
     "AudioConfig",

@@ -7,6 +7,8 @@ from typing import Any
 
 from voice2face.config.base import check
 
+#: The identity-disjoint splits every prepared dataset has, in order.
+SPLITS = ("train", "val", "test")
 #: The paper's identity split (Qin et al. 2025, Table 1): train / val / test subjects of 1 225.
 PAPER_SPLIT_SUBJECTS = (924, 112, 189)
 #: The paper's number of subjects; ``voice2face synth-corpus --identities 1225`` reproduces it.
@@ -89,3 +91,9 @@ class SynthVoxConfig:
     def paper(cls, **overrides: Any) -> SynthVoxConfig:
         """The paper's scale: 1 225 identities split 924/112/189."""
         return cls(**{"identities": PAPER_IDENTITIES, **overrides})
+
+
+#: The unpaired face corpus's default seed (``voice2face synth-faces``): people are drawn per
+#: (seed, index), so it differs from the paired corpus's default (``SynthVoxConfig.seed``, 0) and
+#: no paired test person is among the faces a generator is pretrained on.
+FACE_CORPUS_SEED = 1000

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from voice2face.config.base import check
+from voice2face.config.data import SPLITS
 from voice2face.config.metrics import TRAIT_CNN, C2STConfig, FaceCNNConfig, FIDConfig, IdentityMetricsConfig, PPLConfig
 from voice2face.errors import ConfigError
 
@@ -73,7 +74,7 @@ class EvaluationConfig:
                 name in EVALUATION_METRICS,
                 f"unknown metric {name!r}; choose from {', '.join(EVALUATION_METRICS)}.",
             )
-        check(self.split in ("train", "val", "test"), f"split must be train, val or test, got {self.split!r}.")
+        check(self.split in SPLITS, f"split must be train, val or test, got {self.split!r}.")
         unknown = [row for row in self.references if row not in REFERENCE_ROWS]
         check(not unknown, f"unknown reference row {unknown[:1]}; choose from {', '.join(REFERENCE_ROWS)}.")
         check(self.traits.blur == 0, "traits: the trait read-out learns from sharp real faces; its blur must be 0.")

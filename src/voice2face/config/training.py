@@ -225,6 +225,22 @@ class MapperTrainingConfig:
         check(self.validate_every >= 1 and self.snapshot_every >= 1, "validate_every and snapshot_every must be >= 1.")
 
 
+#: The names of voice2face.training.presets.PRESETS, in its order: the CLI lists them in its help
+#: without importing training (presets.py checks that the two agree).
+PRESET_NAMES = (
+    "paper-stylegan2",
+    "paper-stylegan",
+    "paper-dcgan",
+    "ablation-nose",
+    "ablation-relu",
+    "stylegan2",
+    "synthvox-quick",
+    "synthface-64",
+    "synthvox-wplus-64",
+    "synthvox-wplus-edit-64",
+)
+
+
 @dataclass(frozen=True)
 class TrainingPreset:
     """A named recipe: each stage's settings (see voice2face.training.presets); ``mapper`` is set
