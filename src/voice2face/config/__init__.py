@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from voice2face.config.audio import (
     FEATURE_KINDS,
+    VAD_AGGRESSIVENESS,
     VAD_BACKENDS,
     AudioConfig,
     FeatureConfig,
@@ -110,6 +111,7 @@ __all__ = [
     "SELECTION_TRAITS",
     "SPLITS",
     "TRAIT_CNN",
+    "VAD_AGGRESSIVENESS",
     "VAD_BACKENDS",
     "AudioConfig",
     "C2STConfig",

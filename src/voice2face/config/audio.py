@@ -30,6 +30,8 @@ class AudioConfig:
 
 
 VAD_BACKENDS = ("auto", "webrtc", "energy")
+#: webrtcvad's modes: 0 keeps most audio, 3 least.
+VAD_AGGRESSIVENESS = (0, 1, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,10 @@ class VADConfig:
     def __post_init__(self) -> None:
         check(self.backend in VAD_BACKENDS, f"VAD backend must be one of {VAD_BACKENDS}, got {self.backend!r}.")
         check(self.frame_ms in (10, 20, 30), f"VAD frame_ms must be 10, 20 or 30, got {self.frame_ms}.")
-        check(0 <= self.aggressiveness <= 3, f"VAD aggressiveness must be 0–3, got {self.aggressiveness}.")
+        check(
+            VAD_AGGRESSIVENESS[0] <= self.aggressiveness <= VAD_AGGRESSIVENESS[-1],
+            f"VAD aggressiveness must be 0–3, got {self.aggressiveness}.",
+        )
         for name in ("padding_ms", "merge_gap_ms", "min_segment_ms"):
             check(getattr(self, name) >= 0, f"VAD {name} must be >= 0, got {getattr(self, name)}.")
         check(
