@@ -1,4 +1,5 @@
-"""The console script: version, help, features end to end on the shipped example."""
+"""The console script: version, help, features end to end on the shipped example; defaults from the
+configs, and no training, evaluation or synthetic corpus imported by --help or portrait."""
 
 from __future__ import annotations
 
@@ -10,10 +11,21 @@ import sys
 import numpy as np
 import pytest
 
-from voice2face import __version__
+from voice2face import __version__, example_voices
 from voice2face.audio.features import log_mel, mfcc
 from voice2face.audio.pipeline import load_speech
 from voice2face.cli import SentenceFormatter, build_parser, main
+from voice2face.cli.options import default_of
+from voice2face.config import (
+    FEATURE_KINDS,
+    SPLITS,
+    VAD_BACKENDS,
+    AudioConfig,
+    EvaluationConfig,
+    FeatureConfig,
+    SynthVoxConfig,
+    VADConfig,
+)
 
 from conftest import speech_like, write_audio
 
@@ -178,3 +190,64 @@ def test_a_warning_from_a_real_process_is_one_sentence(tmp_path):
     assert proc.returncode == 0, proc.stderr
     (warning,) = proc.stderr.splitlines()
     assert warning.startswith(f"voice2face: warning: {loud} peaks at ") and warning.endswith(".")
+
+
+NOT_FOR_HELP = ("voice2face.training", "voice2face.evaluation", "voice2face.data.synthvox")
+
+
+def _imported_by(argv: list[str]) -> list[str]:
+    """Which of NOT_FOR_HELP a fresh process has imported after ``main(argv)``."""
+    code = (
+        "import sys\nfrom voice2face.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        f"print([m for m in {NOT_FOR_HELP!r} if m in sys.modules])"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return proc.stdout.strip().splitlines()
+
+
+def test_help_and_portrait_leave_training_evaluation_and_the_corpus_unimported(tmp_path):
+    """A command imports what it needs when it runs: --help builds every parser without them."""
+    assert _imported_by(["--help"])[-1] == "[]"
+    voice = str(example_voices()[0])
+    argv = ["portrait", voice, "-o", str(tmp_path / "p"), "--samples", "1", "-q"]
+    assert _imported_by(argv)[-1] == "[]"
+    assert len(list((tmp_path / "p").glob("*.png"))) == 1
+
+
+def test_cli_defaults_and_choices_are_the_configs():
+    parser = build_parser()
+    features = parser.parse_args(["features", "x.wav"])
+    audio, vad = AudioConfig(), VADConfig()
+    assert (features.sample_rate, features.min_speech, features.max_seconds) == (
+        audio.sample_rate, audio.min_speech_seconds, audio.max_seconds,
+    )  # fmt: skip
+    assert (features.vad_backend, features.vad_aggressiveness) == (vad.backend, vad.aggressiveness)
+    assert features.kind == FeatureConfig().kind
+    assert tuple(_option(_subcommands()["features"], "--kind").choices) == FEATURE_KINDS
+    assert tuple(_option(_subcommands()["portrait"], "--vad-backend").choices) == VAD_BACKENDS
+    corpus, synthvox = parser.parse_args(["synth-corpus", "out"]), SynthVoxConfig()
+    for name in ("identities", "utterances_per_identity", "faces_per_identity", "resolution", "seed"):
+        assert getattr(corpus, name) == getattr(synthvox, name), name
+    evaluate, config = parser.parse_args(["evaluate", "--data", "d"]), EvaluationConfig()
+    assert (evaluate.metrics, evaluate.references, evaluate.split) == (config.metrics, config.references, config.split)
+    assert (evaluate.samples_per_voice, evaluate.seed, evaluate.batch_size, evaluate.embedder) == (
+        config.samples_per_voice, config.seed, config.batch_size, config.embedder,
+    )  # fmt: skip
+    assert evaluate.ppl_samples == config.ppl.num_samples
+    assert tuple(_option(_subcommands()["evaluate"], "--split").choices) == SPLITS
+
+
+def test_the_preset_help_lists_every_preset():
+    from voice2face.training.presets import PRESETS
+
+    help_text = _option(_subcommands()["train"], "--preset").help
+    assert f"training recipe: {', '.join(PRESETS)} (default:" in help_text
+    assert build_parser().parse_args(["train"]).preset in PRESETS
+
+
+def test_default_of_reads_a_config_field_and_its_factory():
+    assert default_of(AudioConfig, "sample_rate") == AudioConfig().sample_rate
+    assert default_of(EvaluationConfig, "ppl") == EvaluationConfig().ppl
+    with pytest.raises(AttributeError, match="no field 'rate'"):
+        default_of(AudioConfig, "rate")

@@ -10,9 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from voice2face.config import PAPER_SPLIT_SUBJECTS
-
-SPLITS = ("train", "val", "test")
+from voice2face.config import PAPER_SPLIT_SUBJECTS, SPLITS
 
 
 def split_counts(n: int, weights: Sequence[float] = PAPER_SPLIT_SUBJECTS) -> tuple[int, int, int]:

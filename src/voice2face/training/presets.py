@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 
 from voice2face.config import (
+    PRESET_NAMES,
     CropConfig,
     DiscriminatorConfig,
     EncoderTrainingConfig,
@@ -181,6 +182,7 @@ PRESETS: dict[str, TrainingPreset] = {
         _wplus_edit(),
     )
 }  # fmt: skip
+assert tuple(PRESETS) == PRESET_NAMES, "list a new preset in voice2face.config.PRESET_NAMES too"
 
 
 def get_preset(name: str) -> TrainingPreset:

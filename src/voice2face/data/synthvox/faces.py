@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from voice2face import __version__
+from voice2face.config import FACE_CORPUS_SEED
 from voice2face.data.manifest import FaceRecord, IdentityRecord, Manifest, save_manifest
 from voice2face.data.synthvox.corpus import (
     check_destination,
@@ -35,7 +36,7 @@ from voice2face.data.synthvox.traits import STREAM_FACE, draw_identity, item_rng
 from voice2face.errors import DatasetError
 
 SOURCE = "synthvox-faces"
-DEFAULT_SEED = 1000
+DEFAULT_SEED = FACE_CORPUS_SEED
 MAX_COUNT = 1_000_000
 #: Identities per worker task: large enough that process overhead does not matter.
 CHUNK = 256

@@ -1,0 +1,75 @@
+"""``voice2face train``: stage 2, the face generator, or the voice side of the paper's route."""
+
+from __future__ import annotations
+
+import argparse
+
+from voice2face.cli.options import (
+    add_training_options,
+    check_training_args,
+    output_folder,
+    positive_float,
+    positive_int,
+    print_options,
+    runs_folder,
+)
+from voice2face.errors import ConfigError
+
+NAME = "train"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``train`` sub-parser."""
+    parser = sub.add_parser(
+        NAME, help="stage 2: train the face generator on voice embeddings",
+        description="Train the conditional face generator (StyleGAN2 by default) on (voice embedding, face) pairs "
+                    "with the frozen encoder of --encoder; pretrain an unconditional one on faces alone "
+                    "(--preset synthface-64); or, the paper's route on the pretrained --generator: teach the voice "
+                    "side of --encoder to predict the traits a reader CNN sees on each speaker's faces, so that "
+                    "a voice selects among the generator's own faces (--preset synthvox-wplus-64), or to "
+                    "predict the W+ codes of the projected faces (--preset synthvox-wplus-edit-64). Writes "
+                    "model/, image grids and stats to a run folder.",
+    )  # fmt: skip
+    add_training_options(parser)
+    parser.add_argument("--encoder", metavar="RUN_OR_MODEL_DIR", help="the train-encoder run (or its model/) to use")
+    parser.add_argument("--kimg", type=positive_float, help="override the preset's length in thousands of images")
+    parser.add_argument(
+        "--generator",
+        metavar="RUN_OR_MODEL_DIR",
+        help="the paper's route: the pretrained unconditional generator (e.g. a synthface-64 run)",
+    )
+    parser.add_argument("--steps", type=positive_int, help="the paper's route: override the voice→W+ stage's steps")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Pick the stage (generator or voice→W+ mapper) from the preset or the resumed run, then train it."""
+    from voice2face.training.presets import get_preset
+    from voice2face.training.runner import run_stage, train_generator, train_mapper
+
+    check_training_args(args)
+    mapper_stage = run_stage(args.resume) == "mapper" if args.resume else get_preset(args.preset).mapper is not None
+    if mapper_stage and args.kimg is not None:
+        raise ConfigError("--kimg applies to generator training; the voice→W+ stage takes --steps.")
+    if not mapper_stage and (args.steps is not None or args.generator is not None):
+        raise ConfigError(f"--steps and --generator apply to the paper's route (e.g. --preset synthvox-wplus-64), "
+                          f"not to {'this run' if args.resume else repr(args.preset)}.")  # fmt: skip
+    budget = args.minutes * 60 if args.minutes else None
+    with output_folder(runs_folder(args), "--out"):
+        if mapper_stage:
+            result = train_mapper(
+                args.preset, args.data, args.out, generator=args.generator, encoder=args.encoder, steps=args.steps,
+                seed=args.seed, resume=args.resume, cache_dir=args.cache, time_budget_s=budget, device=args.device,
+                dry_run=args.dry_run,
+            )  # fmt: skip
+        else:
+            result = train_generator(
+                args.preset, args.data, args.out, encoder=args.encoder, kimg=args.kimg, seed=args.seed,
+                resume=args.resume, cache_dir=args.cache, time_budget_s=budget, device=args.device,
+                dry_run=args.dry_run,
+            )  # fmt: skip
+    if args.dry_run:
+        print_options(result)
+    else:
+        print(f"run:   {result}\nmodel: {result / 'model'} (voice2face portrait -m {result / 'model'} VOICE.wav)")
+    return 0

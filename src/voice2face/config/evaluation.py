@@ -1,0 +1,92 @@
+"""Evaluation config: what `voice2face evaluate` scores, beside which reference rows, with which instruments."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from voice2face.config.base import check
+from voice2face.config.data import SPLITS
+from voice2face.config.metrics import TRAIT_CNN, C2STConfig, FaceCNNConfig, FIDConfig, IdentityMetricsConfig, PPLConfig
+from voice2face.errors import ConfigError
+
+EVALUATION_METRICS = ("realism", "traits", "identity", "attributes", "fd", "fid", "kid", "ppl")
+#: What `voice2face evaluate` computes unless told otherwise (``attributes`` is the older, secondary
+#: sex read-out; ``traits`` reads sex with the other traits).
+DEFAULT_EVALUATION_METRICS = ("realism", "traits", "identity", "fd", "fid", "kid", "ppl")
+#: Reference rows scored beside the model (see voice2face.evaluation.rows).
+REFERENCE_ROWS = ("real", "blurred_real_1.2", "blurred_real_2.0", "oracle_voice", "oracle_sex")
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """How `voice2face evaluate` scores a model folder on one split of a prepared dataset.
+
+    metrics: which evaluation metrics to compute (voice2face.evaluation.metrics): realism
+        (two-sample test, sharpness, Fréchet distance in trait features), traits (the sharp
+        trait read-out), identity, attributes (secondary sex classifier), fd (Fréchet distance in
+        the identity embedder), fid, kid, ppl.
+    references: the reference rows scored beside the model, by the same instruments.
+    split: the identities whose whole utterances are the probes and whose faces are the reals.
+    samples_per_voice: faces generated per utterance, from the same fixed latents for every voice.
+    seed: the latents' random generator (and the metrics' pairs and galleries).
+    batch_size: faces per generator / embedder call.
+    embedder: the face embedder; "auto" is the dataset's own trained CNN for synthvox data and
+        dlib's face-recognition ResNet otherwise.
+    identity, ppl, fid, face_cnn: the settings of those metrics and of the corpus identity CNN.
+    traits: the face-trait read-out's network (trained on sharp real training faces; blur must be 0).
+    c2st: the two-sample test's classifier and folds.
+    realism_pool: real training-split faces the realism measures compare every row with.
+    oracle_per_identity: faces rendered per speaker for each oracle row.
+    attribute_blur: the ``blur`` of the secondary sex classifier's training (0 by default; see
+        :data:`ATTRIBUTE_BLUR` for why a blurred instrument is never the default).
+    voice_probe: fit the linear probe of the voice embedding (age R², sex; it embeds every
+        training utterance, minutes on a CPU); False records it as skipped.
+    """
+
+    metrics: tuple[str, ...] = DEFAULT_EVALUATION_METRICS
+    references: tuple[str, ...] = REFERENCE_ROWS
+    split: str = "test"
+    samples_per_voice: int = 1
+    seed: int = 0
+    batch_size: int = 32
+    embedder: str = "auto"
+    identity: IdentityMetricsConfig = field(default_factory=IdentityMetricsConfig)
+    ppl: PPLConfig = field(default_factory=lambda: PPLConfig(num_samples=2000))
+    fid: FIDConfig = field(default_factory=FIDConfig)
+    face_cnn: FaceCNNConfig = field(default_factory=FaceCNNConfig)
+    traits: FaceCNNConfig = field(default_factory=lambda: TRAIT_CNN)
+    c2st: C2STConfig = field(default_factory=C2STConfig)
+    realism_pool: int = 1000
+    oracle_per_identity: int = 4
+    attribute_blur: float = 0.0
+    voice_probe: bool = True
+
+    @property
+    def attribute_cnn(self) -> FaceCNNConfig:
+        """The corpus sex classifier's settings: ``face_cnn`` trained with ``attribute_blur``."""
+        return dataclasses.replace(self.face_cnn, blur=self.attribute_blur)
+
+    def __post_init__(self) -> None:
+        check(len(self.metrics) > 0, "metrics must name at least one metric.")
+        for name in self.metrics:
+            check(
+                name in EVALUATION_METRICS,
+                f"unknown metric {name!r}; choose from {', '.join(EVALUATION_METRICS)}.",
+            )
+        check(self.split in SPLITS, f"split must be train, val or test, got {self.split!r}.")
+        unknown = [row for row in self.references if row not in REFERENCE_ROWS]
+        check(not unknown, f"unknown reference row {unknown[:1]}; choose from {', '.join(REFERENCE_ROWS)}.")
+        check(self.traits.blur == 0, "traits: the trait read-out learns from sharp real faces; its blur must be 0.")
+        check(self.realism_pool >= 20, f"realism_pool must be >= 20 faces, got {self.realism_pool}.")
+        check(
+            1 <= self.oracle_per_identity <= 100, f"oracle_per_identity must be 1–100, got {self.oracle_per_identity}."
+        )
+        try:
+            self.attribute_cnn  # noqa: B018 — FaceCNNConfig checks the blur against its image size
+        except ConfigError as error:
+            raise ConfigError(f"attribute_blur: {error}") from None
+        check(1 <= self.samples_per_voice <= 100, f"samples_per_voice must be 1–100, got {self.samples_per_voice}.")
+        check(self.seed >= 0, f"seed must be >= 0, got {self.seed}.")
+        check(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}.")
+        check(bool(self.embedder), "embedder must be 'auto', 'dlib' or a corpus name such as 'synthvox'.")
