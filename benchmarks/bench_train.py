@@ -67,12 +67,12 @@ def speed(preset_name: str, steps: int, full: bool) -> dict:
 
 def quality(minutes: float, identities: int, seed: int) -> dict:
     """Corpus → stage 1 → stage 2 (time-capped) → sex agreement of generated faces on test voices."""
-    from voice2face.checkpoint import load_pretrained
     from voice2face.config import SynthVoxConfig
     from voice2face.data.datasets import VoiceFeatures, face_tensor, read_face
     from voice2face.data.manifest import load_manifest
     from voice2face.data.synthvox import generate_corpus
     from voice2face.metrics.embedders import corpus_attribute_classifier
+    from voice2face.storage.checkpoint import load_pretrained
     from voice2face.training.runner import train_encoder, train_generator
 
     work = Path(tempfile.mkdtemp(prefix="bench_train_"))

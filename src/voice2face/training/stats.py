@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from voice2face.storage.layout import STATS_FILE
+
 
 class StatsWriter:
     """Appends ``{"kimg": ..., "step": ..., "time": ..., **scalars}`` lines to ``run_dir/stats.jsonl``.
@@ -18,7 +20,7 @@ class StatsWriter:
 
     def __init__(self, run_dir: str | Path, *, tensorboard: bool = True):
         self.run_dir = Path(run_dir)
-        self.path = self.run_dir / "stats.jsonl"
+        self.path = self.run_dir / STATS_FILE
         self._file = open(self.path, "a", encoding="utf-8")
         self._tensorboard = None
         if tensorboard:
