@@ -67,12 +67,12 @@ def speed(preset_name: str, steps: int, full: bool) -> dict:
 
 def quality(minutes: float, identities: int, seed: int) -> dict:
     """Corpus → stage 1 → stage 2 (time-capped) → sex agreement of generated faces on test voices."""
-    from voice2face.checkpoint import load_pretrained
     from voice2face.config import SynthVoxConfig
     from voice2face.data.datasets import VoiceFeatures, face_tensor, read_face
     from voice2face.data.manifest import load_manifest
     from voice2face.data.synthvox import generate_corpus
     from voice2face.metrics.embedders import corpus_attribute_classifier
+    from voice2face.storage import RunFolder
     from voice2face.training.runner import train_encoder, train_generator
 
     work = Path(tempfile.mkdtemp(prefix="bench_train_"))
@@ -101,7 +101,7 @@ def quality(minutes: float, identities: int, seed: int) -> dict:
     classifier = corpus_attribute_classifier(
         train_faces, dataset=f"synthvox-{identities}-{seed}", cache_dir=work / "cache"
     )
-    config, modules = load_pretrained(run / "model", ("voice_encoder", "generator"))
+    config, modules = RunFolder(run).model.load(("voice_encoder", "generator"))
     voices = VoiceFeatures(manifest, config.features)
     per_speaker: dict[str, list[bool]] = {}
     z = torch.randn([4, modules["generator"].z_dim], generator=torch.Generator().manual_seed(seed))
@@ -119,7 +119,7 @@ def quality(minutes: float, identities: int, seed: int) -> dict:
     real_accuracy = float(
         np.mean([p == sex_of[r.identity] for p, r in zip(real_check, manifest.faces_in("test"), strict=True)])
     )
-    stats = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines() if line.strip()]
+    stats = [json.loads(line) for line in RunFolder(run).stats_path.read_text().splitlines() if line.strip()]
     return {
         "identities": identities, "test_speakers": len(per_speaker), "training_minutes_cap": minutes,
         "kimg_trained": stats[-1]["kimg"] if stats else 0.0,

@@ -107,17 +107,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _runs_with_options(runs: Path, pattern: str, seed: int):
-    """(run, its training_options.json) for each run in ``runs`` matching ``pattern`` and trained with ``seed``."""
-    for run in sorted(runs.glob(pattern)):
-        try:
-            saved = json.loads((run / "training_options.json").read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if saved.get("seed") == seed:
-            yield run, saved
-
-
 def _as_saved(config) -> dict:
     """A config dataclass as it reads back from a JSON file (tuples become lists)."""
     from voice2face.config import to_dict
@@ -133,26 +122,29 @@ def _settings(saved: dict, length: str) -> dict:
 def _finished_encoder_run(runs: Path, preset, seed: int, steps: int | None) -> Path | None:
     """A finished stage-1 run in ``runs`` made with this preset's settings, ``seed`` and ``steps``
     (the preset's when None); a run of an older version of the preset is left alone."""
+    from voice2face.storage import find_runs
+
     wanted = _settings(_as_saved(preset.encoder), "steps")
     steps = preset.encoder.steps if steps is None else steps
-    for run, saved in _runs_with_options(runs, f"*-{preset.name}-encoder", seed):
-        if saved.get("preset") != preset.name or not (run / "DONE").is_file():
-            continue
-        if saved["config"]["steps"] == steps and _settings(saved["config"], "steps") == wanted:
-            return run
+    for run in find_runs(runs, f"*-{preset.name}-encoder", matching={"seed": seed, "preset": preset.name}):
+        saved = run.read_options()
+        if run.done and saved.config.get("steps") == steps and _settings(saved.config, "steps") == wanted:
+            return run.path
     return None
 
 
 def _earlier_gan_run(runs: Path, preset, seed: int, encoder_run: Path) -> Path | None:
     """The latest stage-2 run in ``runs`` made with this preset's settings (any length), seed and
     encoder, to be continued; a run of an older version of the preset is left alone."""
+    from voice2face.storage import RunFolder, find_runs
+
     wanted = _settings(_as_saved(preset.gan), "kimg")
+    encoder = RunFolder(encoder_run).model.path
     found = None
-    for run, saved in _runs_with_options(runs, f"*-{preset.name}", seed):
-        if not (run / "model" / "config.json").is_file():
-            continue
-        if Path(saved.get("encoder", "")) == encoder_run / "model" and _settings(saved["config"], "kimg") == wanted:
-            found = run
+    for run in find_runs(runs, f"*-{preset.name}", matching={"seed": seed}):
+        saved = run.read_options()
+        if run.model.exists and Path(saved.encoder or "") == encoder and _settings(saved.config, "kimg") == wanted:
+            found = run.path
     return found
 
 
@@ -161,9 +153,9 @@ def train_with_selection(args, corpus, runs, encoder_run, cache, best_dir, progr
     of the generated faces on the *validation* identities (never the test ones) decides whether
     this snapshot becomes ``best_dir`` (inference networks only). Returns (run, [(kimg, val
     agreement)], chosen kimg). An earlier stage-2 run in ``runs`` is continued (resume is exact)."""
-    from voice2face.checkpoint import load_pretrained, save_pretrained
     from voice2face.config import EvaluationConfig
-    from voice2face.evaluation import evaluate_model, read_snapshot
+    from voice2face.evaluation import evaluate_model
+    from voice2face.storage import ModelFolder, RunFolder
     from voice2face.training.presets import get_preset
     from voice2face.training.runner import train_generator
 
@@ -172,14 +164,14 @@ def train_with_selection(args, corpus, runs, encoder_run, cache, best_dir, progr
     validation = EvaluationConfig(split="val", metrics=("attributes",), samples_per_voice=SAMPLES_PER_VOICE)
     run = _earlier_gan_run(runs, preset, args.seed, encoder_run)
     state = best_dir.parent / "selection.json"  # the checks so far, so a rerun continues them
-    saved = json.loads(state.read_text()) if state.is_file() and (best_dir / "config.json").is_file() else {}
+    saved = json.loads(state.read_text()) if state.is_file() and ModelFolder(best_dir).exists else {}
     judge = _as_saved(validation)
     if run is None or saved.get("run") != str(run) or saved.get("validation") != judge:
         saved = {}  # the checks of another (older) run, or made with another instrument, do not count
     curve: list[tuple[float, float]] = [tuple(point) for point in saved.get("curve", [])]
     best: tuple[float, float] | None = tuple(saved["best"]) if "best" in saved else None
     while True:
-        done = read_snapshot(run / "model")["kimg"] if run is not None else 0.0
+        done = RunFolder(run).model.snapshot()["kimg"] if run is not None else 0.0
         if run is not None and not (curve and curve[-1][0] >= round(done, 3)):
             result = evaluate_model(run, corpus, config=validation, cache_dir=cache, write=False, progress=False)
             agreement = float(result["results"]["attributes"]["sex_agreement"])
@@ -187,8 +179,8 @@ def train_with_selection(args, corpus, runs, encoder_run, cache, best_dir, progr
             print(f"stage 2 at {done:.1f} kimg: sex agreement on validation voices {agreement:.3f}", flush=True)
             if best is None or agreement > best[1]:
                 best = (done, agreement)
-                model = load_pretrained(run / "model", ("voice_encoder", "generator"))
-                save_pretrained(best_dir, model.modules, dataclasses.replace(model.config, discriminator=None))
+                model = RunFolder(run).model.load(("voice_encoder", "generator"))
+                ModelFolder(best_dir).save(model.modules, dataclasses.replace(model.config, discriminator=None))
             state.write_text(json.dumps({"run": str(run), "validation": judge, "curve": curve, "best": best}) + "\n")
         if done >= total - 1e-6:
             return run, curve, round(best[0], 3)
@@ -220,7 +212,10 @@ def pick_examples(manifest, per_group: int = 1) -> list:
 def training_seconds(run) -> float:
     """How long a run trained: the time between consecutive ``stats.jsonl`` records, summed, leaving
     out gaps of more than ten minutes (a run stopped and resumed later, e.g. in another session)."""
-    times = [json.loads(line)["time"] for line in (run / "stats.jsonl").read_text().splitlines() if line.strip()]
+    from voice2face.storage import RunFolder
+
+    lines = RunFolder(run).stats_path.read_text().splitlines()
+    times = [json.loads(line)["time"] for line in lines if line.strip()]
     return sum(b - a for a, b in itertools.pairwise(times) if 0 <= b - a <= RESUME_GAP_S)
 
 
@@ -516,10 +511,12 @@ def remeasure(args) -> int:
     from voice2face.config import EvaluationConfig, SynthVoxConfig, from_dict
     from voice2face.data.synthvox import generate_corpus
     from voice2face.evaluation import evaluate_model, format_table
+    from voice2face.storage import ModelFolder
     from voice2face.utils.files import atomic_write_text
 
-    target = PACKAGE_ASSETS / "model"
-    provenance = json.loads((target / "provenance.json").read_text())
+    bundle = ModelFolder(_source_bundle())  # the source tree's copy, which --install writes
+    target = bundle.path
+    provenance = json.loads(bundle.provenance_path.read_text())
     corpus = args.work / "corpus"
     corpus_config = from_dict(SynthVoxConfig, provenance["corpus"], where="provenance.json")
     if not (corpus / "manifest.json").is_file():
@@ -529,13 +526,13 @@ def remeasure(args) -> int:
         target, corpus, config=config, cache_dir=args.work / "cache-final", write=False, progress=not args.quiet
     )
     print(format_table(summary))
-    card = (target / "model_card.md").read_text()
+    card = bundle.model_card_path.read_text()
     start, end = card.index(EVALUATION_HEADING), card.index("## Intended use")
     card = card[:start] + evaluation_section(summary) + "\n" + card[end:]
     provenance["evaluation"] = evaluation_figures(summary)
-    atomic_write_text(target / "model_card.md", card)
-    atomic_write_text(target / "provenance.json", json.dumps(provenance, indent=2, sort_keys=True) + "\n")
-    print(f"rewrote the evaluation of {target / 'model_card.md'} and provenance.json")
+    atomic_write_text(bundle.model_card_path, card)
+    atomic_write_text(bundle.provenance_path, json.dumps(provenance, indent=2, sort_keys=True) + "\n")
+    print(f"rewrote the evaluation of {bundle.model_card_path} and provenance.json")
     return 0
 
 
@@ -558,12 +555,12 @@ def pretrained_generator(args, work: Path, runs: Path, progress: bool) -> Path:
     a synthface-64 pretraining on ``--face-count`` unpaired faces to ``--pretrain-kimg``, continuing
     the latest earlier pretraining of the same settings in ``runs`` (resume is exact)."""
     from voice2face.data.synthvox.faces import generate_face_corpus
-    from voice2face.evaluation import read_snapshot
+    from voice2face.storage import RunFolder, find_runs, resolve
     from voice2face.training.presets import get_preset
     from voice2face.training.runner import train_generator
 
     if args.generator is not None:
-        return args.generator / "model" if (args.generator / "model" / "config.json").is_file() else args.generator
+        return resolve(args.generator, check=False).path
     faces = work / "faces"
     if not (faces / "manifest.json").is_file():
         generate_face_corpus(faces, count=args.face_count, resolution=64, seed=FACE_SEED, progress=progress)
@@ -571,21 +568,22 @@ def pretrained_generator(args, work: Path, runs: Path, progress: bool) -> Path:
     total = args.pretrain_kimg if args.pretrain_kimg is not None else preset.gan.kimg
     wanted = _settings(_as_saved(preset.gan), "kimg")
     run = None
-    for candidate, saved in _runs_with_options(runs, f"*-{PRETRAIN_PRESET}", args.seed):
-        same = _settings(saved["config"], "kimg") == wanted and saved.get("data") == str(faces)
-        if same and (candidate / "model" / "config.json").is_file():
-            run = candidate
+    same = lambda saved: _settings(saved.config, "kimg") == wanted and saved.data == str(faces)  # noqa: E731
+    for candidate in find_runs(runs, f"*-{PRETRAIN_PRESET}", matching={"seed": args.seed}):
+        if same(candidate.read_options()) and candidate.model.exists:
+            run = candidate.path
     if run is None:
         run = train_generator(PRETRAIN_PRESET, faces, runs, kimg=total, seed=args.seed, progress=progress)
-    elif read_snapshot(run / "model")["kimg"] < total - 1e-6:
+    elif RunFolder(run).model.snapshot()["kimg"] < total - 1e-6:
         run = train_generator(PRETRAIN_PRESET, faces, resume=run, kimg=total, progress=progress)
-    return run / "model"
+    return RunFolder(run).model.path
 
 
 def train_voice_side(args, work: Path, runs: Path, generator: Path, encoder: Path, progress: bool) -> Path | None:
     """The paper's route, steps 3-4: the voice→W+ mapper (and the fine-tuned encoder) on a corpus of
     ``--voice-identities`` other people, continuing an unfinished run of the same settings."""
     from voice2face.config import SynthVoxConfig
+    from voice2face.storage import RunFolder, find_runs, resolve
     from voice2face.training.presets import get_preset
     from voice2face.training.runner import train_mapper
 
@@ -597,22 +595,21 @@ def train_voice_side(args, work: Path, runs: Path, generator: Path, encoder: Pat
     if args.mapper_steps is not None:
         config = dataclasses.replace(config, steps=args.mapper_steps)
     # train_mapper records the model folders it used (a run folder's model/).
-    folder = lambda path: path / "model" if (path / "model" / "config.json").is_file() else path  # noqa: E731
+    folder = lambda path: resolve(path, check=False).path  # noqa: E731
     wanted = {
         "config": _as_saved(config), "generator": str(folder(generator)), "encoder": str(folder(encoder)),
-        "data": str(corpus),
+        "data": str(corpus), "seed": args.seed,
     }  # fmt: skip
-    for run, saved in _runs_with_options(runs, f"*-{MAPPER_PRESET}", args.seed):
-        if all(saved.get(key) == value for key, value in wanted.items()):
-            if not (run / "DONE").is_file():
-                train_mapper(None, None, resume=run, cache_dir=work / "cache-voice", progress=progress)
-                (run / "DONE").write_text("finished\n")
-            return run
+    for run in find_runs(runs, f"*-{MAPPER_PRESET}", matching=wanted):
+        if not run.done:
+            train_mapper(None, None, resume=run.path, cache_dir=work / "cache-voice", progress=progress)
+            run.mark_done()
+        return run.path
     run = train_mapper(
         dataclasses.replace(preset, mapper=config), corpus, runs, generator=generator, encoder=encoder,
         seed=args.seed, cache_dir=work / "cache-voice", progress=progress,
     )  # fmt: skip
-    (run / "DONE").write_text("finished\n")
+    RunFolder(run).mark_done()
     return run
 
 
@@ -620,11 +617,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.remeasure:
         return remeasure(args)
-    from voice2face.checkpoint import load_pretrained, save_pretrained
     from voice2face.config import EvaluationConfig, SynthVoxConfig, to_dict
-    from voice2face.evaluation import evaluate_model, format_table, read_snapshot
+    from voice2face.evaluation import evaluate_model, format_table
+    from voice2face.storage import ModelFolder, RunFolder
+    from voice2face.storage.layout import MODEL_CARD, PROJECTOR_FILE, PROVENANCE
     from voice2face.training.presets import get_preset
-    from voice2face.training.projection import PROJECTOR_FILE
     from voice2face.training.runner import train_encoder
 
     work = args.work
@@ -645,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
         encoder_run = train_encoder(
             args.preset, corpus, runs, steps=args.encoder_steps, seed=args.seed, cache_dir=cache, progress=progress
         )
-        (encoder_run / "DONE").write_text("finished\n")
+        RunFolder(encoder_run).mark_done()
     encoder_options = _options_of(encoder_run)
 
     extra_files: dict[str, str | bytes] = {}
@@ -654,21 +651,22 @@ def main(argv: list[str] | None = None) -> int:
         run = train_voice_side(args, work, runs, generator, encoder_run, progress)
         if run is None:
             return 2
-        best = run / "model"
+        best = RunFolder(run).model.path
         components = ("voice_encoder", "generator", "mapper")
-        if (run / PROJECTOR_FILE).is_file():  # the regression (edit) mode projects; selection does not
-            extra_files[PROJECTOR_FILE] = (run / PROJECTOR_FILE).read_bytes()
-        seconds = {"generator": training_seconds(generator.parent) if (generator.parent / "stats.jsonl").is_file()
-                   else None, "mapper": training_seconds(run)}  # fmt: skip
+        if RunFolder(run).projector_path.is_file():  # the regression (edit) mode projects; selection does not
+            extra_files[PROJECTOR_FILE] = RunFolder(run).projector_path.read_bytes()
+        pretraining = RunFolder(generator.parent)  # when the generator is a run's model/
+        seconds = {"generator": training_seconds(pretraining.path) if pretraining.stats_path.is_file() else None,
+                   "mapper": training_seconds(run)}  # fmt: skip
         options = {
             "route": "wplus", "preset": MAPPER_PRESET, "identities": args.identities, "seed": args.seed,
             "encoder": encoder_options, "pretraining": _options_of(generator, "pretraining"),
-            "mapper": json.loads((run / "training_options.json").read_text()),
+            "mapper": RunFolder(run).read_options().to_dict(),
             "voice_corpus": {"identities": args.voice_identities, "seed": args.voice_seed},
             "face_count": _face_count(generator),
         }  # fmt: skip
         summary_kimg = None
-        pretrain_kimg = round(read_snapshot(generator)["kimg"] or 0.0, 1)
+        pretrain_kimg = round(ModelFolder(generator).snapshot()["kimg"] or 0.0, 1)
     else:
         run, curve, best_kimg = train_with_selection(args, corpus, runs, encoder_run, cache, work / "best", progress)
         best = work / "best"
@@ -677,7 +675,7 @@ def main(argv: list[str] | None = None) -> int:
         options = {
             "route": "conditional", "preset": args.preset, "identities": args.identities, "seed": args.seed,
             "select_every": args.select_every, "selection_curve": curve, "trained_kimg": curve[-1][0],
-            "encoder": encoder_options, "gan": json.loads((run / "training_options.json").read_text()),
+            "encoder": encoder_options, "gan": RunFolder(run).read_options().to_dict(),
         }  # fmt: skip
         summary_kimg = best_kimg
 
@@ -706,24 +704,24 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(manifest.file(utterance), examples_dir / name)
         names.append(name)
 
-    loaded = load_pretrained(best, components)
+    loaded = ModelFolder(best).load(components)
     config = dataclasses.replace(loaded.config, weights=(), discriminator=None)
     card = model_card(summary, options, to_dict(corpus_config), names, seconds)
     provenance = {
         "corpus": to_dict(corpus_config), "examples": names, "training": options,
         "evaluation": evaluation_figures(summary),
     }  # fmt: skip
-    extra_files["model_card.md"] = card
-    extra_files["provenance.json"] = json.dumps(provenance, indent=2, sort_keys=True) + "\n"
+    extra_files[MODEL_CARD] = card
+    extra_files[PROVENANCE] = json.dumps(provenance, indent=2, sort_keys=True) + "\n"
     bundle = work / "bundle"
-    save_pretrained(bundle, loaded.modules, config, extra_files=extra_files)
+    ModelFolder(bundle).save(loaded.modules, config, extra_files=extra_files)
     (work / "evaluation.txt").write_text(table + "\n")
     megabytes = sum(f.stat().st_size for f in bundle.iterdir()) / 1e6
     print(f"bundle: {bundle} ({megabytes:.1f} MB); examples: {examples_dir}")
 
     if args.install:
-        target = PACKAGE_ASSETS / "model"
-        save_pretrained(target, loaded.modules, config, extra_files=extra_files)
+        target = _source_bundle()
+        ModelFolder(target).save(loaded.modules, config, extra_files=extra_files)
         examples_target = PACKAGE_ASSETS / "examples"
         for old in examples_target.glob("synthvox-*.wav"):
             old.unlink()
@@ -731,6 +729,13 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(examples_dir / name, examples_target / name)
         print(f"installed into {target} and {examples_target}")
     return 0
+
+
+def _source_bundle() -> Path:
+    """The bundled model folder in this source tree (what --install and --remeasure write)."""
+    from voice2face.storage.layout import BUNDLED_MODEL_PATH
+
+    return PACKAGE_ASSETS.parent.joinpath(*BUNDLED_MODEL_PATH)
 
 
 def _face_count(generator: Path) -> int | None:
@@ -746,11 +751,13 @@ def _options_of(run_or_model: Path, part: str = "encoder") -> dict:
     """How a network was trained: the training_options.json of a run (given the run or its model/
     folder), or what an earlier bundled model's provenance.json says of its ``part`` ("encoder" or
     "pretraining"); {} if neither."""
+    from voice2face.storage import ModelFolder, RunFolder
+
     for folder in (run_or_model, run_or_model.parent):
-        if (folder / "training_options.json").is_file():
-            return json.loads((folder / "training_options.json").read_text())
-    if (run_or_model / "provenance.json").is_file():
-        training = json.loads((run_or_model / "provenance.json").read_text()).get("training", {})
+        if RunFolder(folder).has_options:
+            return RunFolder(folder).read_options().to_dict()
+    if ModelFolder(run_or_model).provenance_path.is_file():
+        training = json.loads(ModelFolder(run_or_model).provenance_path.read_text()).get("training", {})
         return {"from": str(run_or_model), **training.get(part, {})}
     return {}
 

@@ -125,9 +125,9 @@ def make_model_folder(directory: Path, seed: int = 0) -> Path:
     """Write a model folder of freshly built (untrained) tiny networks: config.json + safetensors."""
     import torch
 
-    from voice2face.checkpoint import save_pretrained
     from voice2face.config import FeatureConfig, GeneratorConfig, MFCCConfig, ModelConfig, VoiceEncoderConfig
     from voice2face.models import build_generator, build_voice_encoder
+    from voice2face.storage.checkpoint import save_pretrained
 
     torch.manual_seed(seed)
     config = ModelConfig(

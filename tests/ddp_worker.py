@@ -13,7 +13,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from voice2face.checkpoint import state_dict_to_bytes
+from voice2face.storage.checkpoint import state_dict_to_bytes
 from voice2face.training.distributed import exit_process, init_distributed, shutdown
 
 from tiny_gan import make_trainer

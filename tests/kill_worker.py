@@ -14,7 +14,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from voice2face.checkpoint import recover_interrupted_swap
+from voice2face.storage.checkpoint import recover_interrupted_swap
 from voice2face.training.gan import run_gan_training
 
 from tiny_gan import make_trainer

@@ -11,9 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from voice2face.checkpoint import load_pretrained
-from voice2face.inference.pipeline import bundled_model_dir
 from voice2face.inference.png import IPTC_SYNTHETIC, SYNTHETIC_NOTICE, read_png_metadata
+from voice2face.storage import bundled_model_dir
+from voice2face.storage.checkpoint import load_pretrained
 
 BUNDLE = bundled_model_dir()
 EXAMPLES = BUNDLE.parent / "examples"
@@ -44,7 +44,8 @@ def test_bundle_holds_only_the_inference_networks_and_stays_under_20_mb():
     assert sum(p.stat().st_size for p in BUNDLE.iterdir()) <= 20_000_000
     assert sorted(model.modules) == COMPONENTS[route] and model.config.discriminator is None
     if edit:  # the projector belongs to the shipped generator (its weights' hash)
-        from voice2face.training.projection import PROJECTOR_FILE, load_projector
+        from voice2face.storage.layout import PROJECTOR_FILE
+        from voice2face.training.projection import load_projector
 
         sha = next(r.sha256 for r in model.config.weights if r.component == "generator")
         assert load_projector(BUNDLE / PROJECTOR_FILE, sha) is not None

@@ -10,14 +10,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from voice2face.checkpoint import (
-    CONFIG_NAME,
-    load_pretrained,
-    read_model_config,
-    recover_interrupted_swap,
-    save_pretrained,
-    state_dict_to_bytes,
-)
 from voice2face.config import (
     DiscriminatorConfig,
     FeatureConfig,
@@ -30,6 +22,14 @@ from voice2face.config import (
 )
 from voice2face.errors import CheckpointError, ConfigError
 from voice2face.models.registry import BUILDERS
+from voice2face.storage.checkpoint import (
+    CONFIG_NAME,
+    load_pretrained,
+    read_model_config,
+    recover_interrupted_swap,
+    save_pretrained,
+    state_dict_to_bytes,
+)
 
 SMALL = {"channel_base": 128, "channel_max": 16, "img_resolution": 16}
 

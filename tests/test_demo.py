@@ -9,8 +9,8 @@ import pytest
 from voice2face.cli import main
 from voice2face.demo import run_demo
 from voice2face.errors import ConfigError
-from voice2face.inference.pipeline import bundled_model_dir
 from voice2face.inference.png import SYNTHETIC_NOTICE, read_png_metadata
+from voice2face.storage import bundled_model_dir
 
 
 @pytest.mark.slow
@@ -46,7 +46,7 @@ def test_demo_refuses_a_used_folder(tmp_path, capsys):
 
 def test_a_stage_that_stopped_short_is_said_in_a_sentence(tmp_path):
     from voice2face.demo import _stopped_short
-    from voice2face.training.state import trainer_state_bytes
+    from voice2face.storage.trainer_state import trainer_state_bytes
 
     model = tmp_path / "run" / "model"
     model.mkdir(parents=True)

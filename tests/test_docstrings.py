@@ -15,7 +15,12 @@ MODULES = [
     "voice2face.models.dcgan",
     "voice2face.models.voice_encoder",
     "voice2face.models.registry",
-    "voice2face.checkpoint",
+    "voice2face.storage.checkpoint",
+    "voice2face.storage.layout",
+    "voice2face.storage.model_folder",
+    "voice2face.storage.run_folder",
+    "voice2face.storage.resolver",
+    "voice2face.storage.trainer_state",
     "voice2face.audio.features",
     "voice2face.audio.torch_features",
 ]

@@ -99,7 +99,7 @@ def test_run_folder_is_accepted_and_a_missing_bundled_model_is_explained(tiny_mo
     pipe = VoiceToFace.from_pretrained(tmp_path / "00001-run")
     assert pipe.name == "00001-run/model"
     # An installation whose bundled model was removed (e.g. a slimmed package).
-    monkeypatch.setattr("voice2face.inference.pipeline.bundled_model_dir", lambda: tmp_path / "absent")
+    monkeypatch.setattr("voice2face.storage.layout.bundled_model_dir", lambda: tmp_path / "absent")
     with pytest.raises(CheckpointError, match="No bundled model") as info:
         VoiceToFace.from_pretrained()
     assert "\n" not in str(info.value) and "-m MODEL_DIR" in str(info.value)

@@ -200,8 +200,8 @@ def test_progress_is_one_line_per_finished_file_when_stderr_is_not_a_terminal(ti
 def test_outputs_follow_the_umask(tiny_model, speech_wav, tmp_path, umask):
     """Files get 0666 less the umask and folders 0777 less it, as any program's would: never the
     0600 / 0700 of the temporary names they are written under."""
-    from voice2face.checkpoint import load_pretrained, save_pretrained
     from voice2face.data.synthvox.faces import generate_face_corpus
+    from voice2face.storage.checkpoint import load_pretrained, save_pretrained
 
     previous = os.umask(umask)
     try:
@@ -219,7 +219,7 @@ def test_outputs_follow_the_umask(tiny_model, speech_wav, tmp_path, umask):
 
 
 def test_without_a_bundled_model_the_command_says_to_pass_one(speech_wav, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("voice2face.inference.pipeline.bundled_model_dir", lambda: tmp_path / "absent")
+    monkeypatch.setattr("voice2face.storage.layout.bundled_model_dir", lambda: tmp_path / "absent")
     assert _portrait(speech_wav, "-o", tmp_path / "out") == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "No bundled model" in err and "-m MODEL_DIR" in err

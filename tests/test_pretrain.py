@@ -8,11 +8,11 @@ import json
 import pytest
 import torch
 
-from voice2face.checkpoint import load_pretrained
 from voice2face.cli import main
 from voice2face.config import TrainingPreset
 from voice2face.data.manifest import load_manifest
 from voice2face.errors import ConfigError, DatasetError
+from voice2face.storage.checkpoint import load_pretrained
 from voice2face.training.augment import diff_augment, make_draw, parse_policy
 from voice2face.training.presets import get_preset
 from voice2face.training.runner import train_generator

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from voice2face.checkpoint import load_pretrained, recover_interrupted_swap
+from voice2face.storage.checkpoint import load_pretrained, recover_interrupted_swap
 
 from tiny_gan import make_trainer
 

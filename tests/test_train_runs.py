@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from voice2face.checkpoint import load_pretrained
 from voice2face.cli import main
 from voice2face.data.manifest import load_manifest
 from voice2face.errors import ConfigError, DatasetError
+from voice2face.storage.checkpoint import load_pretrained
 from voice2face.training.presets import PRESETS
 from voice2face.training.runner import train_encoder, train_generator
 from voice2face.training.stats import read_stats

@@ -13,10 +13,11 @@ import torch
 from torch import nn
 
 from voice2face.errors import CheckpointError, ConfigError
+from voice2face.storage import RunFolder
+from voice2face.storage.trainer_state import load_trainer_state, save_trainer_state
 from voice2face.training.ema import ema_beta, update_ema
-from voice2face.training.runs import create_run_dir
 from voice2face.training.schedule import LazyInterval
-from voice2face.training.state import capture_rng, load_trainer_state, restore_rng, save_trainer_state
+from voice2face.training.state import capture_rng, restore_rng
 from voice2face.training.stats import StatsWriter, read_stats
 
 
@@ -53,13 +54,13 @@ def test_lazy_interval_fires_and_rescales_adam():
 
 
 def test_run_folders_are_numbered(tmp_path):
-    first = create_run_dir(tmp_path, "synthvox-quick")
-    second = create_run_dir(tmp_path, "paper-stylegan2")
+    first = RunFolder.create(tmp_path, "synthvox-quick").path
+    second = RunFolder.create(tmp_path, "paper-stylegan2").path
     (tmp_path / "00007-old").mkdir()
-    third = create_run_dir(tmp_path, "x")
+    third = RunFolder.create(tmp_path, "x").path
     assert [p.name for p in (first, second, third)] == ["00000-synthvox-quick", "00001-paper-stylegan2", "00008-x"]
     with pytest.raises(ConfigError):
-        create_run_dir(tmp_path, "../escape")
+        RunFolder.create(tmp_path, "../escape")
 
 
 def test_stats_jsonl_and_tensorboard_events(tmp_path):

@@ -9,22 +9,22 @@ import numpy as np
 import pytest
 import torch
 
-from voice2face.checkpoint import load_pretrained, load_tensors, load_voice_to_face, save_pretrained
 from voice2face.cli import main
 from voice2face.config import GeneratorConfig, MapperConfig, ModelConfig, ProjectionConfig
 from voice2face.errors import CheckpointError, ConfigError
 from voice2face.inference.pipeline import VoiceToFace
 from voice2face.models import build_generator, build_mapper
 from voice2face.models.wplus import MappedGenerator
+from voice2face.storage.checkpoint import load_pretrained, load_tensors, load_voice_to_face, save_pretrained
+from voice2face.storage.layout import CODES_FILE, PROJECTOR_FILE
 from voice2face.training.presets import get_preset
 from voice2face.training.projection import (
-    PROJECTOR_FILE,
     load_projector,
     project_faces,
     speaker_codes,
     train_projector,
 )  # fmt: skip
-from voice2face.training.runner import CODES_FILE, train_mapper
+from voice2face.training.runner import train_mapper
 
 
 def _tiny_generator(resolution: int = 64, seed: int = 0):

@@ -9,16 +9,17 @@ import json
 import pytest
 import torch
 
-from voice2face.checkpoint import load_pretrained, load_voice_to_face, save_pretrained
 from voice2face.cli import main
 from voice2face.config import FaceCNNConfig, GeneratorConfig, MapperConfig, ModelConfig, SelectionConfig
 from voice2face.errors import ConfigError
 from voice2face.inference.pipeline import VoiceToFace
 from voice2face.models import build_generator, build_mapper
 from voice2face.models.wplus import MappedGenerator
+from voice2face.storage.checkpoint import load_pretrained, load_voice_to_face, save_pretrained
+from voice2face.storage.layout import CODES_FILE, READER_FILE
 from voice2face.training import mapper as mapper_module
 from voice2face.training.presets import get_preset
-from voice2face.training.runner import CODES_FILE, READER_FILE, train_mapper
+from voice2face.training.runner import train_mapper
 
 TINY_READER = FaceCNNConfig(image_size=16, width=4, depth=2, epochs=1, batch_size=8, seed=3)
 
@@ -173,7 +174,7 @@ def test_a_selection_run_trains_the_voice_on_the_readers_view_and_writes_a_usabl
     assert float(mapper.trait_head.weight.detach().abs().sum()) > 0  # trained from its zero start
     assert mapper.shortlisting()  # fitted at the snapshot (shortlist 2 of 4 candidates)
     reader = load_pretrained(model, ("mapper",)).modules["mapper"].reader.state_dict()
-    from voice2face.checkpoint import load_tensors
+    from voice2face.storage.checkpoint import load_tensors
 
     shipped = load_tensors(select_run / READER_FILE)
     assert all(torch.equal(reader[k], shipped[k]) for k in shipped)  # the run's reader is the one shipped
@@ -216,7 +217,7 @@ def test_the_reader_shipped_in_a_selection_model_is_reused_when_it_reads_the_sam
     run = train_mapper(_tiny_select_preset(), tiny_corpus, tmp_path / "runs", generator=select_run / "model",
                        encoder=tiny_encoder_run, progress=False)  # fmt: skip
     assert (run / READER_FILE).read_bytes() != b""
-    from voice2face.checkpoint import load_tensors
+    from voice2face.storage.checkpoint import load_tensors
 
     assert all(torch.equal(load_tensors(run / READER_FILE)[k], v) for k, v in
                load_tensors(select_run / READER_FILE).items())  # fmt: skip

@@ -291,9 +291,9 @@ class DemoResult:
 
 def _stopped_short(stage: str, run: Path, planned: float, unit: str) -> str | None:
     """A sentence when ``run`` stopped (at its time budget) before its planned length, else None."""
-    from voice2face.evaluation import read_snapshot
+    from voice2face.storage import RunFolder
 
-    snapshot = read_snapshot(run / "model")
+    snapshot = RunFolder(run).model.snapshot()
     done = snapshot["kimg"] if unit == "kimg" else snapshot["step"]
     if done is None or done >= planned - 1e-6:
         return None
@@ -303,23 +303,22 @@ def _stopped_short(stage: str, run: Path, planned: float, unit: str) -> str | No
 
 def _steps_done(run: Path) -> int:
     """The steps a training run's snapshot has made (0 when it records none)."""
-    from voice2face.evaluation import read_snapshot
+    from voice2face.storage import RunFolder
 
-    return int(read_snapshot(run / "model")["step"] or 0)
+    return int(RunFolder(run).model.snapshot()["step"] or 0)
 
 
 def _pretrained_parts() -> Path:
     """The bundled model folder, if it holds a pretrained generator with its mapper (and, for a
     mapper of the regression mode, its projector)."""
-    from voice2face.checkpoint import read_model_config
-    from voice2face.inference.pipeline import bundled_model_dir
-    from voice2face.training.projection import PROJECTOR_FILE
+    from voice2face.storage import ModelFolder
 
-    folder = bundled_model_dir()
-    if not (folder / "config.json").is_file():
+    bundled = ModelFolder.bundled()
+    folder = bundled.path
+    if not bundled.exists:
         raise CheckpointError(f"No bundled model in {folder}; build it with scripts/build_bundled_model.py --install.")
-    config = read_model_config(folder)
-    if config.mapper is None or (config.mapper.selection is None and not (folder / PROJECTOR_FILE).is_file()):
+    config = bundled.config()
+    if config.mapper is None or (config.mapper.selection is None and not bundled.projector_path.is_file()):
         raise CheckpointError(
             f"The bundled model in {folder} has no pretrained generator with a projector; use --route conditional "
             "or rebuild it with scripts/build_bundled_model.py --route wplus --install."

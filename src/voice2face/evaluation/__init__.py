@@ -10,9 +10,7 @@
 from voice2face.evaluation.run import (
     evaluate_model,
     generate_faces,
-    read_snapshot,
     reference_levels,
-    resolve_model_dir,
     write_evaluation_grid,
 )
 from voice2face.evaluation.tables import format_table, markdown_table, summary_json, table_rows, verdict
@@ -22,9 +20,7 @@ __all__ = [
     "format_table",
     "generate_faces",
     "markdown_table",
-    "read_snapshot",
     "reference_levels",
-    "resolve_model_dir",
     "summary_json",
     "table_rows",
     "verdict",

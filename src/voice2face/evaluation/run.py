@@ -9,7 +9,7 @@ are built beside it, and every registered evaluation metric
 (:mod:`voice2face.evaluation.metrics`) scores every row with the same instruments. The model
 row's records are appended to the run's ``metrics.jsonl`` with the reference rows inside.
 
-This module orchestrates: it reads model folders (:mod:`voice2face.checkpoint`), datasets
+This module orchestrates: it reads model folders (:mod:`voice2face.storage`), datasets
 (:mod:`voice2face.data`) and calls metrics; it never imports :mod:`voice2face.training`.
 """
 
@@ -26,64 +26,21 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from voice2face.checkpoint import load_voice_to_face, read_model_config
 from voice2face.config import EvaluationConfig, to_dict
 from voice2face.data.datasets import VoiceFeatures, read_face
 from voice2face.data.manifest import Manifest, load_manifest
 from voice2face.errors import CheckpointError, DatasetError, MetricError, MetricUnavailableError
 from voice2face.metrics.registry import append_result, make_record
+from voice2face.storage import ModelFolder, RunFolder, resolve
+from voice2face.storage.layout import MODEL_DIR
 from voice2face.utils.images import float_to_uint8, uint8_to_float
 
 log = logging.getLogger(__name__)
 
-TRAINER_STATE = "trainer_state.pt"
 CACHE_FOLDER = ".cache"
 
 
-# --------------------------------------------------------------------------- folders and snapshot
-
-
-def resolve_model_dir(path: str | Path | None) -> tuple[Path, Path]:
-    """(model folder, run folder) of a run folder (its ``model/``) or of a model folder: the run
-    folder is the model folder's parent when it is a run's ``model/``, else the model folder itself.
-    ``None`` or ``"bundled"`` is the model bundled with the package."""
-    if path is None or str(path) == "bundled":
-        from voice2face.inference.pipeline import resolve_model_dir as resolve_inference_model
-
-        bundled = resolve_inference_model(None)
-        return bundled, bundled
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"Model or run folder {path} does not exist; pass a run folder or its model/ folder.")
-    if (path / "model" / "config.json").is_file():
-        return path / "model", path
-    if path.name == "model" and (path.parent / "training_options.json").is_file():
-        return path, path.parent
-    return path, path
-
-
-def read_snapshot(model_dir: Path) -> dict[str, Any]:
-    """Which snapshot a model folder holds: ``{"snapshot", "kimg", "step"}`` from its
-    ``trainer_state.pt`` (loaded with ``weights_only=True``) when present, else its config's version."""
-    state_path = model_dir / TRAINER_STATE
-    kimg = step = None
-    if state_path.is_file():
-        try:
-            state = torch.load(state_path, map_location="cpu", weights_only=True)
-        except Exception as exc:
-            log.warning("cannot read %s (%s); the snapshot is labelled by the model's config", state_path, exc)
-            state = {}
-        if "images_seen" in state:
-            kimg = int(state["images_seen"]) / 1000
-        if "step" in state:
-            step = int(state["step"])
-    if kimg is not None:
-        label = f"kimg {kimg:.3f}"
-    elif step is not None:
-        label = f"step {step}"
-    else:
-        label = f"voice2face {read_model_config(model_dir).voice2face_version or 'unknown'}"
-    return {"snapshot": label, "kimg": kimg, "step": step}
+# --------------------------------------------------------------------------- data
 
 
 def manifest_hash(manifest: Manifest) -> str:
@@ -207,8 +164,9 @@ def reference_levels(manifest: Manifest, split: str, gallery: int | None, ks: Se
 # --------------------------------------------------------------------------- the evaluation
 
 
-def _check_inputs(model_dir: Path, manifest: Manifest, split: str) -> None:
-    config = read_model_config(model_dir)
+def _check_inputs(folder: ModelFolder, manifest: Manifest, split: str) -> None:
+    model_dir = folder.path
+    config = folder.config()
     if config.generator is None or config.voice_encoder is None:
         raise CheckpointError(
             f"Model folder {model_dir} has no generator and voice encoder; evaluate a `voice2face train` run."
@@ -254,18 +212,20 @@ def evaluate_model(
     from voice2face.evaluation.metrics import embedder_name
     from voice2face.evaluation.rows import pool_records, reference_row, split_halves
 
-    model_dir, run_dir = resolve_model_dir(model_dir)
+    folder = resolve(model_dir)
+    # A bare model folder keeps its own metrics.jsonl, as a run folder does.
+    model_dir, run_dir = folder.path, folder.run.path if folder.run is not None else folder.path
     manifest = load_manifest(data_dir)
     split = config.split
-    _check_inputs(model_dir, manifest, split)
+    _check_inputs(folder, manifest, split)
     run_device = torch.device(
         "cuda" if device == "auto" and torch.cuda.is_available() else "cpu" if device == "auto" else device
     )
     cache = Path(cache_dir) if cache_dir is not None else manifest.root / CACHE_FOLDER
     data_key = f"{manifest.name}-{manifest_hash(manifest)}"
-    snapshot = read_snapshot(model_dir)
+    snapshot = folder.snapshot()
 
-    model = load_voice_to_face(model_dir, device=run_device)
+    model = folder.load_voice_to_face(device=run_device)
     encoder, generator = model.modules["voice_encoder"], model.modules["generator"]
     utterances = manifest.utterances_in(split)
     voices = VoiceFeatures(manifest, model.config.features, cache_dir=cache / "features")
@@ -341,7 +301,7 @@ def evaluate_model(
         "real_faces": int(real_row.shape[0] + gallery.shape[0]), "grid": None, "voice_probe": probe,
         "seconds": {name: round(value, 1) for name, value in seconds.items()},
     }  # fmt: skip
-    if write and not _is_packaged(model_dir):
+    if write and not folder.is_packaged():
         for name, values in results.items():
             record = make_record(name, values, snapshot=snapshot["snapshot"], options=options)
             record.update(
@@ -352,8 +312,8 @@ def evaluate_model(
                 record["reference"] = reference
             summary["metrics_file"] = append_result(run_dir, record)
         summary["grid"] = write_evaluation_grid(
-            run_dir / f"eval-{split}-fakes.png", fakes, fake_ids, real_row, [r.identity for r in row_records],
-            config.samples_per_voice, model=model_dir.parent.name if model_dir.name == "model" else model_dir.name,
+            RunFolder(run_dir).evaluation_grid(split), fakes, fake_ids, real_row, [r.identity for r in row_records],
+            config.samples_per_voice, model=model_dir.parent.name if model_dir.name == MODEL_DIR else model_dir.name,
             kimg=snapshot["kimg"],
         )  # fmt: skip
     return summary
@@ -385,13 +345,6 @@ def _voice_trait_scores(rows: dict[str, dict[str, dict[str, Any]]]) -> None:
         raw = traits.get("voice_traits_mean")
         if raw is not None and low is not None and high is not None and high != low:
             traits["voice_trait_score"] = (raw - low) / (high - low)
-
-
-def _is_packaged(model_dir: Path) -> bool:
-    """Whether ``model_dir`` is inside the installed voice2face package (the bundled model)."""
-    import voice2face
-
-    return Path(voice2face.__file__).parent.resolve() in model_dir.resolve().parents
 
 
 def write_evaluation_grid(

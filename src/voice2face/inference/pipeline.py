@@ -21,7 +21,6 @@ Never imports ``training/``.
 from __future__ import annotations
 
 import math
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -32,47 +31,24 @@ from torch import nn
 from voice2face.audio.features import tile_to_length
 from voice2face.audio.pipeline import Speech, load_speech, speech_features, speech_from_array
 from voice2face.audio.speechlike import check_speech_like
-from voice2face.checkpoint import CONFIG_NAME, load_voice_to_face
 from voice2face.config import AudioConfig, InferenceConfig, ModelConfig, VADConfig
 from voice2face.errors import CheckpointError, ConfigError
 from voice2face.inference.png import metadata_of, save_synthetic_pngs, synthetic_metadata
+from voice2face.storage import ModelFolder, resolve
+from voice2face.storage.layout import BUNDLED_MODEL_NAME, MODEL_DIR
 from voice2face.utils.files import prepare_output_dir, remove_empty_dirs
 from voice2face.utils.images import to_pil
-
-#: Where a model shipped inside the package lives (absent until one is bundled).
-BUNDLED_MODEL_NAME = "bundled"
 
 AudioInput = str | Path | np.ndarray
 
 
-def bundled_model_dir() -> Path:
-    """The folder of the model bundled with the package: ``voice2face/assets/model``."""
-    return Path(str(resources.files("voice2face") / "assets" / "model"))
-
-
-def resolve_model_dir(model_dir: str | Path | None) -> Path:
-    """The model folder to load: ``model_dir``, its ``model/`` sub-folder for a run folder, or the bundled one."""
-    if model_dir is None:
-        bundled = bundled_model_dir()
-        if not (bundled / CONFIG_NAME).is_file():
-            raise CheckpointError(
-                f"No bundled model is installed ({bundled} has no {CONFIG_NAME}); pass a model folder with "
-                "-m MODEL_DIR (train one with `voice2face train-encoder` then `voice2face train`)."
-            )
-        return bundled
-    path = Path(model_dir)
-    if path.is_dir() and not (path / CONFIG_NAME).exists() and (path / "model" / CONFIG_NAME).is_file():
-        return path / "model"  # a run folder
-    return path
-
-
 def model_display_name(model_dir: Path) -> str:
     """A short name for a model folder in PNG metadata: ``bundled``, ``RUN/model`` or the folder name."""
-    if model_dir == bundled_model_dir():
+    if model_dir == ModelFolder.bundled().path:
         return BUNDLED_MODEL_NAME
     resolved = model_dir.resolve()
-    if resolved.name == "model" and resolved.parent.name:
-        return f"{resolved.parent.name}/model"
+    if resolved.name == MODEL_DIR and resolved.parent.name:
+        return f"{resolved.parent.name}/{MODEL_DIR}"
     return resolved.name
 
 
@@ -132,8 +108,9 @@ class VoiceToFace:
         tampered folder, or one without a voice encoder and a generator.
         """
         _check_device(device)
-        directory = resolve_model_dir(model_dir)
-        config, modules = load_voice_to_face(directory, device=device)
+        folder = resolve(model_dir)
+        directory = folder.path
+        config, modules = folder.load_voice_to_face(device=device)
         return cls(
             config,
             modules["voice_encoder"],

@@ -22,10 +22,10 @@ import numpy as np
 
 from voice2face import __version__
 from voice2face.errors import MetricError, MetricUnavailableError
+from voice2face.storage.layout import METRICS_FILE as RESULTS_FILE
 from voice2face.utils.files import atomic_write_bytes
 
 MetricFn = Callable[..., dict[str, Any]]
-RESULTS_FILE = "metrics.jsonl"
 
 
 class MetricRegistry:

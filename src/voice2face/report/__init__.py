@@ -25,6 +25,9 @@ from voice2face import __version__
 from voice2face.config import REFERENCE_ROWS
 from voice2face.errors import ConfigError, MetricUnavailableError
 from voice2face.metrics.registry import read_results
+from voice2face.storage import layout
+from voice2face.storage.resolver import resolve
+from voice2face.storage.run_folder import RunFolder, RunOptions
 from voice2face.utils.files import atomic_write_text
 
 __all__ = ["RunInfo", "build_report", "load_run"]
@@ -62,7 +65,7 @@ class RunInfo:
     """What the report needs of one run folder."""
 
     path: Path
-    options: dict[str, Any] = field(default_factory=dict)
+    options: RunOptions = field(default_factory=RunOptions)
     model: dict[str, Any] = field(default_factory=dict)
     stats: list[dict[str, Any]] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
@@ -84,7 +87,7 @@ class RunInfo:
     @property
     def family(self) -> str:
         """The generator family label (DCGAN / StyleGAN / StyleGAN2), or "–" for a stage-1 run."""
-        family = (self.options.get("config", {}).get("generator") or {}).get("family")
+        family = (self.options.config.get("generator") or {}).get("family")
         family = family or (self.model.get("generator") or {}).get("family")
         return FAMILY_LABELS.get(str(family), str(family) if family else "–")
 
@@ -92,8 +95,8 @@ class RunInfo:
     def ablation(self) -> str:
         """NoSE (no squeeze-excitation), ReLU (instead of Mish) or BaseModel, from the preset name or
         the voice encoder's config."""
-        preset = str(self.options.get("preset", "")).lower()
-        encoder = self.model.get("voice_encoder") or self.options.get("config", {}).get("encoder") or {}
+        preset = str(self.options.preset or "").lower()
+        encoder = self.model.get("voice_encoder") or self.options.config.get("encoder") or {}
         if "nose" in preset or encoder.get("attention") == "none":
             return "NoSE"
         if "relu" in preset or encoder.get("activation") == "relu":
@@ -127,22 +130,24 @@ def load_run(run_dir: str | Path) -> RunInfo:
     path = Path(run_dir)
     if not path.is_dir():
         raise ConfigError(f"Run folder {path} does not exist; pass folders made by voice2face train or evaluate.")
-    markers = ("training_options.json", "stats.jsonl", "metrics.jsonl", "config.json")
-    if not any((path / name).is_file() for name in markers):
+    run = RunFolder(path)
+    markers = (run.options_path, run.stats_path, run.metrics_path, path / layout.CONFIG_NAME)
+    if not any(marker.is_file() for marker in markers):
         raise ConfigError(
-            f"{path} holds no training_options.json, stats.jsonl or metrics.jsonl; it is not a run folder."
+            f"{path} holds no {layout.OPTIONS_FILE}, {layout.STATS_FILE} or {layout.METRICS_FILE}; "
+            "it is not a run folder."
         )
     info = RunInfo(path=path)
-    if (path / "training_options.json").is_file():
-        info.options = _read_json(path / "training_options.json")
-    model_config = path / "model" / "config.json" if (path / "model").is_dir() else path / "config.json"
+    if run.has_options:
+        info.options = RunOptions.from_dict(_read_json(run.options_path), where=str(run.options_path))
+    model_config = resolve(path, check=False).config_path  # a run's model/, or an evaluated bare model folder
     if model_config.is_file():
         info.model = _read_json(model_config)
-    info.stats = _read_jsonl(path / "stats.jsonl")
+    info.stats = _read_jsonl(run.stats_path)
     info.metrics = read_results(path)
-    fakes = sorted(path.glob("fakes*.png"))
+    fakes = run.fakes_grids()
     info.fakes = fakes[-1] if fakes else None
-    info.evaluation_grids = sorted(path.glob("eval-*-fakes.png"))
+    info.evaluation_grids = run.evaluation_grids()
     return info
 
 
@@ -260,11 +265,11 @@ def _run_section(run: RunInfo, curves: bool) -> str:
     parts = [f'<section class="run" id="run-{_esc(run.name)}"><h2>{_esc(run.name)}</h2>']
     facts = [
         ("folder", str(run.path)),
-        ("stage", run.options.get("stage", "–")),
-        ("preset", run.options.get("preset", "–")),
+        ("stage", run.options.stage or "–"),
+        ("preset", run.options.preset or "–"),
         ("generator family", run.family),
         ("encoder variant", run.ablation),
-        ("data", run.options.get("data", "–")),
+        ("data", run.options.data or "–"),
         ("stats records", len(run.stats)),
         ("metric records", len(run.metrics)),
     ]

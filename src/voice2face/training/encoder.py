@@ -24,9 +24,9 @@ from torch import nn
 from tqdm import tqdm
 
 from voice2face.audio.features import random_crop, random_crop_length
-from voice2face.checkpoint import load_pretrained, save_pretrained
 from voice2face.config import EncoderTrainingConfig, ModelConfig, to_dict
 from voice2face.errors import CheckpointError, DatasetError, TrainingInterrupted
+from voice2face.storage import ModelFolder, RunFolder
 from voice2face.training.data_order import BatchOrder, rank_share
 from voice2face.training.distributed import (
     DistributedContext,
@@ -35,11 +35,9 @@ from voice2face.training.distributed import (
     per_rank_batch,
     stop_reason,
 )
-from voice2face.training.state import capture_rng, load_trainer_state, restore_rng, trainer_state_bytes
+from voice2face.training.state import capture_rng, restore_rng
 
 log = logging.getLogger(__name__)
-
-TRAINER_STATE = "trainer_state.pt"
 
 
 @dataclass
@@ -207,18 +205,19 @@ class EncoderTrainer:
 
     def save_snapshot(self, model_dir: Path, extra_files: dict[str, str | bytes] | None = None) -> None:
         """Replace ``model_dir`` atomically with the encoder and the trainer state."""
-        save_pretrained(
-            model_dir, {"voice_encoder": self.encoder}, self.model_config,
-            extra_files={TRAINER_STATE: trainer_state_bytes(self.trainer_state()), **(extra_files or {})},
+        ModelFolder(model_dir).save(
+            {"voice_encoder": self.encoder}, self.model_config, trainer_state=self.trainer_state(),
+            extra_files=extra_files,
         )  # fmt: skip
 
     def load_snapshot(self, model_dir: Path) -> None:
         """Continue from a snapshot written by :meth:`save_snapshot`."""
-        loaded = load_pretrained(model_dir, ("voice_encoder",), device=self.context.device)
-        state = load_trainer_state(model_dir / TRAINER_STATE)
+        folder = ModelFolder(model_dir)
+        loaded = folder.load(("voice_encoder",), device=self.context.device)
+        state = folder.read_trainer_state()
         if state.get("stage") != "encoder":
             raise CheckpointError(
-                f"{model_dir / TRAINER_STATE} is not a stage-1 trainer state; resume a `train-encoder` run."
+                f"{folder.trainer_state_path} is not a stage-1 trainer state; resume a `train-encoder` run."
             )
         if state["speaker_names"] != list(self.train_data.speaker_names):
             raise DatasetError(f"{model_dir} was trained on other speakers; resume with the same dataset.")
@@ -246,7 +245,7 @@ def run_encoder_training(
     config = trainer.config
     total = config.steps if max_steps is None else min(config.steps, max_steps)
     main = trainer.context.is_main
-    model_dir = run_dir / "model"
+    model_dir = RunFolder(run_dir).model.path
     start = time.monotonic()
     saved_step = -1
     reason = None

@@ -31,9 +31,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from voice2face.checkpoint import load_pretrained, read_model_config, save_pretrained
 from voice2face.config import GANTrainingConfig, ModelConfig, to_dict
 from voice2face.errors import CheckpointError, ConfigError, DatasetError, TrainingInterrupted
+from voice2face.storage import ModelFolder, RunFolder
 from voice2face.training.augment import as_augmenter, make_draw
 from voice2face.training.data_order import BatchOrder, rank_share
 from voice2face.training.distributed import (
@@ -48,12 +48,10 @@ from voice2face.training.distributed import (
 from voice2face.training.ema import ema_beta, update_ema
 from voice2face.training.losses import GANLoss
 from voice2face.training.schedule import LazyInterval
-from voice2face.training.state import capture_rng, load_trainer_state, restore_rng, trainer_state_bytes
+from voice2face.training.state import capture_rng, restore_rng
 from voice2face.utils.images import uint8_to_float
 
 log = logging.getLogger(__name__)
-
-TRAINER_STATE = "trainer_state.pt"
 
 
 @dataclass
@@ -289,21 +287,23 @@ class GANTrainer:
 
     def save_snapshot(self, model_dir: Path, extra_files: dict[str, str | bytes] | None = None) -> None:
         """Replace ``model_dir`` atomically with the current networks and trainer state."""
-        files = {TRAINER_STATE: trainer_state_bytes(self.trainer_state()), **(extra_files or {})}
         modules = {"generator": self.G_ema, "discriminator": self.D}
         if self.encoder is not None:
             modules["voice_encoder"] = self.encoder
-        save_pretrained(model_dir, modules, self.model_config, extra_files=files)
+        ModelFolder(model_dir).save(
+            modules, self.model_config, trainer_state=self.trainer_state(), extra_files=extra_files
+        )
 
     def load_snapshot(self, model_dir: Path) -> None:
         """Continue from a snapshot written by :meth:`save_snapshot` (same config and data)."""
-        config = read_model_config(model_dir)
+        folder = ModelFolder(model_dir)
+        config = folder.config()
         if config.generator != self.model_config.generator or config.discriminator != self.model_config.discriminator:
             raise ConfigError(f"{model_dir} was trained with other network settings; resume with the run's own preset.")
-        loaded = load_pretrained(model_dir, ("generator", "discriminator"), device=self.context.device)
-        state = load_trainer_state(model_dir / TRAINER_STATE)
+        loaded = folder.load(("generator", "discriminator"), device=self.context.device)
+        state = folder.read_trainer_state()
         if state.get("stage") != "gan":
-            raise CheckpointError(f"{model_dir / TRAINER_STATE} is not a stage-2 trainer state; resume a `train` run.")
+            raise CheckpointError(f"{folder.trainer_state_path} is not a stage-2 trainer state; resume a `train` run.")
         if state["identity_names"] != list(self.data.identity_names):
             raise DatasetError(f"{model_dir} was trained on other identities; resume with the same dataset.")
         self.G_ema.load_state_dict(loaded.modules["generator"].state_dict())
@@ -336,7 +336,7 @@ def run_gan_training(
     config = trainer.config
     total_images = math.ceil(config.kimg * 1000)
     snapshot_every = max(1, int(config.snapshot_kimg * 1000))
-    model_dir = run_dir / "model"
+    model_dir = RunFolder(run_dir).model.path
     main = trainer.context.is_main
     start = time.monotonic()
     next_snapshot = (trainer.images_seen // snapshot_every + 1) * snapshot_every

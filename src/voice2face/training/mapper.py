@@ -36,15 +36,15 @@ from torch import nn
 from tqdm import tqdm
 
 from voice2face.audio.features import random_crop, random_crop_length
-from voice2face.checkpoint import load_pretrained, save_pretrained
 from voice2face.config import MapperTrainingConfig, ModelConfig, to_dict
 from voice2face.errors import CheckpointError, DatasetError, TrainingInterrupted
 from voice2face.models.ops import assert_shape
 from voice2face.models.registry import build_mapper
 from voice2face.models.wplus import MappedGenerator, VoiceToWPlus
+from voice2face.storage import ModelFolder, RunFolder
 from voice2face.training.distributed import DistributedContext, StopRequest, stop_reason
-from voice2face.training.encoder import TRAINER_STATE, UtteranceFeatures, embed_utterances
-from voice2face.training.state import capture_rng, load_trainer_state, restore_rng, trainer_state_bytes
+from voice2face.training.encoder import UtteranceFeatures, embed_utterances
+from voice2face.training.state import capture_rng, restore_rng
 
 log = logging.getLogger(__name__)
 
@@ -284,19 +284,19 @@ class MapperTrainer:
             r2 = self.mapper.fit_shortlist(self.generator, seed=self.seed)
             log.info("selection shortlist: linear read-out of the traits from W, R² %.2f", r2)
         self.encoder.train(was_training)
-        save_pretrained(
-            model_dir, {"voice_encoder": self.encoder, "generator": self.generator, "mapper": self.mapper},
-            self.model_config,
-            extra_files={TRAINER_STATE: trainer_state_bytes(self.trainer_state()), **(extra_files or {})},
+        ModelFolder(model_dir).save(
+            {"voice_encoder": self.encoder, "generator": self.generator, "mapper": self.mapper}, self.model_config,
+            trainer_state=self.trainer_state(), extra_files=extra_files,
         )  # fmt: skip
         return kept
 
     def load_snapshot(self, model_dir: Path) -> None:
         """Continue from a snapshot written by :meth:`save_snapshot`."""
-        loaded = load_pretrained(model_dir, ("voice_encoder", "mapper"), device=self.context.device)
-        state = load_trainer_state(model_dir / TRAINER_STATE)
+        folder = ModelFolder(model_dir)
+        loaded = folder.load(("voice_encoder", "mapper"), device=self.context.device)
+        state = folder.read_trainer_state()
         if state.get("stage") != "mapper":
-            raise CheckpointError(f"{model_dir / TRAINER_STATE} is not a mapper trainer state; resume a mapper run.")
+            raise CheckpointError(f"{folder.trainer_state_path} is not a mapper trainer state; resume a mapper run.")
         if state["speaker_names"] != list(self.train_data.speaker_names):
             raise DatasetError(f"{model_dir} was trained on other speakers; resume with the same dataset.")
         self.encoder.load_state_dict(loaded.modules["voice_encoder"].state_dict())
@@ -330,7 +330,7 @@ def run_mapper_training(
     """
     config = trainer.config
     total = config.steps if max_steps is None else min(config.steps, max_steps)
-    model_dir = run_dir / "model"
+    model_dir = RunFolder(run_dir).model.path
     start = time.monotonic()
     saved_step, reason = -1, None
 

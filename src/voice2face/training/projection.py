@@ -28,9 +28,6 @@ from voice2face.errors import CheckpointError
 from voice2face.models.ops import assert_shape
 from voice2face.utils.images import uint8_to_float
 
-#: The file a projector is saved in, in a run folder or beside its generator in a model folder.
-PROJECTOR_FILE = "projector.safetensors"
-
 
 class Projector(nn.Module):
     """Image ``[B, 3, R, R]`` in [-1, 1] → W+ code ``[B, num_ws, w_dim]`` (an offset from ``w_avg``).
@@ -67,7 +64,7 @@ class Projector(nn.Module):
 def save_projector(projector: Projector, path: str | Path, generator_sha256: str) -> None:
     """Write ``projector`` to ``path`` (safetensors, atomically) with its shape and the SHA-256 of
     the generator weights it was trained on."""
-    from voice2face.checkpoint import save_tensors
+    from voice2face.storage.checkpoint import save_tensors
 
     width = projector.trunk[0].out_channels
     meta = {"resolution": projector.resolution, "num_ws": projector.num_ws, "w_dim": projector.w_dim, "width": width}
@@ -77,7 +74,7 @@ def save_projector(projector: Projector, path: str | Path, generator_sha256: str
 def load_projector(path: str | Path, generator_sha256: str) -> Projector | None:
     """The projector saved at ``path`` if it was trained on the generator whose weights hash to
     ``generator_sha256``; None if it belongs to another generator. A damaged file is a CheckpointError."""
-    from voice2face.checkpoint import read_tensor_metadata
+    from voice2face.storage.checkpoint import read_tensor_metadata
 
     meta = read_tensor_metadata(path)
     if meta.get("generator") != generator_sha256:
@@ -86,7 +83,7 @@ def load_projector(path: str | Path, generator_sha256: str) -> Projector | None:
         projector = Projector(int(meta["resolution"]), int(meta["num_ws"]), int(meta["w_dim"]), int(meta["width"]))
     except (KeyError, ValueError):
         raise CheckpointError(f"{path} does not describe a projector; delete it to train one again.") from None
-    from voice2face.checkpoint import load_state_into, load_tensors
+    from voice2face.storage.checkpoint import load_state_into, load_tensors
 
     load_state_into(projector, load_tensors(path), path)
     return projector.eval().requires_grad_(False)

@@ -10,7 +10,6 @@ show a speaker's true face followed by faces generated from that speaker's voice
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Any
 import torch
 
 from voice2face import __version__
-from voice2face.checkpoint import load_pretrained, recover_interrupted_swap
 from voice2face.config import (
     EncoderTrainingConfig,
     GANTrainingConfig,
@@ -30,33 +28,24 @@ from voice2face.config import (
     to_dict,
 )
 from voice2face.errors import CheckpointError, ConfigError
+from voice2face.storage import ModelFolder, RunFolder, RunOptions, resolve
+from voice2face.storage.layout import OPTIONS_FILE
 from voice2face.training.distributed import DistributedContext, init_distributed, shutdown
 from voice2face.training.presets import get_preset
-from voice2face.training.runs import create_run_dir
 from voice2face.training.stats import StatsWriter
-from voice2face.utils.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
-OPTIONS_FILE = "training_options.json"
 GRID_ROWS, GRID_SAMPLES = 6, 5
 
 
-def _write_options(run_dir: Path, options: dict[str, Any]) -> None:
-    atomic_write_text(run_dir / OPTIONS_FILE, json.dumps(options, indent=2, sort_keys=True) + "\n")
-
-
-def _read_options(run_dir: Path, stage: str) -> dict[str, Any]:
-    path = run_dir / OPTIONS_FILE
-    try:
-        options = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{run_dir} has no {OPTIONS_FILE}; --resume takes a run folder made by voice2face.") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path} is unreadable ({exc}); the run folder is damaged.") from None
-    if options.get("stage") != stage:
-        command = "train-encoder" if options.get("stage") == "encoder" else "train"
-        raise ConfigError(f"{run_dir} is a {options.get('stage')!r} run; resume it with `voice2face {command}`.")
+def _read_options(run_dir: Path, stage: str) -> RunOptions:
+    options = RunFolder(run_dir).read_options()
+    if options.stage != stage:
+        command = "train-encoder" if options.stage == "encoder" else "train"
+        raise ConfigError(f"{run_dir} is a {options.stage!r} run; resume it with `voice2face {command}`.")
+    if options.seed is None:
+        raise ConfigError(f"{run_dir / OPTIONS_FILE} records no seed; the run folder is damaged.")
     return options
 
 
@@ -64,12 +53,12 @@ def _open_run(out_dir: Path | None, resume: Path | None, description: str, conte
     if resume is not None:
         if not resume.is_dir():
             raise ConfigError(f"Run folder {resume} does not exist; pass the folder printed when the run started.")
-        recover_interrupted_swap(resume / "model")
+        RunFolder(resume).model.recover()
         return resume
     if out_dir is None:
         raise ConfigError("give --out RUNS_DIR for a new run (or --resume RUN_DIR to continue one).")
     if context.is_main:
-        run_dir = create_run_dir(out_dir, description)
+        run_dir = RunFolder.create(out_dir, description).path
     if context.distributed:
         import torch.distributed as dist
 
@@ -112,19 +101,19 @@ def train_encoder(
     called = time.monotonic()
     resume_dir = Path(resume) if resume is not None else None
     if resume_dir is not None:
-        options = _read_options(resume_dir, "encoder")
-        config = from_dict(EncoderTrainingConfig, options["config"], where=str(resume_dir / OPTIONS_FILE))
-        seed, data_dir, name = int(options["seed"]), options["data"], options["preset"]
+        saved = _read_options(resume_dir, "encoder")
+        config = from_dict(EncoderTrainingConfig, dict(saved.config), where=str(resume_dir / OPTIONS_FILE))
+        seed, data_dir, name = saved.seed, saved.data, saved.preset
     else:
         chosen = get_preset(preset) if isinstance(preset, str) else preset
         config = chosen.encoder if steps is None else dataclasses.replace(chosen.encoder, steps=steps)
         name = chosen.name
-    options = {
-        "stage": "encoder", "preset": name, "data": _optional_str(data_dir), "seed": seed, "config": to_dict(config),
-        "voice2face_version": __version__,
-    }  # fmt: skip
+    options = RunOptions(
+        stage="encoder", preset=name, data=_optional_str(data_dir), seed=seed, config=to_dict(config),
+        voice2face_version=__version__,
+    )  # fmt: skip
     if dry_run:
-        return options
+        return options.to_dict()
     from voice2face.data.manifest import load_manifest
     from voice2face.training.data import utterance_features
     from voice2face.training.encoder import EncoderTrainer, run_encoder_training
@@ -144,9 +133,9 @@ def train_encoder(
         run_dir = _open_run(Path(out_dir) if out_dir else None, resume_dir, f"{name}-encoder", context)
         trainer = EncoderTrainer(config, train, holdout=holdout, verification=verification, seed=seed, context=context)
         if resume_dir is not None:
-            trainer.load_snapshot(run_dir / "model")
+            trainer.load_snapshot(RunFolder(run_dir).model.path)
         elif context.is_main:
-            _write_options(run_dir, {**options, "world_size": context.world_size})
+            RunFolder(run_dir).write_options(dataclasses.replace(options, world_size=context.world_size))
         stats = StatsWriter(run_dir) if context.is_main else None
         try:
             budget = _left(time_budget_s, called)
@@ -181,24 +170,23 @@ def train_generator(
     called = time.monotonic()
     resume_dir = Path(resume) if resume is not None else None
     if resume_dir is not None:
-        options = _read_options(resume_dir, "gan")
-        config = from_dict(GANTrainingConfig, options["config"], where=str(resume_dir / OPTIONS_FILE))
-        seed, data_dir, name, encoder = int(options["seed"]), options["data"], options["preset"], options["encoder"]
+        saved = _read_options(resume_dir, "gan")
+        config = from_dict(GANTrainingConfig, dict(saved.config), where=str(resume_dir / OPTIONS_FILE))
+        seed, data_dir, name, encoder = saved.seed, saved.data, saved.preset, saved.encoder
         if kimg is not None:
             config = dataclasses.replace(config, kimg=kimg)
     else:
         chosen = get_preset(preset) if isinstance(preset, str) else preset
         config = chosen.gan if kimg is None else dataclasses.replace(chosen.gan, kimg=kimg)
         name = chosen.name
-    encoder_dir = None if encoder is None else Path(encoder)
-    if encoder_dir is not None and (encoder_dir / "model" / "config.json").is_file():
-        encoder_dir = encoder_dir / "model"
-    options = {
-        "stage": "gan", "preset": name, "data": _optional_str(data_dir), "seed": seed,
-        "encoder": _optional_str(encoder_dir), "config": to_dict(config), "voice2face_version": __version__,
-    }  # fmt: skip
+    # Not checked here: a dry run may name an encoder that is still to be trained.
+    encoder_dir = None if encoder is None else resolve(Path(encoder), check=False).path
+    options = RunOptions(
+        stage="gan", preset=name, data=_optional_str(data_dir), seed=seed, encoder=_optional_str(encoder_dir),
+        config=to_dict(config), voice2face_version=__version__,
+    )  # fmt: skip
     if dry_run:
-        return options
+        return options.to_dict()
     unconditional = config.generator.c_dim == 0
     if encoder_dir is None and not unconditional:
         raise ConfigError("stage 2 needs a trained voice encoder: pass --encoder RUN_OR_MODEL_DIR from train-encoder.")
@@ -216,7 +204,7 @@ def train_generator(
             data = face_tensors(manifest, "train", progress=progress and context.is_main)
             model_config = ModelConfig(generator=config.generator, discriminator=config.discriminator)
         else:
-            encoder_model = load_pretrained(encoder_dir, ("voice_encoder",), device=context.device)
+            encoder_model = ModelFolder(encoder_dir).load(("voice_encoder",), device=context.device)
             voice_encoder = encoder_model.modules["voice_encoder"]
             features = encoder_model.config.features
             data = paired_tensors(
@@ -230,17 +218,18 @@ def train_generator(
             )  # fmt: skip
         run_dir = _open_run(Path(out_dir) if out_dir else None, resume_dir, name, context)
         trainer = GANTrainer(config, model_config, voice_encoder, data, seed=seed, context=context)
+        run = RunFolder(run_dir)
         if resume_dir is not None:
-            trainer.load_snapshot(run_dir / "model")
+            trainer.load_snapshot(run.model.path)
         elif context.is_main:
-            _write_options(run_dir, {**options, "world_size": context.world_size})
-            _write_grid(trainer, run_dir / "reals.png", real_only=True)
+            run.write_options(dataclasses.replace(options, world_size=context.world_size))
+            _write_grid(trainer, run.reals_grid, real_only=True)
         stats = StatsWriter(run_dir) if context.is_main else None
         try:
             run_gan_training(
                 trainer, run_dir, max_steps=max_steps, time_budget_s=_left(time_budget_s, called), stats=stats,
                 progress=progress,
-                on_snapshot=lambda t: _write_grid(t, run_dir / f"fakes{t.images_seen // 1000:06d}.png"),
+                on_snapshot=lambda t: _write_grid(t, run.fakes_grid(t.images_seen)),
             )  # fmt: skip
         finally:
             if stats is not None:
@@ -284,28 +273,17 @@ def _write_grid(trainer, path: Path, real_only: bool = False) -> None:
     save_synthetic_png(image, path, meta)
 
 
-CODES_FILE = "speaker_codes.safetensors"
-READER_FILE = "selection_reader.safetensors"  # a selecting mapper's reader, kept per run for resume
-
-
 def run_stage(run_dir: str | Path) -> str:
     """The stage a run folder belongs to ("encoder", "gan" or "mapper"), read from its options."""
-    path = Path(run_dir) / OPTIONS_FILE
+    return str(RunFolder(run_dir).read_options().stage)
+
+
+def _model_folder(path: Path, flag: str) -> Path:
+    """The model folder an option names (a run folder's model/), or a ConfigError naming the option."""
     try:
-        return str(json.loads(path.read_text(encoding="utf-8")).get("stage"))
-    except FileNotFoundError:
-        raise ConfigError(f"{run_dir} has no {OPTIONS_FILE}; --resume takes a run folder made by voice2face.") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path} is unreadable ({exc}); the run folder is damaged.") from None
-
-
-def _model_folder(path: Path, what: str, flag: str) -> Path:
-    if (path / "model" / "config.json").is_file():
-        return path / "model"
-    if not (path / "config.json").is_file():
-        raise ConfigError(f"{what} {path} is not a model or run folder (no config.json); pass {flag} a folder "
-                          "that voice2face wrote.")  # fmt: skip
-    return path
+        return resolve(path, flag=flag).path
+    except CheckpointError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def train_mapper(
@@ -331,10 +309,10 @@ def train_mapper(
     called = time.monotonic()
     resume_dir = Path(resume) if resume is not None else None
     if resume_dir is not None:
-        options = _read_options(resume_dir, "mapper")
-        config = from_dict(MapperTrainingConfig, options["config"], where=str(resume_dir / OPTIONS_FILE))
-        seed, data_dir, name = int(options["seed"]), options["data"], options["preset"]
-        generator, encoder = options["generator"], options["encoder"]
+        saved = _read_options(resume_dir, "mapper")
+        config = from_dict(MapperTrainingConfig, dict(saved.config), where=str(resume_dir / OPTIONS_FILE))
+        seed, data_dir, name = saved.seed, saved.data, saved.preset
+        generator, encoder = saved.generator, saved.encoder
     else:
         chosen = get_preset(preset) if isinstance(preset, str) else preset
         if chosen.mapper is None:
@@ -345,16 +323,15 @@ def train_mapper(
             raise ConfigError(f"preset {name!r} needs --generator PRETRAINED_MODEL_DIR (e.g. a synthface-64 run) and "
                               "--encoder RUN_OR_MODEL_DIR (a train-encoder run).")  # fmt: skip
         if generator is not None:
-            generator = _model_folder(Path(generator), "Generator folder", "--generator")
+            generator = _model_folder(Path(generator), "--generator")
         if encoder is not None:
-            encoder = _model_folder(Path(encoder), "Encoder folder", "--encoder")
-    options = {
-        "stage": "mapper", "preset": name, "data": _optional_str(data_dir), "seed": seed,
-        "generator": _optional_str(generator), "encoder": _optional_str(encoder), "config": to_dict(config),
-        "voice2face_version": __version__,
-    }  # fmt: skip
+            encoder = _model_folder(Path(encoder), "--encoder")
+    options = RunOptions(
+        stage="mapper", preset=name, data=_optional_str(data_dir), seed=seed, generator=_optional_str(generator),
+        encoder=_optional_str(encoder), config=to_dict(config), voice2face_version=__version__,
+    )  # fmt: skip
     if dry_run:
-        return options
+        return options.to_dict()
     from voice2face.data.manifest import load_manifest
     from voice2face.training.data import speaker_faces, utterance_features
     from voice2face.training.mapper import identity_attributes, run_mapper_training
@@ -362,7 +339,7 @@ def train_mapper(
     context = init_distributed(device)
     try:
         manifest = load_manifest(data_dir)
-        gen_model = load_pretrained(generator, ("generator",), device=context.device)
+        gen_model = ModelFolder(generator).load(("generator",), device=context.device)
         gen_config, G = gen_model.config.generator, gen_model.modules["generator"]
         if gen_config.c_dim != 0 or gen_config.family != "stylegan2":
             raise ConfigError(
@@ -374,15 +351,16 @@ def train_mapper(
                 f"the generator in {generator} makes {gen_config.img_resolution} px faces but "
                 f"{manifest.path} holds {manifest.face_resolution} px ones; use a matching corpus."
             )
-        enc_model = load_pretrained(encoder, ("voice_encoder",), device=context.device)
+        enc_model = ModelFolder(encoder).load(("voice_encoder",), device=context.device)
         features, voice_encoder = enc_model.config.features, enc_model.modules["voice_encoder"]
         train, _ = utterance_features(manifest, "train", features, cache_dir=cache_dir, progress=progress)
         validation = None
         if manifest.utterances_in("val"):
             validation, _ = utterance_features(manifest, "val", features, cache_dir=cache_dir, progress=progress)
         run_dir = _open_run(Path(out_dir) if out_dir else None, resume_dir, name, context)
+        run = RunFolder(run_dir)
         if resume_dir is None:  # before the projection, so that a run stopped during it can be resumed
-            _write_options(run_dir, {**options, "world_size": context.world_size})
+            run.write_options(dataclasses.replace(options, world_size=context.world_size))
         mapper_config = dataclasses.replace(
             config.mapper, embedding_dim=enc_model.config.voice_encoder.embedding_dim, num_ws=G.num_ws, w_dim=G.w_dim
         )
@@ -402,15 +380,15 @@ def train_mapper(
                 config, mapper_config, gen_model, enc_model, manifest, voice_encoder, G, train, validation,
                 attributes, run_dir, Path(generator), seed=seed, context=context, progress=progress,
             )  # fmt: skip
-        if resume_dir is not None and (run_dir / "model" / "config.json").is_file():
-            trainer.load_snapshot(run_dir / "model")
+        if resume_dir is not None and run.model.exists:
+            trainer.load_snapshot(run.model.path)
         preview = None
         if validation is not None:
             preview = speaker_faces(manifest, "val", validation.speaker_names, progress=False)
         with StatsWriter(run_dir) as stats:
             run_mapper_training(
                 trainer, run_dir, time_budget_s=_left(time_budget_s, called), stats=stats, progress=progress,
-                on_snapshot=lambda t: _write_mapper_grid(t, preview, run_dir / f"portraits{t.step:06d}.png"),
+                on_snapshot=lambda t: _write_mapper_grid(t, preview, run.portraits_grid(t.step)),
             )  # fmt: skip
         return run_dir
     finally:
@@ -422,18 +400,18 @@ def _selection_trainer(config, model_config, manifest, voice_encoder, G, train, 
     """The mapper trainer of selection mode: the reader (the run's, the one shipped in ``generator``'s
     mapper when it reads the same traits, or trained on the training faces) and the readings of
     every speaker's faces."""
-    from voice2face.checkpoint import load_tensors, read_model_config, save_tensors
     from voice2face.models.registry import build_mapper
+    from voice2face.storage.checkpoint import load_tensors, save_tensors
     from voice2face.training.data import speaker_faces
     from voice2face.training.mapper import MapperTrainer, speaker_readings, train_selection_reader
 
     selection = model_config.mapper.selection
-    reader_path = run_dir / READER_FILE
+    reader_path = RunFolder(run_dir).reader_path
     faces, index = speaker_faces(manifest, "train", train.speaker_names, progress=progress)
     shipped_mapper = None  # a selecting mapper shipped with the generator: its reader and shortlist fit this one
-    shipped = read_model_config(generator).mapper
+    shipped = ModelFolder(generator).config().mapper
     if shipped is not None and shipped.selection is not None and _same_reader(shipped.selection, selection):
-        shipped_mapper = load_pretrained(generator, ("mapper",)).modules["mapper"]
+        shipped_mapper = ModelFolder(generator).load(("mapper",)).modules["mapper"]
     if reader_path.is_file():
         reader_state = load_tensors(reader_path)
     else:
@@ -479,11 +457,10 @@ def _same_reader(a, b) -> bool:
 def _code_trainer(config, mapper_config, gen_model, enc_model, manifest, voice_encoder, G, train, validation,
                   attributes, run_dir: Path, generator: Path, *, seed: int, context, progress: bool):  # fmt: skip
     """The mapper trainer of the regression (edit) mode: the speakers' faces projected into W+."""
-    from voice2face.checkpoint import load_tensors, read_tensor_metadata, save_tensors
+    from voice2face.storage.checkpoint import load_tensors, read_tensor_metadata, save_tensors
     from voice2face.training.data import speaker_faces
     from voice2face.training.mapper import MapperTrainer
     from voice2face.training.projection import (
-        PROJECTOR_FILE,
         calibration_codes,
         load_projector,
         project_faces,
@@ -492,7 +469,8 @@ def _code_trainer(config, mapper_config, gen_model, enc_model, manifest, voice_e
         train_projector,
     )  # fmt: skip
 
-    codes_path = run_dir / CODES_FILE
+    run = RunFolder(run_dir)
+    codes_path = run.codes_path
     gen_sha = next(r.sha256 for r in gen_model.config.weights if r.component == "generator")
     if codes_path.is_file():
         if read_tensor_metadata(codes_path).get("generator_sha256") != gen_sha:
@@ -502,7 +480,7 @@ def _code_trainer(config, mapper_config, gen_model, enc_model, manifest, voice_e
             )
         codes = load_tensors(codes_path)
     else:
-        shipped = Path(generator) / PROJECTOR_FILE
+        shipped = ModelFolder(generator).projector_path
         projector = load_projector(shipped, gen_sha) if shipped.is_file() else None
         if projector is not None:
             log.info("projecting with the projector shipped beside the generator (%s)", shipped)
@@ -510,7 +488,7 @@ def _code_trainer(config, mapper_config, gen_model, enc_model, manifest, voice_e
             if shipped.is_file():
                 log.warning("%s belongs to another generator; training a projector for this one.", shipped)
             projector = train_projector(G, config.projection, seed=seed, progress=progress)
-        save_projector(projector, run_dir / PROJECTOR_FILE, gen_sha)
+        save_projector(projector, run.projector_path, gen_sha)
         codes = {}
         for split, utterances in (("train", train), ("val", validation)):
             if utterances is None:
@@ -519,7 +497,7 @@ def _code_trainer(config, mapper_config, gen_model, enc_model, manifest, voice_e
             ws = project_faces(G, projector, faces, config.projection, progress=progress)
             codes[split] = speaker_codes(ws, identity, len(utterances.speaker_names))
             if split == "train":
-                _write_projection_grid(G, faces[: GRID_ROWS * 4], ws[: GRID_ROWS * 4], run_dir / "projection.png")
+                _write_projection_grid(G, faces[: GRID_ROWS * 4], ws[: GRID_ROWS * 4], run.projection_grid)
         codes["random"], codes["random_projected"] = calibration_codes(G, projector, seed=seed)
         save_tensors(codes_path, codes, {"generator": str(generator), "generator_sha256": gen_sha})
     model_config = ModelConfig(features=enc_model.config.features, voice_encoder=enc_model.config.voice_encoder,

@@ -1,21 +1,16 @@
-"""Trainer state that survives a kill: optimisers, counters, EMA, RNG streams, data position.
+"""Random streams of a trainer as plain values, so that its state survives a kill and resumes exactly.
 
-Saved with ``torch.save`` of plain containers of tensors and numbers only, and always loaded
-with ``torch.load(weights_only=True)``: no class is ever unpickled. Writes are atomic.
+The trainer state itself (optimisers, counters, EMA, these streams, data position) is written and
+read by :mod:`voice2face.storage.trainer_state` (weights-only loading, atomic writes).
 """
 
 from __future__ import annotations
 
-import io
 import random
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-
-from voice2face.errors import CheckpointError
-from voice2face.utils.files import atomic_open
 
 
 def capture_rng(generators: dict[str, torch.Generator | np.random.Generator] | None = None) -> dict[str, Any]:
@@ -55,31 +50,3 @@ def _python_state_to_plain(state: tuple) -> list:
 def _python_state_from_plain(plain: list) -> tuple:
     version, internal, gauss = plain
     return (version, tuple(internal), gauss)
-
-
-def trainer_state_bytes(state: dict[str, Any]) -> bytes:
-    """``state`` (tensors, numbers, strings, lists, dicts) serialised as :func:`load_trainer_state` reads it."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    return buffer.getvalue()
-
-
-def save_trainer_state(path: str | Path, state: dict[str, Any]) -> None:
-    """Write ``state`` to ``path`` atomically."""
-    with atomic_open(path, "wb") as handle:
-        handle.write(trainer_state_bytes(state))
-
-
-def load_trainer_state(path: str | Path) -> dict[str, Any]:
-    """Read a trainer state written by :func:`save_trainer_state`; never unpickles code."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"Trainer state {path} does not exist; resume from a run folder that has a snapshot.")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(
-            f"Trainer state {path} cannot be read ({reason}); it is corrupt or not a voice2face snapshot — "
-            "resume from an earlier snapshot."
-        ) from None

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from voice2face.storage.run_folder import RunFolder
+
 
 class StatsWriter:
     """Appends ``{"kimg": ..., "step": ..., "time": ..., **scalars}`` lines to ``run_dir/stats.jsonl``.
@@ -18,13 +20,14 @@ class StatsWriter:
 
     def __init__(self, run_dir: str | Path, *, tensorboard: bool = True):
         self.run_dir = Path(run_dir)
-        self.path = self.run_dir / "stats.jsonl"
+        run = RunFolder(self.run_dir)
+        self.path = run.stats_path
         self._file = open(self.path, "a", encoding="utf-8")
         self._tensorboard = None
         if tensorboard:
             from tensorboardX import SummaryWriter
 
-            self._tensorboard = SummaryWriter(str(self.run_dir), flush_secs=30)
+            self._tensorboard = SummaryWriter(str(run.tensorboard_dir), flush_secs=30)
 
     def write(self, step: int, kimg: float, scalars: dict[str, float], **extra: Any) -> None:
         """Record one report; non-finite values are written as null (JSON has no NaN)."""

@@ -1,6 +1,7 @@
-"""Model folders: the one place that writes and reads network weights.
+"""Weights in and out of a model folder: the one place that writes and reads network weights.
 
-A model folder is::
+(:class:`voice2face.storage.ModelFolder` is the folder's front door; file names are in
+:mod:`voice2face.storage.layout`.) A model folder is::
 
     <dir>/config.json                  ModelConfig: every component's config, the feature
                                        settings, format name/version, voice2face version, and
@@ -43,17 +44,18 @@ from torch import nn
 from voice2face import __version__
 from voice2face.config import MODEL_COMPONENTS, ModelConfig, WeightFile, from_dict, to_dict
 from voice2face.errors import CheckpointError, ConfigError
+from voice2face.storage.layout import CONFIG_NAME, weight_file_name
 from voice2face.utils.files import atomic_write_bytes, atomic_write_text, fsync_dir, make_staging_dir
 
 log = logging.getLogger(__name__)
 
-CONFIG_NAME = "config.json"
 MAX_REPORTED_KEYS = 5
 
-
-def weight_file_name(component: str) -> str:
-    """The file name of a component's weights: ``<component>.safetensors``."""
-    return f"{component}.safetensors"
+__all__ = [
+    "CONFIG_NAME", "LoadedModel", "bytes_to_state_dict", "load_pretrained", "load_state_into", "load_tensors",
+    "load_voice_to_face", "read_model_config", "read_tensor_metadata", "read_weights", "recover_interrupted_swap",
+    "save_pretrained", "save_tensors", "sha256_hex", "state_dict_to_bytes", "weight_file_name",
+]  # fmt: skip
 
 
 class LoadedModel(NamedTuple):

@@ -1,0 +1,38 @@
+"""The run and model folders on disk: every name in them, and the only code that reads or writes
+weights, trainer state and run files.
+
+- :mod:`.layout`: every file and folder name of a model folder and a run folder, markers included;
+- :mod:`.checkpoint`: weights in and out of a model folder (safetensors, checksums, atomic swap);
+- :mod:`.trainer_state`: trainer state (``torch.load(weights_only=True)``, atomic writes);
+- :class:`ModelFolder`: path → config, components, atomic save, trainer state, ``bundled()``;
+- :class:`RunFolder` and :class:`RunOptions`: numbered runs, their typed options, statistics,
+  metrics, snapshot, grids and done marker; :func:`find_runs` finds runs made with given settings;
+- :func:`resolve`: a model folder, a run folder, a run's ``model/`` or the bundled model → its ModelFolder.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from voice2face.storage.layout import bundled_model_dir
+
+if TYPE_CHECKING:
+    from voice2face.storage.checkpoint import LoadedModel
+    from voice2face.storage.model_folder import ModelFolder
+    from voice2face.storage.resolver import resolve
+    from voice2face.storage.run_folder import RunFolder, RunOptions, find_runs
+
+# Imported on first use, so that reading a file name (layout) does not import torch.
+_LAZY = {
+    "LoadedModel": "checkpoint", "ModelFolder": "model_folder", "resolve": "resolver", "RunFolder": "run_folder",
+    "RunOptions": "run_folder", "find_runs": "run_folder",
+}  # fmt: skip
+
+__all__ = ["LoadedModel", "ModelFolder", "RunFolder", "RunOptions", "bundled_model_dir", "find_runs", "resolve"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"voice2face.storage.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'voice2face.storage' has no attribute {name!r}")
