@@ -7,6 +7,7 @@ from pathlib import Path
 
 from voice2face.cli.options import non_negative_int, output_folder, positive_float, positive_int
 from voice2face.errors import OutputError
+from voice2face.storage import RunFolder
 
 NAME = "demo"
 
@@ -51,7 +52,7 @@ def _demo(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}")
     print(f"corpus:    {result.corpus}")
-    print(f"model:     {result.run / 'model'}")
+    print(f"model:     {RunFolder(result.run).model.path}")
     print(f"report:    {result.report}")
     print(f"portraits: {result.portraits[0].parent if result.portraits else '(none)'} ({len(result.portraits)} images)")
     print("Generated faces are synthetic images, not photographs of anyone.")

@@ -14,6 +14,7 @@ from voice2face.cli.options import (
     runs_folder,
 )
 from voice2face.errors import ConfigError
+from voice2face.storage import RunFolder
 
 NAME = "train"
 
@@ -71,5 +72,6 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print_options(result)
     else:
-        print(f"run:   {result}\nmodel: {result / 'model'} (voice2face portrait -m {result / 'model'} VOICE.wav)")
+        model = RunFolder(result).model.path
+        print(f"run:   {result}\nmodel: {model} (voice2face portrait -m {model} VOICE.wav)")
     return 0

@@ -12,6 +12,7 @@ from voice2face.cli.options import (
     print_options,
     runs_folder,
 )
+from voice2face.storage import RunFolder
 
 NAME = "train-encoder"
 
@@ -42,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print_options(result)
     else:
-        print(f"encoder run: {result}\nmodel:       {result / 'model'}")
+        print(f"encoder run: {result}\nmodel:       {RunFolder(result).model.path}")
     return 0

@@ -320,7 +320,7 @@ class ModelConfig:
     """What a model folder's ``config.json`` holds: every component's config and its weight file.
 
     A model folder is ``config.json`` + ``<component>.safetensors`` per component present
-    (see voice2face.checkpoint). ``features`` are the voice features the encoder was trained on;
+    (see voice2face.storage.checkpoint). ``features`` are the voice features the encoder was trained on;
     ``weights`` is filled in by ``save_pretrained`` (digest and size of each file). The
     components must agree: features.dim = voice_encoder.input_dim; generator.c_dim =
     voice_encoder.embedding_dim (or 0: an unconditional generator driven through W+); the
