@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from voice2face.data.manifest import load_manifest
     from voice2face.inference.pipeline import VoiceToFace
-    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
+    from voice2face.storage.png import save_synthetic_png, synthetic_metadata
     from voice2face.utils.images import grid
 
     args = parse_args(argv)

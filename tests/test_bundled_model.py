@@ -13,7 +13,7 @@ import pytest
 
 from voice2face.checkpoint import load_pretrained
 from voice2face.inference.pipeline import bundled_model_dir
-from voice2face.inference.png import IPTC_SYNTHETIC, SYNTHETIC_NOTICE, read_png_metadata
+from voice2face.storage.png import IPTC_SYNTHETIC, SYNTHETIC_NOTICE, read_png_metadata
 
 BUNDLE = bundled_model_dir()
 EXAMPLES = BUNDLE.parent / "examples"

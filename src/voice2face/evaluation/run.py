@@ -409,7 +409,7 @@ def write_evaluation_grid(
 ) -> Path:
     """A PNG grid of the evaluation (marked synthetic): per speaker of the split, a real face, then
     the faces generated from their first utterance(s). Rows: up to ``rows`` speakers."""
-    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
+    from voice2face.storage.png import save_synthetic_png, synthetic_metadata
     from voice2face.utils.images import grid
 
     tiles = []

@@ -35,7 +35,7 @@ from voice2face.audio.speechlike import check_speech_like
 from voice2face.checkpoint import CONFIG_NAME, load_voice_to_face
 from voice2face.config import AudioConfig, InferenceConfig, ModelConfig, VADConfig
 from voice2face.errors import CheckpointError, ConfigError
-from voice2face.inference.png import metadata_of, save_synthetic_pngs, synthetic_metadata
+from voice2face.storage.png import metadata_of, save_synthetic_pngs, synthetic_metadata
 from voice2face.utils.files import prepare_output_dir, remove_empty_dirs
 from voice2face.utils.images import to_pil
 
@@ -253,7 +253,7 @@ class VoiceToFace:
         """Write ``images`` to ``folder/{name}_0.png``, ``{name}_1.png`` … as PNGs marked synthetic.
 
         Each file carries the synthetic-image notice, the IPTC ``trainedAlgorithmicMedia`` marker
-        and what its image's ``info`` says about how it was made (:mod:`voice2face.inference.png`).
+        and what its image's ``info`` says about how it was made (:mod:`voice2face.storage.png`).
         ``folder`` is created if needed; files of the same names are replaced. All files are
         written, or none. Returns their paths. Raises OutputError for a folder that cannot be
         created or written, ConfigError for a ``name`` that is not a plain file-name stem.

@@ -254,7 +254,7 @@ def train_generator(
 def _write_grid(trainer, path: Path, real_only: bool = False) -> None:
     """Rows: a training speaker's true face, then faces the EMA generator makes from their voice.
     Unconditional pretraining: a block of training faces, or of generated faces from fixed latents."""
-    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
+    from voice2face.storage.png import save_synthetic_png, synthetic_metadata
     from voice2face.training.gan import faces_to_float
     from voice2face.utils.images import grid
 
@@ -534,7 +534,7 @@ def _code_trainer(config, mapper_config, gen_model, enc_model, manifest, voice_e
 
 def _write_projection_grid(G, faces: torch.Tensor, ws: torch.Tensor, path: Path) -> None:
     """Pairs of columns: a training face, then the generator's rendering of its projected code."""
-    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
+    from voice2face.storage.png import save_synthetic_png, synthetic_metadata
     from voice2face.utils.images import grid, uint8_to_float
 
     with torch.no_grad():
@@ -547,7 +547,7 @@ def _write_mapper_grid(trainer, preview, path: Path) -> None:
     """Rows: a validation speaker's true face, then faces the model makes from their voice."""
     if preview is None:
         return
-    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
+    from voice2face.storage.png import save_synthetic_png, synthetic_metadata
     from voice2face.utils.images import grid, uint8_to_float
 
     faces, identity = preview
