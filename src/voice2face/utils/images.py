@@ -1,10 +1,21 @@
-"""Turning image tensors into pictures: one face, or a grid of faces."""
+"""Image tensors: the checks at their boundaries, pixels ↔ [-1, 1] floats, and pictures (one face, or a grid)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 from PIL import Image
+
+from voice2face.errors import MetricError
+
+
+def check_images(images: torch.Tensor, where: str) -> None:
+    """Images handed to a metric network must be a float batch ``[B, 3, H, W]``."""
+    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise MetricError(f"{where} must be images [B, 3, H, W] in [-1, 1], got {shape}.")
+    if not images.is_floating_point():
+        raise MetricError(f"{where} must be float images in [-1, 1], got dtype {images.dtype}; convert uint8 first.")
 
 
 def uint8_to_float(images: torch.Tensor) -> torch.Tensor:
