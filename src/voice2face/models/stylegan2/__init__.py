@@ -10,7 +10,6 @@ Differences, all opt-in or outside the official behaviour: no mixed precision
 ``torch.Generator``; a minibatch that the group size does not divide still works.
 
 In voice2face the condition ``c`` is the 512-d voice embedding (``c_dim=512``).
-"""
 
 The code is split by what it is about: :mod:`.mapping` (z, c → w), :mod:`.generator` (synthesis
 and the generator) and :mod:`.discriminator`; every name is importable from here.

@@ -13,18 +13,11 @@ from voice2face.models.ops import (
     FullyConnectedLayer,
     MinibatchStdLayer,
     assert_shape,
-    bias_act,
     channels_per_resolution,
     check_condition,
     check_resolution,
-    demodulation_coefficients,
     downsample2d,
-    layer_noise,
-    modulated_conv2d,
-    normalize_2nd_moment,
-    scaled_bias_act_,
     setup_filter,
-    upsample2d,
 )
 from voice2face.models.stylegan2.generator import RESAMPLE_FILTER
 from voice2face.models.stylegan2.mapping import MappingNetwork

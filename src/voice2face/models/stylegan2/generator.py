@@ -9,25 +9,19 @@ import torch
 from torch import nn
 
 from voice2face.models.ops import (
-    Conv2dLayer,
-    DiscriminatorOutput,
     FullyConnectedLayer,
-    MinibatchStdLayer,
     assert_shape,
     bias_act,
     channels_per_resolution,
-    check_condition,
     check_resolution,
     demodulation_coefficients,
-    downsample2d,
     layer_noise,
     modulated_conv2d,
-    normalize_2nd_moment,
     scaled_bias_act_,
     setup_filter,
     upsample2d,
 )
-from voice2face.models.stylegan2.mapping import MappingNetwork, mix_styles
+from voice2face.models.stylegan2.mapping import MappingNetwork
 
 RESAMPLE_FILTER = (1, 3, 3, 1)
 
@@ -320,4 +314,3 @@ class Generator(nn.Module):
         """
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         return self.synthesis(ws, noise_mode=noise_mode, fused_modconv=fused_modconv, generator=generator)
-

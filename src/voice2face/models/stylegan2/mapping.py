@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from voice2face.models.ops import (
-    Conv2dLayer,
-    DiscriminatorOutput,
     FullyConnectedLayer,
-    MinibatchStdLayer,
     assert_shape,
-    bias_act,
-    channels_per_resolution,
     check_condition,
-    check_resolution,
-    demodulation_coefficients,
-    downsample2d,
-    layer_noise,
-    modulated_conv2d,
     normalize_2nd_moment,
-    scaled_bias_act_,
-    setup_filter,
-    upsample2d,
 )
-
 
 # --------------------------------------------------------------------------- mapping
 
@@ -129,4 +113,3 @@ def mix_styles(
     z2 = torch.randn([ws.shape[0], mapping.z_dim], generator=generator, device=draw.device).to(device)
     ws2 = mapping(z2, c, skip_w_avg_update=True)
     return torch.cat([ws[:, :cutoff], ws2[:, cutoff:]], dim=1)
-
