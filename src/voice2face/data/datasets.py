@@ -35,6 +35,7 @@ from voice2face.config import AudioConfig, CropConfig, FeatureConfig, VADConfig,
 from voice2face.data.manifest import FaceRecord, Manifest, UtteranceRecord
 from voice2face.errors import DatasetError
 from voice2face.utils.files import atomic_open
+from voice2face.utils.images import uint8_to_float
 
 
 class FeatureCache:
@@ -119,10 +120,15 @@ def read_face(path: Path, resolution: int | None = None) -> np.ndarray:
     return pixels
 
 
+def read_faces(manifest: Manifest, records: Sequence[FaceRecord]) -> torch.Tensor:
+    """uint8 ``[M, 3, R, R]`` of face records (at the manifest's resolution)."""
+    pixels = [read_face(manifest.file(record), manifest.face_resolution) for record in records]  # [R, R, 3] each
+    return torch.from_numpy(np.stack(pixels)).permute(0, 3, 1, 2).contiguous()
+
+
 def face_tensor(pixels: np.ndarray) -> torch.Tensor:
     """uint8 ``[H, W, 3]`` → float32 ``[3, H, W]`` in [-1, 1], as ``(x − 127.5) / 127.5``."""
-    tensor = torch.from_numpy(np.array(pixels)).permute(2, 0, 1).float()  # [3, H, W]; a copy torch may write
-    return (tensor - 127.5) / 127.5
+    return uint8_to_float(torch.from_numpy(np.array(pixels)).permute(2, 0, 1))  # [3, H, W]; a copy torch may write
 
 
 class CropCollate:
