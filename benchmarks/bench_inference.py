@@ -38,10 +38,10 @@ import torch
 from voice2face.audio.pipeline import speech_features
 from voice2face.config import ModelConfig
 from voice2face.inference.pipeline import VoiceToFace
-from voice2face.inference.png import save_synthetic_png, synthetic_metadata
 from voice2face.models import build_generator, build_voice_encoder
 from voice2face.storage import bundled_model_dir
 from voice2face.storage.checkpoint import save_pretrained
+from voice2face.storage.png import save_synthetic_png, synthetic_metadata
 from voice2face.training.presets import get_preset
 
 from timing import machine, timed

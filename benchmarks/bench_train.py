@@ -68,12 +68,15 @@ def speed(preset_name: str, steps: int, full: bool) -> dict:
 def quality(minutes: float, identities: int, seed: int) -> dict:
     """Corpus → stage 1 → stage 2 (time-capped) → sex agreement of generated faces on test voices."""
     from voice2face.config import SynthVoxConfig
-    from voice2face.data.datasets import VoiceFeatures, face_tensor, read_face
+    from voice2face.data.datasets import VoiceFeatures, read_faces
     from voice2face.data.manifest import load_manifest
     from voice2face.data.synthvox import generate_corpus
     from voice2face.metrics.embedders import corpus_attribute_classifier
+    from voice2face.models.embedding import embed_utterances
+    from voice2face.models.generation import generate_faces
     from voice2face.storage import RunFolder
     from voice2face.training.runner import train_encoder, train_generator
+    from voice2face.utils.images import uint8_to_float
 
     work = Path(tempfile.mkdtemp(prefix="bench_train_"))
     timings = {}
@@ -95,7 +98,7 @@ def quality(minutes: float, identities: int, seed: int) -> dict:
 
     def train_faces():
         records = manifest.faces_in("train")
-        images = torch.stack([face_tensor(read_face(manifest.file(r), manifest.face_resolution)) for r in records])
+        images = uint8_to_float(read_faces(manifest, records))  # [N, 3, R, R]
         return images, [sex_of[r.identity] for r in records]
 
     classifier = corpus_attribute_classifier(
@@ -104,18 +107,16 @@ def quality(minutes: float, identities: int, seed: int) -> dict:
     config, modules = RunFolder(run).model.load(("voice_encoder", "generator"))
     voices = VoiceFeatures(manifest, config.features)
     per_speaker: dict[str, list[bool]] = {}
-    z = torch.randn([4, modules["generator"].z_dim], generator=torch.Generator().manual_seed(seed))
-    with torch.no_grad():
-        for record in manifest.utterances_in("test"):
-            embedding = modules["voice_encoder"](torch.from_numpy(voices(record))[None])  # [1, D]
-            faces = modules["generator"](z, embedding.repeat(len(z), 1), noise_mode="const").clamp(-1, 1)
-            predicted = classifier.predict(faces)
-            per_speaker.setdefault(record.identity, []).extend(p == sex_of[record.identity] for p in predicted)
+    for record in manifest.utterances_in("test"):
+        embedding = embed_utterances(modules["voice_encoder"], [voices(record)])  # [1, D]
+        faces = generate_faces(
+            modules["generator"], embedding, seed=seed, samples_per_condition=4, latent_rule="per_sample", batch_size=4
+        )  # [4, 3, R, R]
+        predicted = classifier.predict(faces)
+        per_speaker.setdefault(record.identity, []).extend(p == sex_of[record.identity] for p in predicted)
     per_image = float(np.mean([v for values in per_speaker.values() for v in values]))
     per_voice_majority = float(np.mean([np.mean(values) > 0.5 for values in per_speaker.values()]))
-    real_check = classifier.predict(torch.stack([
-        face_tensor(read_face(manifest.file(r), manifest.face_resolution)) for r in manifest.faces_in("test")
-    ]))  # fmt: skip
+    real_check = classifier.predict(uint8_to_float(read_faces(manifest, manifest.faces_in("test"))))
     real_accuracy = float(
         np.mean([p == sex_of[r.identity] for p, r in zip(real_check, manifest.faces_in("test"), strict=True)])
     )

@@ -45,32 +45,30 @@ def choose_speakers(manifest, rows: int) -> list:
 
 def main(argv: list[str] | None = None) -> int:
     import numpy as np
-    import torch
-    from PIL import Image
 
+    from voice2face.data.datasets import read_faces
     from voice2face.data.manifest import load_manifest
     from voice2face.inference.pipeline import VoiceToFace
-    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
-    from voice2face.utils.images import grid
+    from voice2face.storage.png import save_synthetic_png, synthetic_metadata
+    from voice2face.utils.images import real_then_generated_grid, uint8_to_float
 
     args = parse_args(argv)
     manifest = load_manifest(args.corpus)
     pipe = VoiceToFace.from_pretrained(args.model)
-    tiles = []
+    reals, generated = [], []
     for person in choose_speakers(manifest, args.rows):
         face = next(f for f in manifest.faces if f.identity == person.id)
         utterance = max((u for u in manifest.utterances if u.identity == person.id),
                         key=lambda u: manifest.file(u).stat().st_size)  # fmt: skip
-        real = np.asarray(Image.open(manifest.file(face)).convert("RGB"), dtype=np.float32) / 127.5 - 1
-        tiles.append(torch.from_numpy(real).permute(2, 0, 1)[None])
+        reals.append(uint8_to_float(read_faces(manifest, [face])))  # [1, 3, R, R]
         embedding = pipe.embed(manifest.file(utterance))
         portraits = pipe.generate_tensors(np.repeat(embedding[None], args.samples, axis=0), seed=args.seed)
-        tiles.append(portraits.clamp(-1, 1).cpu())
+        generated.append(portraits)  # [samples, 3, R, R] in [-1, 1]
         sex, age = person.attributes["sex"], person.attributes["age"]
         print(f"row: {person.id} {sex} {age:.0f} y ({manifest.file(utterance).name})")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     meta = synthetic_metadata(model=pipe.name, seed=args.seed, kind="grid: real synthvox face, then portraits")
-    save_synthetic_png(grid(torch.cat(tiles), columns=1 + args.samples), args.output, meta)
+    save_synthetic_png(real_then_generated_grid(reals, generated, columns=1 + args.samples), args.output, meta)
     print(f"wrote {args.output}")
     return 0
 

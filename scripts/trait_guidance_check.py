@@ -70,8 +70,8 @@ def trait_network(data: Path, out: Path, seed: int):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
     from voice2face.storage.checkpoint import load_pretrained
+    from voice2face.storage.png import save_synthetic_png, synthetic_metadata
     from voice2face.utils.images import grid
 
     args = parse_args(argv)

@@ -11,9 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from voice2face.inference.png import IPTC_SYNTHETIC, SYNTHETIC_NOTICE, read_png_metadata
 from voice2face.storage import bundled_model_dir
 from voice2face.storage.checkpoint import load_pretrained
+from voice2face.storage.png import IPTC_SYNTHETIC, SYNTHETIC_NOTICE, read_png_metadata
 
 BUNDLE = bundled_model_dir()
 EXAMPLES = BUNDLE.parent / "examples"

@@ -9,8 +9,8 @@ import pytest
 from voice2face.cli import main
 from voice2face.demo import run_demo
 from voice2face.errors import ConfigError
-from voice2face.inference.png import SYNTHETIC_NOTICE, read_png_metadata
 from voice2face.storage import bundled_model_dir
+from voice2face.storage.png import SYNTHETIC_NOTICE, read_png_metadata
 
 
 @pytest.mark.slow

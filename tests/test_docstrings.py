@@ -11,6 +11,10 @@ import pytest
 MODULES = [
     "voice2face.models.ops",
     "voice2face.models.stylegan2",
+    "voice2face.models.stylegan2.mapping",
+    "voice2face.models.stylegan2.generator",
+    "voice2face.models.stylegan2.discriminator",
+    "voice2face.models.face_nets",
     "voice2face.models.stylegan",
     "voice2face.models.dcgan",
     "voice2face.models.voice_encoder",

@@ -24,9 +24,9 @@ from voice2face.config import (
 )
 from voice2face.errors import CheckpointError, ConfigError, DatasetError
 from voice2face.evaluation import evaluate_model, format_table
-from voice2face.inference.png import SYNTHETIC_NOTICE, read_png_metadata
 from voice2face.metrics import read_results
 from voice2face.report import build_report, load_run
+from voice2face.storage.png import SYNTHETIC_NOTICE, read_png_metadata
 
 #: Small but complete: every metric, few PPL samples, a quick face CNN.
 TINY_EVAL = EvaluationConfig(

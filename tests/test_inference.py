@@ -16,7 +16,7 @@ from test_bad_input import CATALOGUE
 from voice2face.config import InferenceConfig
 from voice2face.errors import AudioError, CheckpointError, ConfigError, NonSpeechError, OutputError
 from voice2face.inference.pipeline import VoiceToFace
-from voice2face.inference.png import IPTC_SYNTHETIC, SYNTHETIC_NOTICE, read_png_metadata
+from voice2face.storage.png import IPTC_SYNTHETIC, SYNTHETIC_NOTICE, read_png_metadata
 
 from conftest import SR, TINY_MODEL, speech_like
 

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from voice2face import __version__
-from voice2face.inference.png import (
+from voice2face.storage.png import (
     IPTC_SYNTHETIC,
     SYNTHETIC_NOTICE,
     read_png_metadata,

@@ -11,8 +11,8 @@ import pytest
 
 from test_bad_input import CATALOGUE, NON_SPEECH
 from voice2face.cli import main
-from voice2face.inference.png import IPTC_SYNTHETIC, SYNTHETIC_NOTICE, read_png_metadata
 from voice2face.inference.portrait import collect_audio_files, output_names
+from voice2face.storage.png import IPTC_SYNTHETIC, SYNTHETIC_NOTICE, read_png_metadata
 
 from conftest import speech_like, write_audio
 

@@ -40,7 +40,7 @@ def test_every_python_block_runs_as_written(index, tmp_path, monkeypatch):
 
 
 def test_the_api_block_saves_marked_pngs_of_a_shipped_voice(tmp_path, monkeypatch):
-    from voice2face.inference.png import SYNTHETIC_NOTICE, read_png_metadata
+    from voice2face.storage.png import SYNTHETIC_NOTICE, read_png_metadata
 
     block = next(block for block in PYTHON_BLOCKS if "pipe.save(" in block)
     monkeypatch.chdir(tmp_path)

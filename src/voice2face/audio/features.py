@@ -18,6 +18,8 @@ Conventions (chosen to match the paper; where peers differ, see ENVIRONMENT.md):
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from voice2face.config import CropConfig, FeatureConfig, LogMelConfig, MFCCConfig
@@ -193,6 +195,18 @@ def tile_to_length(features: np.ndarray, length: int) -> np.ndarray:
         return features[..., :length]
     repeats = -(-length // frames)
     return np.concatenate([features] * repeats, axis=-1)[..., :length]
+
+
+def feature_windows(features: np.ndarray, min_frames: int, max_frames: int) -> np.ndarray:
+    """An utterance's features ``[F, T]`` as equal-length windows ``[S, F, L]`` for inference: tiled
+    to ``min_frames`` when shorter (S = 1), else cut into the fewest near-equal windows of at most
+    ``max_frames`` (at most S − 1 trailing frames unused)."""
+    frames = features.shape[1]
+    if frames < min_frames:
+        return tile_to_length(features, min_frames)[None]  # [1, F, min_frames]
+    count = math.ceil(frames / max_frames)
+    length = frames // count
+    return np.stack([features[:, i * length : (i + 1) * length] for i in range(count)])  # [S, F, L]
 
 
 def random_crop(features: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:

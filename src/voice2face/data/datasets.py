@@ -1,20 +1,14 @@
-"""torch Datasets over any prepared dataset (synthvox or VoxCeleb/VGGFace): voices, faces, pairs.
+"""Reading a prepared dataset's recordings and faces (synthvox or VoxCeleb/VGGFace).
 
-- :class:`VoiceDataset`: ``(features [F, T] float32, identity index)`` per utterance; speech is
-  found and featurised by :mod:`voice2face.audio.pipeline`, so bad files raise the same errors
-  as everywhere else. An optional :class:`FeatureCache` keeps the features as ``.npy`` files.
-- :class:`FaceDataset`: ``(image [3, H, W] float32 in [-1, 1], identity index)`` per image, with
-  the paper's normalisation ``(x − 127.5) / 127.5``.
-- :class:`PairDataset`: ``(features [F, T], a face [3, H, W] of the same identity, identity
-  index)`` per utterance.
+- :class:`VoiceFeatures`: an utterance record → its features ``[F, T]`` float32; speech is found
+  and featurised by :mod:`voice2face.audio.pipeline`, so bad files raise the same errors as
+  everywhere else. An optional :class:`FeatureCache` keeps the features as ``.npy`` files.
+- :func:`read_face` / :func:`read_faces`: face records → uint8 pixels (``[H, W, 3]``, or a batch
+  ``[M, 3, R, R]``); :func:`voice2face.utils.images.uint8_to_float` gives the paper's
+  normalisation ``(x − 127.5) / 127.5``.
 
-Training batches crop every voice in a batch to one length drawn between the crop bounds
-(paper: 3–8 s; shorter utterances are tiled): :class:`CropCollate`, which each training
-dataset offers as ``collate_fn``. Evaluation uses whole utterances, so there ``collate_fn`` is
-None and the DataLoader needs ``batch_size=1`` for voices of different lengths.
-
-Identity indices are :meth:`~voice2face.data.manifest.Manifest.identity_index` of the split:
-sorted ids → 0..n−1, stable across runs and independent of file order.
+The trainers hold a split's features and faces in memory (:mod:`voice2face.training.data`) and
+crop voices themselves; evaluation embeds whole utterances.
 """
 
 from __future__ import annotations
@@ -27,11 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
-from torch.utils.data import Dataset
 
-from voice2face.audio.features import random_crop, random_crop_length
 from voice2face.audio.pipeline import load_speech, speech_features
-from voice2face.config import AudioConfig, CropConfig, FeatureConfig, VADConfig, to_dict
+from voice2face.config import AudioConfig, FeatureConfig, VADConfig, to_dict
 from voice2face.data.manifest import FaceRecord, Manifest, UtteranceRecord
 from voice2face.errors import DatasetError
 from voice2face.utils.files import atomic_open
@@ -119,143 +111,7 @@ def read_face(path: Path, resolution: int | None = None) -> np.ndarray:
     return pixels
 
 
-def face_tensor(pixels: np.ndarray) -> torch.Tensor:
-    """uint8 ``[H, W, 3]`` → float32 ``[3, H, W]`` in [-1, 1], as ``(x − 127.5) / 127.5``."""
-    tensor = torch.from_numpy(np.array(pixels)).permute(2, 0, 1).float()  # [3, H, W]; a copy torch may write
-    return (tensor - 127.5) / 127.5
-
-
-class CropCollate:
-    """Batches ``(features [F, T], *rest)`` items: one crop length per batch, each voice cropped
-    (or tiled) to it → ``(features [B, F, L], *rest stacked)``; ints become a long tensor ``[B]``.
-
-    Randomness comes from torch's generator, so DataLoader workers differ and ``torch.manual_seed``
-    makes a run repeatable.
-    """
-
-    def __init__(self, crop: CropConfig, frames_per_second: float) -> None:
-        self.crop = crop
-        self.frames_per_second = frames_per_second
-
-    def __call__(self, batch: Sequence[tuple]) -> tuple[torch.Tensor, ...]:
-        rng = np.random.default_rng(int(torch.randint(0, 2**62, ()).item()))
-        length = random_crop_length(self.crop, self.frames_per_second, rng)
-        voices = torch.stack([torch.from_numpy(random_crop(item[0].numpy(), length, rng)) for item in batch])
-        rest = []
-        for column in zip(*(item[1:] for item in batch), strict=True):
-            if isinstance(column[0], torch.Tensor):
-                rest.append(torch.stack(column))
-            else:
-                rest.append(torch.tensor(column, dtype=torch.long))
-        return (voices, *rest)  # [B, F, L], ...
-
-
-class _Split:
-    """What every dataset here shares: the manifest, the split and its identity labels."""
-
-    def __init__(self, manifest: Manifest, split: str) -> None:
-        self.manifest = manifest
-        self.split = split
-        self.labels = manifest.identity_index(split)
-
-    @property
-    def num_identities(self) -> int:
-        """Identities in the split (the classifier's output size for the train split)."""
-        return len(self.labels)
-
-
-class VoiceDataset(_Split, Dataset):
-    """Utterances of one split: ``(features [F, T] float32, identity index)``.
-
-    With ``train``, ``collate_fn`` crops each batch to one random length within ``crop``.
-    """
-
-    def __init__(
-        self,
-        manifest: Manifest,
-        split: str,
-        feature_config: FeatureConfig | None = None,
-        crop_config: CropConfig | None = None,
-        train: bool = True,
-        *,
-        audio_config: AudioConfig | None = None,
-        vad_config: VADConfig | None = VADConfig(),
-        cache_dir: str | Path | None = None,
-    ) -> None:
-        _Split.__init__(self, manifest, split)
-        self.records = manifest.utterances_in(split)
-        self.voices = VoiceFeatures(manifest, feature_config, audio_config, vad_config, cache_dir)
-        self.train = train
-        crop_config = crop_config or CropConfig()
-        self.collate_fn = CropCollate(crop_config, self.voices.features.frames_per_second) if train else None
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        record = self.records[index]
-        features = torch.from_numpy(self.voices(record))  # [F, T]
-        return features, self.labels[record.identity]
-
-
-class FaceDataset(_Split, Dataset):
-    """Face images of one split: ``(image [3, H, W] float32 in [-1, 1], identity index)``."""
-
-    def __init__(self, manifest: Manifest, split: str) -> None:
-        _Split.__init__(self, manifest, split)
-        self.records: list[FaceRecord] = manifest.faces_in(split)
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        record = self.records[index]
-        pixels = read_face(self.manifest.file(record), self.manifest.face_resolution)  # [H, W, 3]
-        return face_tensor(pixels), self.labels[record.identity]
-
-
-class PairDataset(_Split, Dataset):
-    """Utterances of one split, each with a face of the same person:
-    ``(features [F, T], image [3, H, W] in [-1, 1], identity index)``.
-
-    In training the face is drawn at random among the identity's images (torch's generator);
-    otherwise it is fixed per utterance, so evaluation is repeatable.
-    """
-
-    def __init__(
-        self,
-        manifest: Manifest,
-        split: str,
-        feature_config: FeatureConfig | None = None,
-        crop_config: CropConfig | None = None,
-        train: bool = True,
-        *,
-        audio_config: AudioConfig | None = None,
-        vad_config: VADConfig | None = VADConfig(),
-        cache_dir: str | Path | None = None,
-    ) -> None:
-        _Split.__init__(self, manifest, split)
-        self.voices_of = VoiceDataset(
-            manifest,
-            split,
-            feature_config,
-            crop_config,
-            train,
-            audio_config=audio_config,
-            vad_config=vad_config,
-            cache_dir=cache_dir,
-        )
-        self.faces_of = manifest.faces_by_identity(split)
-        self.train = train
-        self.collate_fn = self.voices_of.collate_fn
-
-    def __len__(self) -> int:
-        return len(self.voices_of)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-        features, label = self.voices_of[index]
-        identity = self.voices_of.records[index].identity
-        faces = self.faces_of[identity]
-        pick = int(torch.randint(len(faces), ()).item()) if self.train else index % len(faces)
-        pixels = read_face(self.manifest.file(faces[pick]), self.manifest.face_resolution)
-        return features, face_tensor(pixels), label
+def read_faces(manifest: Manifest, records: Sequence[FaceRecord]) -> torch.Tensor:
+    """uint8 ``[M, 3, R, R]`` of face records (at the manifest's resolution)."""
+    pixels = [read_face(manifest.file(record), manifest.face_resolution) for record in records]  # [R, R, 3] each
+    return torch.from_numpy(np.stack(pixels)).permute(0, 3, 1, 2).contiguous()

@@ -24,7 +24,8 @@ from voice2face.metrics.registry import StatsCache, run_metric
 def _train_faces(ctx: EvalContext, label: str):
     """``data()`` for the corpus face networks: train-split faces ``[N, 3, R, R]`` in [-1, 1] and labels
     (an identity id, an attribute, or ``"traits"``: the ``[N, T]`` trait matrix)."""
-    from voice2face.data.datasets import face_tensor, read_face
+    from voice2face.data.datasets import read_faces
+    from voice2face.utils.images import uint8_to_float
 
     manifest = ctx.manifest
 
@@ -36,7 +37,7 @@ def _train_faces(ctx: EvalContext, label: str):
             raise MetricUnavailableError(
                 f"Dataset {manifest.path} has no train-split faces with {label} labels to train the face network on."
             )
-        images = torch.stack([face_tensor(read_face(manifest.file(r), manifest.face_resolution)) for r in records])
+        images = uint8_to_float(read_faces(manifest, records))  # [N, 3, R, R]
         if label == "identity":
             return images, [r.identity for r in records]
         if label == "traits":

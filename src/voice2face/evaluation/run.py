@@ -27,13 +27,15 @@ import torch
 from tqdm import tqdm
 
 from voice2face.config import EvaluationConfig, to_dict
-from voice2face.data.datasets import VoiceFeatures, read_face
+from voice2face.data.datasets import VoiceFeatures, read_faces
 from voice2face.data.manifest import Manifest, load_manifest
 from voice2face.errors import CheckpointError, DatasetError, MetricError, MetricUnavailableError
 from voice2face.metrics.registry import append_result, make_record
+from voice2face.models.embedding import embed_utterances
+from voice2face.models.generation import generate_faces as generate_model_faces
 from voice2face.storage import ModelFolder, RunFolder, resolve
 from voice2face.storage.layout import MODEL_DIR
-from voice2face.utils.images import float_to_uint8, uint8_to_float
+from voice2face.utils.images import uint8_to_float
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +53,12 @@ def manifest_hash(manifest: Manifest) -> str:
 # --------------------------------------------------------------------------- voices and faces
 
 
-@torch.no_grad()
 def embed_voices(
     encoder: torch.nn.Module, voices: VoiceFeatures, records: Sequence[Any], *, device: torch.device, progress: bool
 ) -> torch.Tensor:
     """Whole-utterance voice embeddings ``[U, D]``, one encoder call per utterance (lengths differ)."""
-    out = []
-    for record in tqdm(records, desc="voices", unit="utt", disable=not progress, leave=False):
-        features = torch.from_numpy(voices(record))[None].to(device)  # [1, F, T]
-        out.append(encoder(features).float().cpu())  # [1, D]
-    return torch.cat(out)
+    bar = tqdm(records, desc="voices", unit="utt", disable=not progress, leave=False)
+    return embed_utterances(encoder, (voices(record) for record in bar), device=device)  # [U, D]
 
 
 @torch.no_grad()
@@ -106,7 +104,6 @@ def voice_probe(
     return out
 
 
-@torch.no_grad()
 def generate_faces(
     generator: torch.nn.Module,
     embeddings: torch.Tensor,
@@ -118,24 +115,14 @@ def generate_faces(
     progress: bool = False,
 ) -> torch.Tensor:
     """uint8 faces ``[U·S, 3, R, R]`` (voice-major: the S faces of voice 0 first) from embeddings
-    ``[U, D]``; sample j of every voice uses the same latent z_j, drawn from ``seed``."""
-    rng = torch.Generator().manual_seed(seed)
-    z = torch.randn([samples_per_voice, generator.z_dim], generator=rng)  # [S, z_dim]
-    conditions = embeddings.repeat_interleave(samples_per_voice, dim=0)  # [U·S, D]
-    latents = z.repeat(embeddings.shape[0], 1)  # [U·S, z_dim]
-    chunks = []
-    starts = range(0, conditions.shape[0], batch_size)
-    for start in tqdm(starts, desc="faces", unit="batch", disable=not progress, leave=False):
-        c = conditions[start : start + batch_size].to(device)
-        images = generator(latents[start : start + batch_size].to(device), c, noise_mode="const")  # [B, 3, R, R]
-        chunks.append(float_to_uint8(images))
-    return torch.cat(chunks)
-
-
-def read_faces(manifest: Manifest, records: Sequence[Any]) -> torch.Tensor:
-    """uint8 ``[M, 3, R, R]`` of face records (at the manifest's resolution)."""
-    pixels = [read_face(manifest.file(record), manifest.face_resolution) for record in records]  # [R, R, 3] each
-    return torch.from_numpy(np.stack(pixels)).permute(0, 3, 1, 2).contiguous()
+    ``[U, D]``; sample j of every voice uses the same latent z_j, drawn from ``seed``
+    (:func:`voice2face.models.generation.generate_faces`, rule ``per_sample``, noise 'const')."""
+    batches = -(-embeddings.shape[0] * samples_per_voice // batch_size)
+    with tqdm(total=batches, desc="faces", unit="batch", disable=not progress, leave=False) as bar:
+        return generate_model_faces(
+            generator, embeddings, seed=seed, samples_per_condition=samples_per_voice, latent_rule="per_sample",
+            noise_mode="const", batch_size=batch_size, device=device, as_uint8=True, progress=lambda: bar.update(1),
+        )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- reference levels
@@ -362,16 +349,15 @@ def write_evaluation_grid(
 ) -> Path:
     """A PNG grid of the evaluation (marked synthetic): per speaker of the split, a real face, then
     the faces generated from their first utterance(s). Rows: up to ``rows`` speakers."""
-    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
-    from voice2face.utils.images import grid
+    from voice2face.storage.png import save_synthetic_png, synthetic_metadata
+    from voice2face.utils.images import real_then_generated_grid
 
-    tiles = []
-    for identity in sorted(set(fake_ids))[:rows]:
-        real = reals[[i for i, r in enumerate(real_ids) if r == identity][:1]]  # [1, 3, R, R]
-        generated = fakes[[i for i, f in enumerate(fake_ids) if f == identity][: columns - 1]]  # [≤C-1, 3, R, R]
-        blank = torch.full((columns - 1 - generated.shape[0], *fakes.shape[1:]), 255, dtype=torch.uint8)
-        tiles.append(torch.cat([real, generated, blank]))
-    images = uint8_to_float(torch.cat(tiles))  # [rows·C, 3, R, R]
+    speakers = sorted(set(fake_ids))[:rows]
+    real_rows = [[i for i, r in enumerate(real_ids) if r == identity][:1] for identity in speakers]
+    fake_rows = [[i for i, f in enumerate(fake_ids) if f == identity][: columns - 1] for identity in speakers]
+    reals_shown = [uint8_to_float(reals[index]) for index in real_rows]  # each [1, 3, R, R]
+    generated_shown = [uint8_to_float(fakes[index]) for index in fake_rows]  # each [≤C-1, 3, R, R]
+    image = real_then_generated_grid(reals_shown, generated_shown, columns=columns)
     meta = synthetic_metadata(model=model, kimg=None if kimg is None else f"{kimg:.3f}")
-    save_synthetic_png(grid(images, columns=columns), path, meta)
+    save_synthetic_png(image, path, meta)
     return path

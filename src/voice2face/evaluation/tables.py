@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from voice2face.evaluation.context import registered_metrics
-from voice2face.metrics.registry import _json_ready
+from voice2face.metrics.registry import json_ready
 
 SHORT_ROW_NAMES = {
     "model": "model",
@@ -141,7 +141,7 @@ def summary_json(summary: dict[str, Any]) -> str:
         "options": summary["options"],
         "voice_probe": summary.get("voice_probe", {}),
     }
-    return json.dumps(_json_ready(payload, "summary"), indent=2, sort_keys=True) + "\n"
+    return json.dumps(json_ready(payload, "summary"), indent=2, sort_keys=True) + "\n"
 
 
 def _get(summary: dict[str, Any], row: str, metric: str, key: str) -> Any:

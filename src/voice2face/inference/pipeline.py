@@ -20,7 +20,6 @@ Never imports ``training/``.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +27,16 @@ import torch
 from PIL import Image
 from torch import nn
 
-from voice2face.audio.features import tile_to_length
+from voice2face.audio.features import feature_windows
 from voice2face.audio.pipeline import Speech, load_speech, speech_features, speech_from_array
 from voice2face.audio.speechlike import check_speech_like
 from voice2face.config import AudioConfig, InferenceConfig, ModelConfig, VADConfig
 from voice2face.errors import CheckpointError, ConfigError
-from voice2face.inference.png import metadata_of, save_synthetic_pngs, synthetic_metadata
+from voice2face.models.embedding import embed_utterances, encode_windows
+from voice2face.models.generation import generate_faces
 from voice2face.storage import ModelFolder, resolve
 from voice2face.storage.layout import BUNDLED_MODEL_NAME, MODEL_DIR
+from voice2face.storage.png import metadata_of, save_synthetic_pngs, synthetic_metadata
 from voice2face.utils.files import prepare_output_dir, remove_empty_dirs
 from voice2face.utils.images import to_pil
 
@@ -152,31 +153,22 @@ class VoiceToFace:
         frames_per_second = self.config.features.frames_per_second
         min_frames = max(1, round(self.inference.min_seconds * frames_per_second))
         max_frames = max(min_frames, round(self.inference.segment_seconds * frames_per_second))
-        frames = features.shape[1]
-        if frames < min_frames:
-            return tile_to_length(features, min_frames)[None]  # [1, F, min_frames]
-        count = math.ceil(frames / max_frames)
-        length = frames // count  # near-equal windows; at most count - 1 trailing frames unused
-        return np.stack([features[:, i * length : (i + 1) * length] for i in range(count)])  # [S, F, L]
+        return feature_windows(features, min_frames, max_frames)  # [S, F, L]
 
     def encode(self, features: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Voice encoder on a batch of feature windows ``[B, F, T]`` → embeddings ``[B, D]`` (CPU float32)."""
-        batch = torch.as_tensor(np.ascontiguousarray(features) if isinstance(features, np.ndarray) else features)
-        if batch.ndim != 3 or batch.shape[1] != self.config.voice_encoder.input_dim:
-            raise ConfigError(
-                f"features must be [B, {self.config.voice_encoder.input_dim}, T], got {tuple(batch.shape)}."
-            )
-        with torch.inference_mode():  # ~2× faster than no_grad here on CPU (no version counters)
-            out = [
-                self.voice_encoder(chunk.to(self.device, torch.float32)).cpu()  # [b, D]
-                for chunk in batch.split(self.inference.batch_size)
-            ]
-        return torch.cat(out)  # outside inference mode: an ordinary tensor
+        shape = tuple(features.shape)
+        if len(shape) != 3 or shape[1] != self.config.voice_encoder.input_dim:
+            raise ConfigError(f"features must be [B, {self.config.voice_encoder.input_dim}, T], got {shape}.")
+        return encode_windows(self.voice_encoder, features, device=self.device, batch_size=self.inference.batch_size)
 
     def embed(self, audio: AudioInput, sample_rate: int | None = None) -> np.ndarray:
         """One recording → its voice embedding ``[D]`` float32 (mean over windows of its speech)."""
         windows = self.windows(self.speech(audio, sample_rate))  # [S, F, L]
-        return self.encode(windows).mean(dim=0).numpy()  # [D]
+        embedding = embed_utterances(
+            self.voice_encoder, [windows], device=self.device, batch_size=self.inference.batch_size
+        )  # [1, D]
+        return embedding[0].numpy()  # [D]
 
     # ------------------------------------------------------------------ embedding → faces
 
@@ -195,21 +187,10 @@ class VoiceToFace:
         if not torch.isfinite(condition).all():
             raise ConfigError("embeddings contain NaN or infinite values; compute them with pipe.embed().")
         _check_sampling(seed, truncation_psi)
-        rng = torch.Generator().manual_seed(seed)
-        # One draw per row: torch fills large tensors with a vectorised sampler, so a single
-        # [N, z_dim] draw would make row 0 depend on N.
-        z_dim = self.config.generator.z_dim
-        z = torch.cat([torch.randn(1, z_dim, generator=rng) for _ in range(condition.shape[0])])  # [N, z_dim]
-        step = self.inference.batch_size
-        with torch.inference_mode():
-            images = [
-                self.generator(
-                    z[i : i + step].to(self.device), condition[i : i + step].to(self.device),
-                    truncation_psi=truncation_psi, noise_mode=self.inference.noise_mode,
-                ).clamp(-1, 1).cpu()  # [b, 3, R, R]
-                for i in range(0, z.shape[0], step)
-            ]  # fmt: skip
-        return torch.cat(images)  # outside inference mode: an ordinary tensor
+        return generate_faces(
+            self.generator, condition, seed=seed, latent_rule="per_row", truncation_psi=truncation_psi,
+            noise_mode=self.inference.noise_mode, batch_size=self.inference.batch_size, device=self.device,
+        )  # fmt: skip  # [N, 3, R, R]
 
     def generate(
         self, embeddings: np.ndarray | torch.Tensor, seed: int = 0, truncation_psi: float = 1.0
@@ -230,7 +211,7 @@ class VoiceToFace:
         """Write ``images`` to ``folder/{name}_0.png``, ``{name}_1.png`` … as PNGs marked synthetic.
 
         Each file carries the synthetic-image notice, the IPTC ``trainedAlgorithmicMedia`` marker
-        and what its image's ``info`` says about how it was made (:mod:`voice2face.inference.png`).
+        and what its image's ``info`` says about how it was made (:mod:`voice2face.storage.png`).
         ``folder`` is created if needed; files of the same names are replaced. All files are
         written, or none. Returns their paths. Raises OutputError for a folder that cannot be
         created or written, ConfigError for a ``name`` that is not a plain file-name stem.

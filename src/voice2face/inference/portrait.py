@@ -3,7 +3,7 @@
 For an input ``voice.wav`` this writes ``voice_0.png … voice_{N-1}.png`` (or one ``voice.png``
 grid) into the output folder. Each PNG carries the software and version, the model name, the
 seed and sample index, the truncation, the source file's name and the synthetic-image notice
-(text chunks + IPTC XMP marker, see :mod:`voice2face.inference.png`). Nothing time-dependent is
+(text chunks + IPTC XMP marker, see :mod:`voice2face.storage.png`). Nothing time-dependent is
 written, so the same inputs and seed give byte-identical files.
 
 Folders are expanded to the audio files inside them (``recursive``: in their sub-folders too);
@@ -27,7 +27,7 @@ from pathlib import Path
 from voice2face.audio.io import AUDIO_EXTENSIONS
 from voice2face.errors import AudioError, ConfigError
 from voice2face.inference.pipeline import VoiceToFace
-from voice2face.inference.png import save_synthetic_pngs, synthetic_metadata
+from voice2face.storage.png import save_synthetic_pngs, synthetic_metadata
 from voice2face.utils.files import prepare_output_dir, remove_empty_dirs
 from voice2face.utils.images import grid as image_grid
 from voice2face.utils.images import to_pil

@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from voice2face.config import ATTRIBUTE_BLUR, FaceCNNConfig
 from voice2face.errors import MetricUnavailableError
 from voice2face.metrics.face_cnn import FaceCNN, load_or_train_face_cnn
-from voice2face.metrics.inception import check_images
 from voice2face.metrics.registry import file_sha256
+from voice2face.utils.images import check_images, float_to_uint8
 
 log = logging.getLogger(__name__)
 FACES_EXTRA_MESSAGE = (
@@ -51,8 +51,7 @@ class FaceEmbedder(Protocol):
 def to_uint8_hwc(images: torch.Tensor) -> np.ndarray:
     """``[B, 3, H, W]`` in [-1, 1] → ``[B, H, W, 3]`` uint8 RGB (what dlib and image files use)."""
     check_images(images, "face images")
-    pixels = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return np.ascontiguousarray(pixels.permute(0, 2, 3, 1).cpu().numpy())
+    return np.ascontiguousarray(float_to_uint8(images).permute(0, 2, 3, 1).numpy())
 
 
 class DlibEmbedder:

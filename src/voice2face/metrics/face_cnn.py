@@ -27,8 +27,9 @@ from torch import nn
 
 from voice2face.config import FaceCNNConfig, from_dict
 from voice2face.errors import MetricError
-from voice2face.metrics.inception import check_images
 from voice2face.metrics.registry import StatsCache, stats_key
+from voice2face.models.face_nets import conv_trunk, resize_faces
+from voice2face.utils.images import check_images
 
 COSINE_SCALE = 16.0  # logit scale of the cosine-softmax head (NormFace); 16 trains well at 64 px
 #: Threads every corpus face network trains on, whatever the machine. A multi-threaded convolution
@@ -37,27 +38,6 @@ COSINE_SCALE = 16.0  # logit scale of the cosine-softmax head (NormFace); 16 tra
 #: read-out was 0.69 when its instrument trained on 1 thread and 0.84 on 2, for the same seed.
 #: Pinned, an instrument is the same network on any machine with the same CPU kernels.
 INSTRUMENT_THREADS = 2
-
-
-def conv_trunk(config: FaceCNNConfig) -> tuple[nn.Sequential, int]:
-    """The face networks' conv trunk: ``config.depth`` blocks of two 3×3 conv–BatchNorm–ReLU and a
-    2× max-pool, ``config.width`` channels doubling per block (at most 512). Returns (trunk, output
-    channels); ``[B, 3, S, S]`` → ``[B, C, S / 2^depth, S / 2^depth]``."""
-    layers: list[nn.Module] = []
-    channels_in = 3
-    for block in range(config.depth):
-        channels = min(config.width << block, 512)
-        layers += [
-            nn.Conv2d(channels_in, channels, 3, padding=1, bias=False),
-            nn.BatchNorm2d(channels),
-            nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, padding=1, bias=False),
-            nn.BatchNorm2d(channels),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-        ]
-        channels_in = channels
-    return nn.Sequential(*layers), channels_in
 
 
 class FaceCNN(nn.Module):
@@ -147,13 +127,6 @@ def train_face_cnn(
         network, images, config, lambda x, batch: F.cross_entropy(network.logits(x), targets[batch]), progress=progress
     )
     return network.eval(), classes
-
-
-def resize_faces(images: torch.Tensor, size: int) -> torch.Tensor:
-    """Images ``[N, 3, H, W]`` as float ``[N, 3, size, size]`` (bilinear where the size differs)."""
-    if tuple(images.shape[-2:]) != (size, size):
-        images = F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False)
-    return images.float()
 
 
 def fit_face_network(

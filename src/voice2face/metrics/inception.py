@@ -25,6 +25,7 @@ from torch import nn
 
 from voice2face.errors import MetricError, MetricUnavailableError
 from voice2face.metrics.registry import file_sha256
+from voice2face.utils.images import check_images
 
 INCEPTION_WEIGHTS_ENV = "VOICE2FACE_INCEPTION_WEIGHTS"
 INCEPTION_SIZE = 299
@@ -208,15 +209,6 @@ class FIDInceptionV3(nn.Module):
             x = block(x)  # → [B, 1280, 8, 8]
         x = self.Mixed_7c(self.Mixed_7b(x))  # [B, 2048, 8, 8]
         return x.mean(dim=(2, 3))  # [B, 2048]
-
-
-def check_images(images: torch.Tensor, where: str) -> None:
-    """Images handed to a metric network must be a float batch ``[B, 3, H, W]``."""
-    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3:
-        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise MetricError(f"{where} must be images [B, 3, H, W] in [-1, 1], got {shape}.")
-    if not images.is_floating_point():
-        raise MetricError(f"{where} must be float images in [-1, 1], got dtype {images.dtype}; convert uint8 first.")
 
 
 # --------------------------------------------------------------------------- loading

@@ -99,16 +99,16 @@ def _load_builtin_metrics() -> None:
 # --------------------------------------------------------------------------- results file
 
 
-def _json_ready(value: Any, where: str) -> Any:
+def json_ready(value: Any, where: str) -> Any:
     """Plain JSON values from numpy/torch scalars, arrays and tuples; NaN/Inf become None."""
     if isinstance(value, Mapping):
-        return {str(k): _json_ready(v, f"{where}.{k}") for k, v in value.items()}
+        return {str(k): json_ready(v, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_ready(v, where) for v in value]
+        return [json_ready(v, where) for v in value]
     if isinstance(value, Path):
         return str(value)
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return _json_ready(value.tolist(), where)
+        return json_ready(value.tolist(), where)
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if value is None or isinstance(value, (str, bool, int)):
@@ -149,7 +149,7 @@ def append_result(run_dir: str | Path, record: Mapping[str, Any]) -> Path:
         raise MetricError("A metric record needs 'metric' and 'results' fields; build it with make_record().")
     full = make_record(str(record["metric"]), record["results"])
     full.update(record)
-    line = json.dumps(_json_ready(full, "record"), sort_keys=True, allow_nan=False) + "\n"
+    line = json.dumps(json_ready(full, "record"), sort_keys=True, allow_nan=False) + "\n"
     path = run_dir / RESULTS_FILE
     previous = path.read_bytes() if path.exists() else b""
     if previous and not previous.endswith(b"\n"):
@@ -194,7 +194,7 @@ def stats_key(dataset: str, extractor: str, weights_hash: str, options: Mapping[
         "dataset": dataset,
         "extractor": extractor,
         "weights": weights_hash,
-        "options": _json_ready(dict(options or {}), "options"),
+        "options": json_ready(dict(options or {}), "options"),
     }
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

@@ -24,39 +24,28 @@ facial_hair   binary      sex only           accuracy (any facial hair)
 ============  ==========  =================  ==============================================
 
 Real datasets: sex, and age where the manifest gives it. The network's 64-d penultimate
-features are also the space of the Fréchet distance ``fd_traits``.
+features are also the space of the Fréchet distance ``fd_traits``. The network itself
+(:class:`~voice2face.models.face_nets.TraitNet`) lives in ``models``: the mapper carries one.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from voice2face.config import FaceCNNConfig, from_dict
 from voice2face.errors import MetricError, MetricUnavailableError
-from voice2face.metrics.face_cnn import conv_trunk, fit_face_network, instrument_settings, resize_faces
-from voice2face.metrics.inception import check_images
+from voice2face.metrics.face_cnn import fit_face_network, instrument_settings
 from voice2face.metrics.registry import StatsCache, stats_key
-
-FEATURE_DIM = 64
-
-
-@dataclass(frozen=True)
-class TraitSpec:
-    """One face trait: its name, ``binary`` or ``regression``, and whether a voice reveals it."""
-
-    name: str
-    kind: str
-    voice_revealed: bool
-
+from voice2face.models.face_nets import TraitNet, TraitSpec, resize_faces
+from voice2face.utils.images import check_images
 
 SYNTHVOX_TRAITS = (
     TraitSpec("sex", "binary", True),
@@ -97,42 +86,6 @@ def specs_for(identities: Sequence[Any]) -> tuple[TraitSpec, ...]:
         return SYNTHVOX_TRAITS
     with_age = any(isinstance(i.attributes.get("age"), (int, float)) for i in identities)
     return REAL_TRAITS if with_age else REAL_TRAITS[:1]
-
-
-class TraitNet(nn.Module):
-    """Conv trunk → 64-d features → one output per trait (a logit, or a standardised value).
-
-    features: ``[B, 3, S, S]`` in [-1, 1] → ``[B, 64]``; forward: → ``[B, T]``; :meth:`predict`
-    gives each trait's value in its own units (binary: 0/1).
-    """
-
-    def __init__(self, config: FaceCNNConfig, specs: Sequence[TraitSpec], mean: Sequence[float], std: Sequence[float]):
-        super().__init__()
-        self.config, self.specs = config, tuple(specs)
-        self.trunk, channels = conv_trunk(config)
-        self.project = nn.Sequential(nn.Linear(channels, FEATURE_DIM), nn.ReLU())
-        self.heads = nn.Linear(FEATURE_DIM, len(self.specs))
-        self.register_buffer("target_mean", torch.tensor(list(mean), dtype=torch.float32))
-        self.register_buffer("target_std", torch.tensor(list(std), dtype=torch.float32))
-
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        check_images(images, "TraitNet input")
-        return self.project(self.trunk(resize_faces(images, self.config.image_size)).mean(dim=(2, 3)))  # [B, 64]
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.heads(self.features(images))  # [B, T]
-
-    @torch.no_grad()
-    def predict(self, images: torch.Tensor) -> dict[str, np.ndarray]:
-        """Each trait's reading of images ``[B, 3, S, S]`` in [-1, 1]: binary 0/1, regression in its units."""
-        out = self(images)  # [B, T]
-        result = {}
-        for k, spec in enumerate(self.specs):
-            if spec.kind == "binary":
-                result[spec.name] = (out[:, k] > 0).float().numpy()
-            else:
-                result[spec.name] = (out[:, k] * self.target_std[k] + self.target_mean[k]).numpy()
-        return result
 
 
 def train_trait_net(

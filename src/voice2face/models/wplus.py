@@ -61,6 +61,7 @@ import torch
 from torch import nn
 
 from voice2face.config import MapperConfig
+from voice2face.models.face_nets import TraitNet, TraitSpec
 from voice2face.models.ops import assert_shape
 
 
@@ -99,8 +100,6 @@ class VoiceToWPlus(nn.Module):
     # ------------------------------------------------------------------ selection mode
 
     def _build_selection(self, config: MapperConfig) -> None:
-        from voice2face.metrics.traits import TraitNet, TraitSpec
-
         selection = self.selection
         count = len(selection.traits)
         specs = [TraitSpec(name, "binary" if name in selection.binary else "regression", True)

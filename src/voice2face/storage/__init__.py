@@ -7,7 +7,8 @@ weights, trainer state and run files.
 - :class:`ModelFolder`: path → config, components, atomic save, trainer state, ``bundled()``;
 - :class:`RunFolder` and :class:`RunOptions`: numbered runs, their typed options, statistics,
   metrics, snapshot, grids and done marker; :func:`find_runs` finds runs made with given settings;
-- :func:`resolve`: a model folder, a run folder, a run's ``model/`` or the bundled model → its ModelFolder.
+- :func:`resolve`: a model folder, a run folder, a run's ``model/`` or the bundled model → its ModelFolder;
+- :mod:`.png`: PNGs marked as synthetic images (the only writer of generated faces to files).
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ from voice2face.config import FeatureConfig
 from voice2face.data.datasets import VoiceFeatures, read_face
 from voice2face.data.manifest import Manifest
 from voice2face.errors import DatasetError, Voice2FaceError
-from voice2face.training.encoder import UtteranceFeatures, embed_utterances
+from voice2face.models.embedding import embed_utterances
+from voice2face.training.encoder import UtteranceFeatures
 from voice2face.training.gan import FaceTensors, PairedTensors
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ def paired_tensors(
     voices, _ = utterance_features(
         manifest, split, features, cache_dir=cache_dir, max_bad_fraction=max_bad_fraction, progress=progress
     )
-    embeddings = embed_utterances(encoder, voices.features, torch.device(device))  # [U, D]
+    embeddings = embed_utterances(encoder, voices.features, device=torch.device(device))  # [U, D]
     kept, pixels = _split_faces(manifest, split, max_bad_fraction, progress)
     index = {name: i for i, name in enumerate(voices.speaker_names)}
     keep = [i for i, r in enumerate(kept) if r.identity in index]

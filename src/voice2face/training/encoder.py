@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 from tqdm import tqdm
 
 from voice2face.audio.features import random_crop, random_crop_length
 from voice2face.config import EncoderTrainingConfig, ModelConfig, to_dict
 from voice2face.errors import CheckpointError, DatasetError, TrainingInterrupted
+from voice2face.models.embedding import embed_utterances
 from voice2face.storage import ModelFolder, RunFolder
 from voice2face.training.data_order import BatchOrder, rank_share
 from voice2face.training.distributed import (
@@ -83,16 +83,6 @@ def equal_error_rate(scores: np.ndarray, same: np.ndarray) -> float:
         return float(false_reject[0])
     t = diff[i - 1] / (diff[i - 1] - diff[i])
     return float(false_accept[i - 1] + t * (false_accept[i] - false_accept[i - 1]))
-
-
-@torch.no_grad()
-def embed_utterances(encoder: nn.Module, features: list[np.ndarray], device: torch.device) -> torch.Tensor:
-    """Whole-utterance embeddings ``[U, D]`` (one forward per utterance, eval mode)."""
-    was_training = encoder.training
-    encoder.eval()
-    out = [encoder(torch.from_numpy(f)[None].to(device)) for f in features]  # each [1, D]
-    encoder.train(was_training)
-    return torch.cat(out).cpu()
 
 
 class EncoderTrainer:
@@ -181,7 +171,7 @@ class EncoderTrainer:
             self.encoder.train()
             results["val/speaker_id_accuracy"] = correct / len(self.holdout.features)
         if self.verification is not None and len(set(self.verification.speaker.tolist())) >= 2:
-            embeddings = F.normalize(embed_utterances(self.encoder, self.verification.features, device), dim=1)
+            embeddings = F.normalize(embed_utterances(self.encoder, self.verification.features, device=device), dim=1)
             scores = embeddings @ embeddings.T
             upper = torch.triu_indices(len(embeddings), len(embeddings), offset=1)
             same = self.verification.speaker[upper[0].numpy()] == self.verification.speaker[upper[1].numpy()]

@@ -116,11 +116,6 @@ class PairedTensors:
         return len(self.identity_names)
 
 
-def faces_to_float(faces: torch.Tensor) -> torch.Tensor:
-    """uint8 ``[B, 3, R, R]`` → float in [-1, 1] as ``(x − 127.5) / 127.5`` (the paper's normalisation)."""
-    return uint8_to_float(faces)
-
-
 def _phase_step(loss: torch.Tensor, module: nn.Module, optimiser: torch.optim.Optimizer, context) -> None:
     optimiser.zero_grad(set_to_none=True)
     loss.backward()
@@ -213,13 +208,13 @@ class GANTrainer:
         global_indices = self.order.next_global()
         if not self.conditional:
             share = rank_share(global_indices, self.context.rank, self.context.world_size)
-            return faces_to_float(self.data.faces[share]).to(self.context.device), None, None, None
+            return uint8_to_float(self.data.faces[share]).to(self.context.device), None, None, None
         identities = self.data.face_identity[global_indices]
         # One utterance per face, drawn for the whole global batch so every rank agrees.
         utterances = self._pick_utterances(identities.numpy())
         rank, world = self.context.rank, self.context.world_size
         device = self.context.device
-        real = faces_to_float(self.data.faces[rank_share(global_indices, rank, world)]).to(device)
+        real = uint8_to_float(self.data.faces[rank_share(global_indices, rank, world)]).to(device)
         c = self.data.embeddings[rank_share(utterances, rank, world)].to(device)
         c_other = None
         if self.config.mismatch_weight > 0:

@@ -38,12 +38,13 @@ from tqdm import tqdm
 from voice2face.audio.features import random_crop, random_crop_length
 from voice2face.config import MapperTrainingConfig, ModelConfig, to_dict
 from voice2face.errors import CheckpointError, DatasetError, TrainingInterrupted
+from voice2face.models.embedding import embed_utterances
 from voice2face.models.ops import assert_shape
 from voice2face.models.registry import build_mapper
 from voice2face.models.wplus import MappedGenerator, VoiceToWPlus
 from voice2face.storage import ModelFolder, RunFolder
 from voice2face.training.distributed import DistributedContext, StopRequest, stop_reason
-from voice2face.training.encoder import UtteranceFeatures, embed_utterances
+from voice2face.training.encoder import UtteranceFeatures
 from voice2face.training.state import capture_rng, restore_rng
 
 log = logging.getLogger(__name__)
@@ -219,7 +220,7 @@ class MapperTrainer:
     @torch.no_grad()
     def speaker_embeddings(self, utterances: UtteranceFeatures) -> torch.Tensor:
         """Whole-utterance embeddings averaged per speaker, ``[S, D]`` (as at test time)."""
-        embeddings = embed_utterances(self.encoder, utterances.features, self.context.device)  # [U, D]
+        embeddings = embed_utterances(self.encoder, utterances.features, device=self.context.device)  # [U, D]
         return speaker_means(embeddings, utterances.speaker, len(utterances.speaker_names))
 
     @torch.no_grad()
@@ -232,7 +233,7 @@ class MapperTrainer:
             return self._validate_traits(utterances, codes)
         was_training = self.hidden.training
         self.hidden.eval()
-        embeddings = embed_utterances(self.encoder, utterances.features, self.context.device)  # [U, D]
+        embeddings = embed_utterances(self.encoder, utterances.features, device=self.context.device)  # [U, D]
         predicted = self.predict_offsets(embeddings)  # [U, L·C]
         self.hidden.train(was_training)
         truth = (codes.float() - self.mapper.w_avg).flatten(1)[torch.as_tensor(utterances.speaker, dtype=torch.long)]
@@ -242,7 +243,7 @@ class MapperTrainer:
 
     def _validate_traits(self, utterances: UtteranceFeatures, traits: torch.Tensor) -> dict[str, float]:
         """Selection mode: predicted traits of the validation utterances against their faces' readings."""
-        embeddings = embed_utterances(self.encoder, utterances.features, self.context.device)  # [U, D]
+        embeddings = embed_utterances(self.encoder, utterances.features, device=self.context.device)  # [U, D]
         predicted = self.mapper.voice_traits(embeddings)  # [U, T]
         truth = traits.float()[torch.as_tensor(utterances.speaker, dtype=torch.long)]  # [U, T]
         error = float(F.mse_loss(predicted, truth))

@@ -37,6 +37,7 @@ from voice2face.training.stats import StatsWriter
 log = logging.getLogger(__name__)
 
 GRID_ROWS, GRID_SAMPLES = 6, 5
+GRID_SEED = 2024  # the training grids' latents: the same faces at every snapshot
 
 
 def _read_options(run_dir: Path, stage: str) -> RunOptions:
@@ -243,33 +244,34 @@ def train_generator(
 def _write_grid(trainer, path: Path, real_only: bool = False) -> None:
     """Rows: a training speaker's true face, then faces the EMA generator makes from their voice.
     Unconditional pretraining: a block of training faces, or of generated faces from fixed latents."""
-    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
-    from voice2face.training.gan import faces_to_float
-    from voice2face.utils.images import grid
+    from voice2face.models.generation import generate_faces
+    from voice2face.storage.png import save_synthetic_png, synthetic_metadata
+    from voice2face.utils.images import grid, real_then_generated_grid, uint8_to_float
 
     data = trainer.data
+    meta = synthetic_metadata(model=path.parent.name, kimg=f"{trainer.images_seen / 1000:.2f}")
     if not trainer.conditional:
         count = GRID_ROWS * (1 + GRID_SAMPLES)
         if real_only:
-            image = grid(faces_to_float(data.faces[:count]), columns=1 + GRID_SAMPLES)
+            faces = uint8_to_float(data.faces[:count])
         else:
-            z = torch.randn([count, trainer.G_ema.z_dim], generator=torch.Generator().manual_seed(2024))
-            image = grid(trainer.G_ema(z.to(trainer.context.device), None, noise_mode="const").cpu(),
-                         columns=1 + GRID_SAMPLES)  # fmt: skip
-        meta = synthetic_metadata(model=path.parent.name, kimg=f"{trainer.images_seen / 1000:.2f}")
-        save_synthetic_png(image, path, meta)
+            faces = generate_faces(
+                trainer.G_ema, None, seed=GRID_SEED, samples_per_condition=count, latent_rule="per_sample",
+                batch_size=count, device=trainer.context.device,
+            )  # fmt: skip  # [count, 3, R, R]
+        save_synthetic_png(grid(faces, columns=1 + GRID_SAMPLES), path, meta)
         return
     rows = min(GRID_ROWS, data.num_identities)
-    z = torch.randn([GRID_SAMPLES, trainer.G_ema.z_dim], generator=torch.Generator().manual_seed(2024))
-    tiles = []
-    for k in range(rows):
-        tiles.append(faces_to_float(data.faces[data.face_identity == k][:1]))
-        if real_only:
-            continue
-        c = data.embeddings[data.by_identity[k][:1]].repeat(GRID_SAMPLES, 1).to(trainer.context.device)
-        tiles.append(trainer.G_ema(z.to(c.device), c, noise_mode="const").cpu())
-    image = grid(torch.cat(tiles), columns=1 if real_only else 1 + GRID_SAMPLES)
-    meta = synthetic_metadata(model=path.parent.name, kimg=f"{trainer.images_seen / 1000:.2f}")
+    reals = [uint8_to_float(data.faces[data.face_identity == k][:1]) for k in range(rows)]  # each [1, 3, R, R]
+    generated = None
+    if not real_only:
+        conditions = torch.cat([data.embeddings[data.by_identity[k][:1]] for k in range(rows)])  # [rows, D]
+        faces = generate_faces(
+            trainer.G_ema, conditions, seed=GRID_SEED, samples_per_condition=GRID_SAMPLES, latent_rule="per_sample",
+            batch_size=GRID_SAMPLES, device=trainer.context.device,
+        )  # fmt: skip  # [rows·S, 3, R, R]
+        generated = list(faces.split(GRID_SAMPLES))
+    image = real_then_generated_grid(reals, generated, columns=1 if real_only else 1 + GRID_SAMPLES)
     save_synthetic_png(image, path, meta)
 
 
@@ -512,7 +514,7 @@ def _code_trainer(config, mapper_config, gen_model, enc_model, manifest, voice_e
 
 def _write_projection_grid(G, faces: torch.Tensor, ws: torch.Tensor, path: Path) -> None:
     """Pairs of columns: a training face, then the generator's rendering of its projected code."""
-    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
+    from voice2face.storage.png import save_synthetic_png, synthetic_metadata
     from voice2face.utils.images import grid, uint8_to_float
 
     with torch.no_grad():
@@ -525,18 +527,18 @@ def _write_mapper_grid(trainer, preview, path: Path) -> None:
     """Rows: a validation speaker's true face, then faces the model makes from their voice."""
     if preview is None:
         return
-    from voice2face.inference.png import save_synthetic_png, synthetic_metadata
-    from voice2face.utils.images import grid, uint8_to_float
+    from voice2face.models.generation import generate_faces
+    from voice2face.storage.png import save_synthetic_png, synthetic_metadata
+    from voice2face.utils.images import real_then_generated_grid, uint8_to_float
 
     faces, identity = preview
     names = trainer.validation[0].speaker_names
+    rows = min(GRID_ROWS, len(names))
     embeddings = trainer.speaker_embeddings(trainer.validation[0])  # [S, D]
-    G = trainer.voice_generator()
-    z = torch.randn([GRID_SAMPLES, G.z_dim], generator=torch.Generator().manual_seed(2024))
-    tiles = []
-    with torch.no_grad():
-        for k in range(min(GRID_ROWS, len(names))):
-            tiles.append(uint8_to_float(faces[identity == k][:1]))
-            tiles.append(G(z, embeddings[k : k + 1].repeat(GRID_SAMPLES, 1)).clamp(-1, 1).cpu())
-    meta = synthetic_metadata(model=path.parent.name, step=str(trainer.step))
-    save_synthetic_png(grid(torch.cat(tiles), columns=1 + GRID_SAMPLES), path, meta)
+    generated = generate_faces(
+        trainer.voice_generator(), embeddings[:rows], seed=GRID_SEED, samples_per_condition=GRID_SAMPLES,
+        latent_rule="per_sample", batch_size=GRID_SAMPLES,
+    )  # fmt: skip  # [rows·S, 3, R, R]
+    reals = [uint8_to_float(faces[identity == k][:1]) for k in range(rows)]  # each [1, 3, R, R]
+    image = real_then_generated_grid(reals, list(generated.split(GRID_SAMPLES)), columns=1 + GRID_SAMPLES)
+    save_synthetic_png(image, path, synthetic_metadata(model=path.parent.name, step=str(trainer.step)))
