@@ -87,14 +87,14 @@ def test_the_plan_gives_training_what_the_fixed_parts_leave_and_cuts_then_warns_
     rows = REFERENCE.reference_row_s
     assert rows > 0
     three_cuts = plan_demo(tighter - rows / 60, 200, "wplus", REFERENCE.probe_s)
-    assert three_cuts.evaluation.rows == ("real", "oracle_voice", "oracle_sex")
+    assert three_cuts.evaluation.rows == ("real", "oracle_voice_mode", "oracle_sex")
     assert "blurred_real_1.2" in three_cuts.cuts[2]
     four_cuts = plan_demo(tighter - 2 * rows / 60, 200, "wplus", REFERENCE.probe_s)
-    assert four_cuts.evaluation.rows == ("oracle_voice", "oracle_sex") and four_cuts.warning is None
+    assert four_cuts.evaluation.rows == ("oracle_voice_mode", "oracle_sex") and four_cuts.warning is None
 
     slow = plan_demo(ample, 200, "wplus", 3 * REFERENCE.probe_s)  # a loaded machine: three times slower
     assert "identity" not in slow.evaluation.metrics and "identity metrics" in slow.cuts[0]
-    assert not slow.evaluation.voice_probe and slow.evaluation.rows == ("oracle_voice", "oracle_sex")
+    assert not slow.evaluation.voice_probe and slow.evaluation.rows == ("oracle_voice_mode", "oracle_sex")
     lean = fixed - REFERENCE.identity_s - REFERENCE.voice_probe_s - 2 * rows
     assert slow.fixed_s == pytest.approx(3 * lean)
     assert slow.warning and "near chance" in slow.warning and "--minutes" in slow.warning
@@ -118,7 +118,7 @@ def test_a_slower_machine_than_planned_cuts_more_of_the_evaluation_to_end_on_tim
     kept, cuts = fit_evaluation(idle, plan, 1.0, 200, instruments_shipped=True)
     assert kept == plan and cuts == []
     loaded, cuts = fit_evaluation(idle, plan, 2.0, 200, instruments_shipped=True)  # twice slower: rows go
-    assert loaded.rows == ("oracle_voice", "oracle_sex") and len(cuts) == 2 and "blurred_real_1.2" in cuts[0]
+    assert loaded.rows == ("oracle_voice_mode", "oracle_sex") and len(cuts) == 2 and "blurred_real_1.2" in cuts[0]
     lean = 2 * (idle - 2 * REFERENCE.reference_row_s)
     assert loaded.seconds(2.0, 200, instruments_shipped=True) == pytest.approx(lean)
     # The oracle rows go only when the run is late (the trait score is measured against them); the

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from voice2face.config import DescriptorConfig
 from voice2face.errors import MetricError
 from voice2face.metrics.descriptors import (
-    DescriptorConfig,
     descriptor_two_sample_test,
     face_descriptors,
     load_or_train_descriptor_readout,

@@ -16,6 +16,7 @@ from voice2face.cli import main
 from voice2face.config import (
     REFERENCE_ROWS,
     C2STConfig,
+    DescriptorConfig,
     EvaluationConfig,
     FaceCNNConfig,
     FIDConfig,
@@ -37,6 +38,7 @@ TINY_EVAL = EvaluationConfig(
     face_cnn=FaceCNNConfig(epochs=2, width=8, embedding_dim=16),
     traits=FaceCNNConfig(epochs=2, width=8),
     c2st=C2STConfig(folds=2, epochs=1, width=4, max_per_class=40),
+    descriptors=DescriptorConfig(folds=2, penalties=(0.1, 10.0)),
     realism_pool=40,
     oracle_per_identity=2,
 )
@@ -59,7 +61,7 @@ def test_evaluate_writes_identity_metrics_with_ceiling_and_chance(evaluated_run,
         summary["voices"] == len(tiny_manifest.utterances_in("test")) and summary["generated"] == 2 * summary["voices"]
     )
     records = {r["metric"]: r for r in read_results(run)}
-    assert set(records) == {"realism", "traits", "identity", "fd", "fid", "kid", "ppl"}
+    assert set(records) == {"realism", "traits", "descriptors", "identity", "fd", "fid", "kid", "ppl"}
     identity = records["identity"]
     for key in ("match_1v2", "match_1v2_same_sex", "recall@1", "recall@10", "cosine_speaker"):
         assert key in identity["results"]
@@ -79,7 +81,8 @@ def test_evaluate_writes_identity_metrics_with_ceiling_and_chance(evaluated_run,
     assert summary["grid"] == run / "eval-test-fakes.png"
     assert read_png_metadata(summary["grid"])["Description"] == SYNTHETIC_NOTICE
     table = format_table(summary)
-    assert re.search(r"^1:2 matching(\s+\d\.\d{3}){6}\s+0\.500$", table, re.M)
+    # the model and six reference rows (real, two blurred, the mode, sample and sex oracles), then chance
+    assert re.search(r"^1:2 matching(\s+\d\.\d{3}){7}\s+0\.500$", table, re.M)
     assert re.search(r"^fid: skipped: no Inception weights", table, re.M)
     assert "trait-space Bayes ceiling" in table
 
@@ -107,9 +110,17 @@ def test_evaluate_json_has_the_model_beside_every_reference_row(evaluated_run, t
     assert {"c2st", "c2st_std", "sharpness_ratio", "fd_traits"} <= set(model["realism"])
     assert {"sex", "age", "wrinkles", "voice_traits_mean", "voice_trait_score"} <= set(model["traits"])
     assert "match_1v2" in model["identity"] and "match_1v2" in data["trait_space_ceiling"]
-    # The voice-trait score is scaled by the two oracle rows themselves.
-    assert data["references"]["oracle_sex"]["traits"]["voice_trait_score"] == pytest.approx(0.0)
-    assert data["references"]["oracle_voice"]["traits"]["voice_trait_score"] == pytest.approx(1.0)
+    # The voice-trait score is scaled by two oracle rows themselves: a random person of the speaker's
+    # sex (0) and the posterior's best guess of the face (1), per instrument family.
+    for family in ("traits", "descriptors"):
+        assert data["references"]["oracle_sex"][family]["voice_trait_score"] == pytest.approx(0.0)
+        assert data["references"]["oracle_voice_mode"][family]["voice_trait_score"] == pytest.approx(1.0)
+    # Both families read the same traits; every row's two-sample tests use as many faces as the real row.
+    assert {"sex", "age", "age_over_50", "c2st"} <= set(model["descriptors"])
+    compared = {row["realism"]["faces_compared"] for row in (model, *data["references"].values())}
+    assert compared == {data["references"]["real"]["realism"]["faces"]}
+    assert model["realism"]["distinct_faces"] <= model["realism"]["faces"]
+    assert isinstance(data["flags"], list)
     out = tmp_path / "summary.json"
     command = ["evaluate", str(run), "--data", str(tiny_corpus), "--metrics", "identity", "--references", "real",
                "--cache", str(cache), "-q"]  # fmt: skip
@@ -248,7 +259,8 @@ def test_report_renders_in_headless_chromium(report_file, tmp_path):
     assert dom.count("<table") >= 4 and dom.count('src="data:image/png;base64,') >= 3
     assert "Generator families" in dom and "Synthetic images" in dom
     shot = tmp_path / "shot.png"
-    chromium(f"--screenshot={shot}", "--window-size=1000,4000", "--hide-scrollbars")  # the page: tables, then images
+    # The page: tables (two trait families beside six reference rows), then curves and faces.
+    chromium(f"--screenshot={shot}", "--window-size=1000,8000", "--hide-scrollbars")
     with Image.open(shot) as image:
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) > 500  # curves and faces drawn, not a blank page

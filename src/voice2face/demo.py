@@ -53,7 +53,7 @@ SHARES = {"wplus": (0.5, 0.5), "conditional": (0.25, 0.75)}
 # What the demo's evaluation measures: the verdict's figures (realism, traits against the oracle
 # rows, identity) without the slow extras (Fréchet distances, PPL, the σ 2 px blur row).
 DEMO_METRICS = ("realism", "traits", "identity")
-DEMO_REFERENCES = ("real", "blurred_real_1.2", "oracle_voice", "oracle_sex")
+DEMO_REFERENCES = ("real", "blurred_real_1.2", "oracle_voice_mode", "oracle_sex")
 #: Instruments shipped for the demo's default corpus (synthvox, :data:`SHIPPED_FOR` = (people, seed)):
 #: the face-trait read-out that `voice2face evaluate` trains on that corpus's real training faces
 #: (40 epochs, several minutes on 2 cores), saved under the very cache key the evaluation computes,
@@ -126,7 +126,7 @@ REFERENCE = DemoCosts(probe_s=0.29, corpus_s=26.0, evaluation_s=78.0, identity_s
 #: rows and with them the voice-revealed trait score. The realism and the sex of the model's faces
 #: are always measured.
 EVALUATION_CUTS = ("identity", "voice_probe", "blurred_real_1.2", "real", "oracles")
-ORACLE_ROWS = ("oracle_voice", "oracle_sex")
+ORACLE_ROWS = ("oracle_voice_mode", "oracle_sex")
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,24 @@ from dataclasses import dataclass, field
 
 from voice2face.config.base import check
 from voice2face.config.data import SPLITS
-from voice2face.config.metrics import TRAIT_CNN, C2STConfig, FaceCNNConfig, FIDConfig, IdentityMetricsConfig, PPLConfig
+from voice2face.config.metrics import (
+    TRAIT_CNN,
+    C2STConfig,
+    DescriptorConfig,
+    FaceCNNConfig,
+    FIDConfig,
+    IdentityMetricsConfig,
+    PPLConfig,
+)
 from voice2face.errors import ConfigError
 
-EVALUATION_METRICS = ("realism", "traits", "identity", "attributes", "fd", "fid", "kid", "ppl")
+EVALUATION_METRICS = ("realism", "traits", "descriptors", "identity", "attributes", "fd", "fid", "kid", "ppl")
 #: What `voice2face evaluate` computes unless told otherwise (``attributes`` is the older, secondary
-#: sex read-out; ``traits`` reads sex with the other traits).
-DEFAULT_EVALUATION_METRICS = ("realism", "traits", "identity", "fd", "fid", "kid", "ppl")
+#: sex read-out; ``traits`` reads sex with the other traits; ``descriptors`` reads them again with an
+#: instrument of another family).
+DEFAULT_EVALUATION_METRICS = ("realism", "traits", "descriptors", "identity", "fd", "fid", "kid", "ppl")
 #: Reference rows scored beside the model (see voice2face.evaluation.rows).
-REFERENCE_ROWS = ("real", "blurred_real_1.2", "blurred_real_2.0", "oracle_voice", "oracle_sex")
+REFERENCE_ROWS = ("real", "blurred_real_1.2", "blurred_real_2.0", "oracle_voice_mode", "oracle_voice", "oracle_sex")
 
 
 @dataclass(frozen=True)
@@ -24,8 +33,10 @@ class EvaluationConfig:
 
     metrics: which evaluation metrics to compute (voice2face.evaluation.metrics): realism
         (two-sample test, sharpness, Fréchet distance in trait features), traits (the sharp
-        trait read-out), identity, attributes (secondary sex classifier), fd (Fréchet distance in
-        the identity embedder), fid, kid, ppl.
+        trait read-out, a CNN), descriptors (the same traits and a two-sample test by fixed
+        descriptors and linear models: another instrument family), identity, attributes (secondary
+        sex classifier), fd (Fréchet distance in the identity embedder), fid, kid, ppl. Every
+        two-sample test compares each row at the same size: the ``real`` row's number of faces.
     references: the reference rows scored beside the model, by the same instruments.
     split: the identities whose whole utterances are the probes and whose faces are the reals.
     samples_per_voice: faces generated per utterance, from the same fixed latents for every voice.
@@ -36,6 +47,7 @@ class EvaluationConfig:
     identity, ppl, fid, face_cnn: the settings of those metrics and of the corpus identity CNN.
     traits: the face-trait read-out's network (trained on sharp real training faces; blur must be 0).
     c2st: the two-sample test's classifier and folds.
+    descriptors: the descriptor read-out's settings (voice2face.metrics.descriptors).
     realism_pool: real training-split faces the realism measures compare every row with.
     oracle_per_identity: faces rendered per speaker for each oracle row.
     attribute_blur: the ``blur`` of the secondary sex classifier's training (0 by default; see
@@ -57,6 +69,7 @@ class EvaluationConfig:
     face_cnn: FaceCNNConfig = field(default_factory=FaceCNNConfig)
     traits: FaceCNNConfig = field(default_factory=lambda: TRAIT_CNN)
     c2st: C2STConfig = field(default_factory=C2STConfig)
+    descriptors: DescriptorConfig = field(default_factory=DescriptorConfig)
     realism_pool: int = 1000
     oracle_per_identity: int = 4
     attribute_blur: float = 0.0

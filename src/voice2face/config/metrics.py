@@ -184,6 +184,48 @@ class C2STConfig:
         check(self.seed >= 0, f"c2st seed must be >= 0, got {self.seed}.")
 
 
+
+@dataclass(frozen=True)
+class DescriptorConfig:
+    """The descriptor read-out (voice2face.metrics.descriptors): a second instrument family, fixed
+    image descriptors with linear models, fixed by what it measures, never by a model's score.
+
+    image_size: faces are resized (area) to this size first. hog_cell / hog_bins: HOG cell size in
+    pixels and orientation bins. grid: the colour and sharpness layout (grid × grid cells).
+    colour_bins: joint-histogram bins per channel. penalties: the L2 strengths tried (ridge: λ on
+    the standardised columns; logistic: λ on the mean loss). folds: cross-validation folds (each
+    person's faces kept in one). seed: fold assignment and subsampling.
+    """
+
+    image_size: int = 64
+    hog_cell: int = 8
+    hog_bins: int = 9
+    grid: int = 4
+    colour_bins: int = 4
+    penalties: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
+    folds: int = 5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "penalties", tuple(float(p) for p in self.penalties))
+        check(
+            self.hog_cell >= 2 and self.image_size % self.hog_cell == 0 and self.image_size // self.hog_cell >= 2,
+            f"descriptors image_size {self.image_size} must be a multiple of hog_cell {self.hog_cell}, "
+            "at least 2 cells.",
+        )
+        check(self.hog_bins >= 2, f"descriptors hog_bins must be >= 2, got {self.hog_bins}.")
+        check(
+            self.grid >= 1 and self.image_size % self.grid == 0,
+            f"descriptors image_size {self.image_size} must be a multiple of grid {self.grid}.",
+        )
+        check(2 <= self.colour_bins <= 16, f"descriptors colour_bins must be 2–16, got {self.colour_bins}.")
+        check(
+            bool(self.penalties) and min(self.penalties) > 0,
+            "descriptors penalties must be a non-empty list of positive L2 strengths.",
+        )
+        check(2 <= self.folds <= 20, f"descriptors folds must be 2–20, got {self.folds}.")
+        check(self.seed >= 0, f"descriptors seed must be >= 0, got {self.seed}.")
+
 #: The blur (max σ, px at 64 px) of a *secondary* sex classifier, labelled as such, never the
 #: default: an instrument that must be trained on blurred faces to see a sex in a model's output
 #: measures what the model's blur allows, not faces, so ``EvaluationConfig.attribute_blur`` is 0 and

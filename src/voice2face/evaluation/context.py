@@ -85,7 +85,9 @@ class EvalContext:
 
     row: "model" or a reference row's name. faces / face_ids: the row's faces and the speaker
     of each. gallery / gallery_ids: the split's real faces the identity metrics compare with.
-    pool: real training-split faces (the realism measures' reference). generator and embeddings
+    pool / pool_ids: real training-split faces (the realism measures' reference) and their
+    people. two_sample_size: every row's two-sample tests use this many of its faces (the ``real``
+    row's count), so rows are compared at equal sizes; None uses them all. generator and embeddings
     (``[U, D]``) only for the model row.
     """
 
@@ -100,6 +102,8 @@ class EvalContext:
     gallery_ids: list[str]
     pool: torch.Tensor
     instruments: Instruments
+    pool_ids: list[str] = field(default_factory=list)
+    two_sample_size: int | None = None
     generator: torch.nn.Module | None = None
     embeddings: torch.Tensor | None = None
     inception_weights: str | Path | None = None
@@ -113,6 +117,16 @@ class EvalContext:
     def sex_of(self) -> dict[str, Any]:
         """Each split identity's sex (None where unknown)."""
         return {i.id: i.attributes.get("sex") for i in self.manifest.identities if i.split == self.split}
+
+    @functools.cached_property
+    def two_sample_faces(self) -> tuple[torch.Tensor, list[str]]:
+        """The row's faces that its two-sample tests use: ``two_sample_size`` of them, drawn without
+        replacement (seeded by the config's seed; a row with fewer faces keeps them all)."""
+        size = self.two_sample_size
+        if size is None or self.faces.shape[0] <= size:
+            return self.faces, list(self.face_ids)
+        chosen = np.sort(np.random.default_rng([self.config.seed, 11]).choice(self.faces.shape[0], size, replace=False))
+        return self.faces[torch.from_numpy(chosen)], [self.face_ids[i] for i in chosen]
 
     def batches(self, images: torch.Tensor) -> Iterator[torch.Tensor]:
         """uint8 ``[N, 3, R, R]`` → float batches ``[B, 3, R, R]`` in [-1, 1]."""

@@ -104,23 +104,35 @@ def embedder_name(config: EvaluationConfig, manifest: Manifest) -> str:
 # --------------------------------------------------------------------------- realism
 
 
+def distinct_faces(faces: torch.Tensor) -> int:
+    """How many of ``faces`` (uint8 ``[N, 3, R, R]``) differ in at least one pixel."""
+    return len({bytes(face.numpy().tobytes()) for face in faces})
+
+
 @evaluation_metric(
     "realism",
     labels=(
         ("c2st", "two-sample accuracy (0.5 = indistinguishable)"),
         ("c2st_std", "two-sample accuracy, fold spread"),
+        ("faces_compared", "faces in the two-sample test (equal for every row)"),
+        ("distinct_faces", "distinct faces in the row"),
+        ("faces", "faces in the row"),
         ("sharpness_ratio", "sharpness / real"),
         ("fd_traits", "Fréchet distance (trait features)"),
     ),
 )
 def realism(ctx: EvalContext) -> dict[str, Any]:
     """How far the row's faces are from real training faces, with no pretrained weights: a
-    classifier two-sample test, the Laplacian sharpness ratio, and the Fréchet distance in the
-    trait network's features."""
+    classifier two-sample test (on the row's equal-size share, :attr:`EvalContext.two_sample_faces`),
+    the Laplacian sharpness ratio, and the Fréchet distance in the trait network's features; and
+    how many of the row's faces are distinct."""
     from voice2face.metrics.fid import feature_statistics, frechet_distance
     from voice2face.metrics.realism import classifier_two_sample_test, sharpness_ratio
 
-    results = dict(classifier_two_sample_test(ctx.pool, ctx.faces, ctx.config.c2st))
+    compared, _ = ctx.two_sample_faces
+    results = dict(classifier_two_sample_test(ctx.pool, compared, ctx.config.c2st))
+    results.update(faces_compared=int(compared.shape[0]), distinct_faces=distinct_faces(ctx.faces),
+                   faces=int(ctx.faces.shape[0]))  # fmt: skip
     results["sharpness_ratio"] = sharpness_ratio(ctx.faces, ctx.pool)
     network = trait_net(ctx)
     with torch.no_grad():
@@ -139,8 +151,9 @@ def _trait_labels() -> tuple[tuple[str, str], ...]:
 
     unit = {"binary": "accuracy", "regression": "r"}
     labels = [(s.name, f"{s.name.replace('_', ' ')} ({unit[s.kind]})") for s in SYNTHVOX_TRAITS]
-    return (("voice_trait_score", "voice-revealed trait score (oracle_sex 0, oracle_voice 1)"),
+    return (("voice_trait_score", "voice-revealed trait score (oracle_sex 0, oracle_voice_mode 1)"),
             ("voice_traits_mean", "voice-revealed traits, raw mean"), *labels,
+            ("age_over_50", "age over 50 told right (accuracy)"),
             ("sex_consistency", "sex held across a speaker's faces"),
             ("age_group_consistency", "age group held across a speaker's faces"))  # fmt: skip
 
@@ -157,6 +170,57 @@ def traits(ctx: EvalContext) -> dict[str, Any]:
     truth = {s.name: np.array([truth_of[i].get(s.name, np.nan) for i in ctx.face_ids]) for s in network.specs}
     scores = trait_scores(predicted, truth, network.specs)
     return {**scores, **consistency(predicted, ctx.face_ids), "faces": len(ctx.face_ids)}
+
+
+# --------------------------------------------------------------------------- descriptor read-out
+
+
+def descriptor_readout(ctx: EvalContext):
+    """The second-family trait read-out of this dataset: fixed descriptors and linear models,
+    trained on the sharp real training faces (cached; see :mod:`voice2face.metrics.descriptors`)."""
+    from voice2face.data.datasets import read_faces
+    from voice2face.metrics.descriptors import load_or_train_descriptor_readout
+
+    manifest, specs = ctx.manifest, trait_specs(ctx)
+
+    def data():
+        records = manifest.faces_in("train")
+        if not records:
+            raise MetricUnavailableError(f"Dataset {manifest.path} has no train-split faces to train the read-out on.")
+        rows = [_identity_trait_row(manifest.identity(r.identity), specs) for r in records]
+        return read_faces(manifest, records), np.array(rows, np.float64), [r.identity for r in records]
+
+    return ctx.instruments.get("descriptors", lambda: load_or_train_descriptor_readout(
+        data, specs, dataset=f"{ctx.data_key}/train", cache_dir=ctx.cache, config=ctx.config.descriptors,
+    ))  # fmt: skip
+
+
+@evaluation_metric(
+    "descriptors",
+    labels=(
+        *((key, f"{label}, descriptors") for key, label in _trait_labels()),
+        ("c2st", "two-sample accuracy, descriptors (0.5 = indistinguishable)"),
+        ("c2st_std", "two-sample accuracy, descriptors, fold spread"),
+    ),
+)
+def descriptors(ctx: EvalContext) -> dict[str, Any]:
+    """The traits again, read by an instrument of another family (fixed descriptors and linear
+    models, :mod:`voice2face.metrics.descriptors`), and that family's two-sample test against the
+    real training faces on the row's equal-size share, each person's faces kept in one fold."""
+    from voice2face.metrics.descriptors import descriptor_two_sample_test
+    from voice2face.metrics.traits import consistency, identity_traits, trait_scores
+
+    readout = descriptor_readout(ctx)
+    predicted = readout.predict(ctx.faces)
+    truth_of = {i.id: identity_traits(i) for i in ctx.manifest.identities if i.split == ctx.split}
+    truth = {s.name: np.array([truth_of[i].get(s.name, np.nan) for i in ctx.face_ids]) for s in readout.specs}
+    scores = trait_scores(predicted, truth, readout.specs)
+    compared, compared_ids = ctx.two_sample_faces
+    two_sample = descriptor_two_sample_test(
+        ctx.pool, compared, ctx.config.descriptors, first_groups=ctx.pool_ids or None, second_groups=compared_ids
+    )
+    return {**scores, **consistency(predicted, ctx.face_ids), "faces": len(ctx.face_ids),
+            "c2st": two_sample["c2st"], "c2st_std": two_sample["c2st_std"]}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- identity

@@ -12,6 +12,9 @@ is the ``real`` row, so a real face is never compared with itself.
 - ``oracle_voice`` (synthvox only): each speaker's face re-rendered by the true renderer from the
   face traits the voice reveals (latents drawn from their posterior given the speaker's voice
   traits), everything a voice cannot reveal resampled;
+- ``oracle_voice_mode`` (synthvox only): each speaker's face re-rendered from the posterior's best
+  guess of what the voice reveals, every trait it decides at its most likely value: the ceiling of a
+  trait read-out (a posterior *sample*, ``oracle_voice``, scatters around it);
 - ``oracle_sex`` (synthvox only): a random person of the speaker's sex.
 """
 
@@ -23,11 +26,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from voice2face.config import REFERENCE_ROWS
 from voice2face.data.manifest import FaceRecord, Manifest
 from voice2face.errors import MetricUnavailableError
 
-REFERENCE_ROWS = ("real", "blurred_real_1.2", "blurred_real_2.0", "oracle_voice", "oracle_sex")
 BLUR_PREFIX = "blurred_real_"
+ORACLE_PREFIX = "oracle_"
 
 
 def split_halves(manifest: Manifest, split: str) -> tuple[list[FaceRecord], list[FaceRecord]]:
@@ -78,7 +82,7 @@ def reference_row(
         return real_faces, list(real_ids)
     if name.startswith(BLUR_PREFIX):
         return gaussian_blur(real_faces, float(name[len(BLUR_PREFIX) :])), list(real_ids)
-    if name in ("oracle_voice", "oracle_sex"):
+    if name.startswith(ORACLE_PREFIX):  # voice2face.data.synthvox.oracle knows its kinds
         people = synthvox_people(manifest, split)
         from voice2face.data.synthvox.oracle import oracle_faces
 

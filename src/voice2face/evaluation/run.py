@@ -225,7 +225,8 @@ def evaluate_model(
     row_records, gallery_records = split_halves(manifest, split)
     real_row = read_faces(manifest, row_records)  # [M1, 3, R, R] uint8
     gallery = read_faces(manifest, gallery_records)  # [M2, 3, R, R] uint8
-    pool = read_faces(manifest, pool_records(manifest, config.realism_pool, config.seed))  # [P, 3, R, R]
+    pooled = pool_records(manifest, config.realism_pool, config.seed)
+    pool = read_faces(manifest, pooled)  # [P, 3, R, R]
     instruments = Instruments()
     registry = registered_metrics()  # every name of EVALUATION_METRICS, which the config checked
 
@@ -233,6 +234,7 @@ def evaluate_model(
         return EvalContext(
             manifest=manifest, config=config, cache=cache, data_key=data_key, row=row, faces=faces, face_ids=ids,
             gallery=gallery, gallery_ids=[r.identity for r in gallery_records], pool=pool, instruments=instruments,
+            pool_ids=[r.identity for r in pooled], two_sample_size=int(real_row.shape[0]),
             generator=generator if row == "model" else None, embeddings=embeddings if row == "model" else None,
             inception_weights=inception_weights,
         )  # fmt: skip
@@ -263,6 +265,7 @@ def evaluate_model(
     finally:
         bar.close()
     _voice_trait_scores(rows)
+    flags = family_flags(rows)
     if config.voice_probe:
         began = time.perf_counter()
         probe = voice_probe(encoder, voices, manifest, utterances, embeddings, device=run_device, progress=progress)
@@ -286,7 +289,7 @@ def evaluate_model(
         "embedder": options["embedder"], "results": results, "references": references, "reference": reference,
         "options": options, "voices": len(utterances), "generated": int(fakes.shape[0]),
         "real_faces": int(real_row.shape[0] + gallery.shape[0]), "grid": None, "voice_probe": probe,
-        "seconds": {name: round(value, 1) for name, value in seconds.items()},
+        "seconds": {name: round(value, 1) for name, value in seconds.items()}, "flags": flags,
     }  # fmt: skip
     if write and not folder.is_packaged():
         for name, values in results.items():
@@ -322,16 +325,46 @@ def _run_one(metric: Any, ctx: Any) -> dict[str, Any]:
     return results
 
 
+#: The row a voice-revealed trait score calls 0 (a random person of the speaker's sex) and 1 (the
+#: posterior's best guess of the face: the ceiling of a trait read-out).
+TRAIT_SCORE_ANCHORS = ("oracle_sex", "oracle_voice_mode")
+#: The metric groups that read traits, one per instrument family.
+TRAIT_FAMILIES = ("traits", "descriptors")
+
+
 def _voice_trait_scores(rows: dict[str, dict[str, dict[str, Any]]]) -> None:
-    """Add ``voice_trait_score`` to every row's traits: the raw voice-revealed mean scaled so that
-    ``oracle_sex`` is 0 and ``oracle_voice`` 1 (only when both oracle rows were measured)."""
-    low = rows.get("oracle_sex", {}).get("traits", {}).get("voice_traits_mean")
-    high = rows.get("oracle_voice", {}).get("traits", {}).get("voice_traits_mean")
-    for values in rows.values():
-        traits = values.get("traits", {})
-        raw = traits.get("voice_traits_mean")
-        if raw is not None and low is not None and high is not None and high != low:
-            traits["voice_trait_score"] = (raw - low) / (high - low)
+    """Add ``voice_trait_score`` to every row's trait readings, per instrument family: the raw
+    voice-revealed mean scaled so that ``oracle_sex`` is 0 and ``oracle_voice_mode`` 1 (only when
+    both anchor rows were measured by that family)."""
+    for family in TRAIT_FAMILIES:
+        low, high = (rows.get(row, {}).get(family, {}).get("voice_traits_mean") for row in TRAIT_SCORE_ANCHORS)
+        for values in rows.values():
+            traits = values.get(family, {})
+            raw = traits.get("voice_traits_mean")
+            if raw is not None and low is not None and high is not None and high != low:
+                traits["voice_trait_score"] = (raw - low) / (high - low)
+
+
+#: How far the two trait families may disagree on a model figure before it is flagged.
+FAMILY_GAP = 0.1
+
+
+def family_flags(rows: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """The model's trait figures that only one instrument family sees: those where the CNN read-out
+    (``traits``) and the descriptor read-out differ by more than :data:`FAMILY_GAP`, each as a
+    sentence with both values and the real row's."""
+    model, real = rows.get("model", {}), rows.get("real", {})
+    cnn, other = model.get("traits", {}), model.get("descriptors", {})
+    flags = []
+    for key in ("voice_trait_score", "sex", "age", "age_over_50", "wrinkles", "greyness", "bald", "glasses",
+                "jaw_width", "face_length", "head_size"):  # fmt: skip
+        a, b = cnn.get(key), other.get(key)
+        if isinstance(a, float) and isinstance(b, float) and abs(a - b) > FAMILY_GAP:
+            seen = "the CNN read-out" if a > b else "the descriptor read-out"
+            real_a, real_b = real.get("traits", {}).get(key), real.get("descriptors", {}).get(key)
+            on_real = "" if real_a is None or real_b is None else f"; on real faces {real_a:.2f} and {real_b:.2f}"
+            flags.append(f"{key}: CNN {a:.2f}, descriptors {b:.2f}: seen by {seen} only{on_real}.")
+    return flags
 
 
 def write_evaluation_grid(

@@ -18,6 +18,7 @@ SHORT_ROW_NAMES = {
     "real": "real",
     "blurred_real_1.2": "blur σ1.2",
     "blurred_real_2.0": "blur σ2.0",
+    "oracle_voice_mode": "oracle mode",
     "oracle_voice": "oracle voice",
     "oracle_sex": "oracle sex",
 }
@@ -71,6 +72,7 @@ def format_table(summary: dict[str, Any]) -> str:
         lines.append(f"{metric}: {why}")
     lines += ceiling_lines(summary)
     lines += probe_lines(summary)
+    lines += [f"seen by one instrument family only: {flag}" for flag in summary.get("flags", [])]
     if summary.get("metrics_file"):
         lines.append(f"appended to {summary['metrics_file']}")
     return "\n".join(lines)
@@ -101,8 +103,9 @@ def ceiling_lines(summary: dict[str, Any]) -> list[str]:
 
 #: The compact JSON's groups: ``--json`` keeps these keys of each metric's results.
 JSON_GROUPS = {
-    "realism": ("c2st", "c2st_std", "sharpness_ratio", "fd_traits"),
+    "realism": ("c2st", "c2st_std", "faces_compared", "distinct_faces", "faces", "sharpness_ratio", "fd_traits"),
     "traits": None,  # every trait, voice_traits_mean and voice_trait_score
+    "descriptors": None,  # the same, by the other instrument family, and its two-sample test
     "identity": ("match_1v2", "match_1v2_same_sex", "recall@1", "recall@5", "recall@10", "cosine_speaker"),
     "attributes": ("sex_agreement",),
     "fd": ("fd",),
@@ -119,7 +122,7 @@ def _compact(values: dict[str, dict[str, Any]]) -> dict[str, Any]:
             out[metric] = {k: v for k, v in results.items() if k in ("skipped", "failed")}
             continue
         keys = JSON_GROUPS.get(metric)
-        if metric == "traits":
+        if metric in ("traits", "descriptors"):
             keys = tuple(k for k in results if k != "faces")
         out[metric] = {k: results[k] for k in (keys or results) if k in results}
     return out
@@ -140,6 +143,7 @@ def summary_json(summary: dict[str, Any]) -> str:
         "generated": summary["generated"],
         "options": summary["options"],
         "voice_probe": summary.get("voice_probe", {}),
+        "flags": summary.get("flags", []),
     }
     return json.dumps(json_ready(payload, "summary"), indent=2, sort_keys=True) + "\n"
 
@@ -150,37 +154,63 @@ def _get(summary: dict[str, Any], row: str, metric: str, key: str) -> Any:
 
 
 def verdict(summary: dict[str, Any]) -> str:
-    """One or two sentences on what the evaluation shows, in words, from the realism and trait rows.
-
-    Realism is judged against the blurred real rows (what softness alone costs), traits against
-    the real row and the oracles; a figure without its reference is not used."""
-    c2st = _get(summary, "model", "realism", "c2st")
+    """A few sentences on what the evaluation shows, in words that follow the numbers: realism
+    against the real and blurred real rows (what softness alone costs), traits against the real row
+    and the oracles, how many portraits are distinct, and the figures only one instrument family
+    sees. A figure without its reference is not used."""
     parts = []
-    if c2st is not None:
-        blur_low = _get(summary, "blurred_real_1.2", "realism", "c2st")
-        blur_high = _get(summary, "blurred_real_2.0", "realism", "c2st")
-        real = _get(summary, "real", "realism", "c2st")
-        where = f"two-sample accuracy {c2st:.2f}"
-        if real is not None:
-            where += f"; real faces {real:.2f}"
-        if blur_high is not None:
-            where += f", real faces blurred by σ 2 px {blur_high:.2f}"
-        if blur_high is not None and c2st > max(blur_high, 0.9):
-            parts.append(f"Not yet faces: a small classifier tells them from real faces ({where}).")
-        elif blur_low is not None and c2st > blur_low:
-            parts.append(f"Face-like, but softer or less varied than real faces ({where}).")
-        else:
-            parts.append(f"As hard to tell from real faces as slightly blurred real faces ({where}).")
+    realism = _realism_words(summary)
+    if realism:
+        parts.append(realism)
+    faces, distinct = _get(summary, "model", "realism", "faces"), _get(summary, "model", "realism", "distinct_faces")
+    if faces and distinct is not None and distinct < faces:
+        parts.append(f"{distinct} of the {faces} portraits are distinct.")
     sex = _get(summary, "model", "traits", "sex")
     if sex is not None:
         real_sex = _get(summary, "real", "traits", "sex")
         text = f"Sex read off the faces agrees with the voice for {sex:.2f} of them (chance 0.5"
         text += f", real faces {real_sex:.2f})" if real_sex is not None else ")"
+        other = _get(summary, "model", "descriptors", "sex")
+        if other is not None:
+            text += f"; {other:.2f} by the descriptor read-out"
         score = _get(summary, "model", "traits", "voice_trait_score")
         if score is not None:
-            text += f"; voice-revealed trait score {score:.2f} (a random person of the right sex 0, the voice oracle 1)"
+            text += (f"; voice-revealed trait score {score:.2f} (a random person of the right sex 0, the posterior's "
+                     "best guess of the face 1)")  # fmt: skip
         parts.append(text + ".")
+    flags = summary.get("flags") or []
+    if flags:
+        parts.append("Seen by one instrument family only: " + " ".join(flags))
     return " ".join(parts) or "No realism or trait figures were measured."
+
+
+def _realism_words(summary: dict[str, Any]) -> str | None:
+    """The two-sample test in words: how often a classifier tells the faces from real ones, beside
+    what real faces and blurred real faces get (each row compared at the same size)."""
+    c2st = _get(summary, "model", "realism", "c2st")
+    if c2st is None:
+        return None
+    real = _get(summary, "real", "realism", "c2st")
+    blur_low = _get(summary, "blurred_real_1.2", "realism", "c2st")
+    blur_high = _get(summary, "blurred_real_2.0", "realism", "c2st")
+    told = f"two-sample accuracy {c2st:.2f}, how often a classifier tells them from real faces (0.5: never"
+    told += f"; real faces {real:.2f}" if real is not None else ""
+    told += f"; real faces blurred by σ 1.2 px {blur_low:.2f}" if blur_low is not None else ""
+    told += f", by σ 2 px {blur_high:.2f})" if blur_high is not None else ")"
+    other = _get(summary, "model", "descriptors", "c2st")
+    if other is not None:
+        told += f"; the descriptor family's test {other:.2f}"
+        other_blur = _get(summary, "blurred_real_1.2", "descriptors", "c2st")
+        told += f" (blur σ 1.2: {other_blur:.2f})" if other_blur is not None else ""
+    if real is not None and c2st <= max(real + 0.05, 0.6):
+        return f"As hard to tell from real faces as other real faces: {told}."
+    if blur_high is not None and c2st > max(blur_high, 0.9):
+        return f"Not yet faces: {told}."
+    if blur_low is not None and c2st > blur_low:
+        return f"Face-like, but told apart more easily than slightly blurred real faces: {told}."
+    if blur_low is not None:
+        return f"Face-like, told apart no more easily than slightly blurred real faces, yet far from real: {told}."
+    return f"Face-like: {told}."
 
 
 def markdown_table(summary: dict[str, Any]) -> str:
@@ -190,4 +220,5 @@ def markdown_table(summary: dict[str, Any]) -> str:
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines += [f"- {metric}: {why}" for metric, why in missing]
     lines += [f"- {line}" for line in ceiling_lines(summary)]
+    lines += [f"- seen by one instrument family only: {flag}" for flag in summary.get("flags", [])]
     return "\n".join(lines)

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -39,46 +39,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from voice2face.errors import MetricError, MetricUnavailableError
+from voice2face.config import DescriptorConfig, from_dict
+from voice2face.errors import ConfigError, MetricError, MetricUnavailableError
 from voice2face.metrics.registry import StatsCache, stats_key
-from voice2face.metrics.traits import TraitSpec
+from voice2face.models.face_nets import TraitSpec
 
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601
 _HOG_CLIP = 0.2  # L2-Hys clipping (Dalal & Triggs)
 _CHUNK = 256  # faces per descriptor batch
-
-
-@dataclass(frozen=True)
-class DescriptorConfig:
-    """Settings of the descriptor read-out (fixed by what it measures, never by a model's score).
-
-    image_size: faces are resized (area) to this size first. hog_cell / hog_bins: HOG cell size in
-    pixels and orientation bins. grid: the colour and sharpness layout (grid × grid cells).
-    colour_bins: joint-histogram bins per channel. penalties: the L2 strengths tried (ridge: λ on
-    the standardised columns, summed squared error; logistic: λ on the mean loss). folds: the
-    cross-validation folds (identities kept together). seed: fold assignment and subsampling.
-    """
-
-    image_size: int = 64
-    hog_cell: int = 8
-    hog_bins: int = 9
-    grid: int = 4
-    colour_bins: int = 4
-    penalties: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
-    folds: int = 5
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.image_size % self.hog_cell or self.image_size // self.hog_cell < 2:
-            raise MetricError(
-                f"image_size {self.image_size} must be a multiple of hog_cell {self.hog_cell}, at least 2 cells."
-            )
-        if self.image_size % self.grid:
-            raise MetricError(f"image_size {self.image_size} must be a multiple of grid {self.grid}.")
-        if not self.penalties or min(self.penalties) <= 0:
-            raise MetricError("penalties must be a non-empty list of positive L2 strengths.")
-        if self.folds < 2:
-            raise MetricError(f"folds must be at least 2, got {self.folds}.")
 
 
 DEFAULT_DESCRIPTORS = DescriptorConfig()
@@ -290,11 +258,11 @@ class DescriptorReadout:
     def from_arrays(cls, arrays: dict[str, np.ndarray], where: str) -> DescriptorReadout:
         try:
             meta = json.loads(str(arrays["meta"]))
-            config = DescriptorConfig(**{**meta["config"], "penalties": tuple(meta["config"]["penalties"])})
+            config = from_dict(DescriptorConfig, meta["config"], where=where)
             specs = [TraitSpec(**s) for s in meta["specs"]]
             return cls(config, specs, arrays["mean"], arrays["scale"], arrays["weights"], arrays["biases"],
                        meta["penalties"])  # fmt: skip
-        except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
+        except (KeyError, TypeError, ValueError, ConfigError, json.JSONDecodeError) as exc:
             raise MetricError(
                 f"Cached descriptor read-out {where} is damaged ({type(exc).__name__}); delete it to retrain."
             ) from None

@@ -132,10 +132,15 @@ def train_trait_net(
     return network.eval()
 
 
+#: The age (years) above which a face counts as old for ``age_over_50``.
+OLD_AGE = 50.0
+
+
 def trait_scores(predicted: dict[str, np.ndarray], truth: dict[str, np.ndarray], specs: Sequence[TraitSpec]) -> dict:
     """Per trait, how well the readings of faces follow their speakers' true values: accuracy
     (binary) or Pearson r (regression; None when either side is constant), and
-    ``voice_traits_mean``, the mean over the voice-revealed traits (the raw voice-trait score)."""
+    ``voice_traits_mean``, the mean over the voice-revealed traits (the raw voice-trait score), and
+    ``age_over_50``: the share of faces whose read age and true age fall on the same side of 50."""
     scores: dict[str, Any] = {}
     for spec in specs:
         y, p = np.asarray(truth[spec.name], float), np.asarray(predicted[spec.name], float)
@@ -149,6 +154,10 @@ def trait_scores(predicted: dict[str, np.ndarray], truth: dict[str, np.ndarray],
             scores[spec.name] = None if p.std() == 0 or y.std() == 0 else float(np.corrcoef(p, y)[0, 1])
     revealed = [scores[s.name] for s in specs if s.voice_revealed and scores[s.name] is not None]
     scores["voice_traits_mean"] = float(np.mean(revealed)) if revealed else None
+    if "age" in truth and "age" in predicted:
+        y, p = np.asarray(truth["age"], float), np.asarray(predicted["age"], float)
+        keep = ~np.isnan(y)
+        scores["age_over_50"] = float(((p[keep] > OLD_AGE) == (y[keep] > OLD_AGE)).mean()) if keep.any() else None
     return scores
 
 
