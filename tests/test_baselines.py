@@ -66,7 +66,7 @@ def test_stylegan_discriminator_has_no_residual_skips():
 
 
 def test_dcgan_refuses_truncation_and_accepts_unconditional_use():
-    G = DCGANGenerator(16, 0, 32, 3, **SMALL)
+    G = DCGANGenerator(GeneratorConfig(family="dcgan", z_dim=16, c_dim=0, img_resolution=32, img_channels=3, **SMALL))
     assert G(torch.randn(2, 16), None).abs().max() <= 1  # tanh
     with pytest.raises(ValueError, match="no w space"):
         G(torch.randn(2, 16), None, truncation_psi=0.5)

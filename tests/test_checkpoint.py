@@ -21,7 +21,7 @@ from voice2face.config import (
     save_json,
 )
 from voice2face.errors import CheckpointError, ConfigError
-from voice2face.models.registry import BUILDERS
+from voice2face.models import registry
 from voice2face.storage.checkpoint import (
     CONFIG_NAME,
     load_pretrained,
@@ -46,7 +46,7 @@ def model_config(family: str = "stylegan2", **disc) -> ModelConfig:
 
 
 def build(config: ModelConfig) -> dict[str, torch.nn.Module]:
-    return {name: BUILDERS[name](config.component(name)) for name in config.present}
+    return {name: registry.build(name, config.component(name)) for name in config.present}
 
 
 def outputs(modules: dict[str, torch.nn.Module]) -> list[torch.Tensor]:

@@ -9,7 +9,7 @@ import dataclasses
 import pytest
 import torch
 
-from voice2face.config import GANTrainingConfig, from_dict, to_dict
+from voice2face.config import DiscriminatorConfig, GANTrainingConfig, GeneratorConfig, from_dict, to_dict
 from voice2face.errors import ConfigError
 from voice2face.models import ops
 from voice2face.models.stylegan2 import Discriminator, Generator
@@ -29,8 +29,8 @@ def perturbed(module: torch.nn.Module, seed: int) -> torch.nn.Module:
 def networks(use_noise: bool, c_dim: int) -> tuple[Generator, Discriminator]:
     torch.manual_seed(0)
     size = {"channel_base": 256, "channel_max": 32, "mapping_layers": 2}
-    G = Generator(16, c_dim, 16, 32, 3, use_noise=use_noise, **size)
-    D = Discriminator(c_dim, 32, 3, num_identities=5 if c_dim else 0, **size)
+    G = Generator(GeneratorConfig(z_dim=16, c_dim=c_dim, w_dim=16, img_resolution=32, use_noise=use_noise, **size))
+    D = Discriminator(DiscriminatorConfig(c_dim=c_dim, img_resolution=32, num_identities=5 if c_dim else 0, **size))
     return perturbed(G, 1).train(), perturbed(D, 2).train()
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from voice2face.config import DiscriminatorConfig, GeneratorConfig
 from voice2face.errors import ConfigError
 from voice2face.models import ops
 from voice2face.models.stylegan2 import Discriminator, Generator, mix_styles
@@ -18,12 +19,13 @@ def count(module: torch.nn.Module) -> int:
 
 def small_g(resolution: int = 32, c_dim: int = 8, **kwargs) -> Generator:
     kwargs = {"channel_base": 128, "channel_max": 16, "mapping_layers": 2, **kwargs}
-    return Generator(z_dim=16, c_dim=c_dim, w_dim=16, img_resolution=resolution, img_channels=3, **kwargs)
+    return Generator(GeneratorConfig(z_dim=16, c_dim=c_dim, w_dim=16, img_resolution=resolution, img_channels=3,
+                                     **kwargs))
 
 
 def small_d(resolution: int = 32, c_dim: int = 8, **kwargs) -> Discriminator:
     kwargs = {"channel_base": 128, "channel_max": 16, "mapping_layers": 2, **kwargs}
-    return Discriminator(c_dim=c_dim, img_resolution=resolution, img_channels=3, **kwargs)
+    return Discriminator(DiscriminatorConfig(c_dim=c_dim, img_resolution=resolution, img_channels=3, **kwargs))
 
 
 @pytest.mark.parametrize(
@@ -33,8 +35,10 @@ def small_d(resolution: int = 32, c_dim: int = 8, **kwargs) -> Discriminator:
 def test_parameter_counts_equal_the_official_networks(resolution, channel_base, g_params, d_params, num_ws):
     # Built on the meta device: the full structure with every parameter, no memory or init time.
     with torch.device("meta"):
-        G = Generator(512, 0, 512, resolution, 3, channel_base=channel_base, channel_max=512)
-        D = Discriminator(0, resolution, 3, channel_base=channel_base, channel_max=512)
+        G = Generator(GeneratorConfig(z_dim=512, c_dim=0, w_dim=512, img_resolution=resolution, img_channels=3,
+                                      channel_base=channel_base, channel_max=512))
+        D = Discriminator(DiscriminatorConfig(c_dim=0, img_resolution=resolution, img_channels=3,
+                                              channel_base=channel_base, channel_max=512))
     assert count(G) == g_params
     assert count(D) == d_params
     assert G.num_ws == num_ws

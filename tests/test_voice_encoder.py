@@ -30,14 +30,14 @@ def test_any_length_gives_one_embedding(input_dim, frames):
 
 def test_documented_parameter_counts():
     with torch.device("meta"):
-        assert count(VoiceEncoder()) == 13_878_712  # F=39 MFCC+Δ+ΔΔ, stats pooling, no head
-        assert count(VoiceEncoder(input_dim=64)) == 15_451_576
-        assert count(VoiceEncoder(width_multiplier=0.5)) == 4_128_476
-        assert count(VoiceEncoder(num_speakers=1000)) == 13_878_712 + 512 * 1000 + 1000
+        assert count(VoiceEncoder(VoiceEncoderConfig())) == 13_878_712  # F=39 MFCC+Δ+ΔΔ, stats pooling, no head
+        assert count(VoiceEncoder(VoiceEncoderConfig(input_dim=64))) == 15_451_576
+        assert count(VoiceEncoder(VoiceEncoderConfig(width_multiplier=0.5))) == 4_128_476
+        assert count(VoiceEncoder(VoiceEncoderConfig(num_speakers=1000))) == 13_878_712 + 512 * 1000 + 1000
 
 
 def test_resnet18_layout_with_se_and_mish_in_every_block():
-    encoder = VoiceEncoder()
+    encoder = VoiceEncoder(VoiceEncoderConfig())
     blocks = [m for m in encoder.modules() if isinstance(m, SEBasicBlock)]
     assert len(blocks) == 8  # [2, 2, 2, 2]
     assert [b.conv2.out_channels for b in blocks] == [64, 64, 128, 128, 256, 256, 512, 512]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from voice2face.config import DiscriminatorConfig, GeneratorConfig, check
 from voice2face.models.ops import (
     DiscriminatorOutput,
     assert_shape,
@@ -27,26 +28,25 @@ from voice2face.models.ops import (
 class DCGANGenerator(nn.Module):
     """DCGAN generator: ``G(z, c)`` → image ``[B, img_channels, R, R]`` in [-1, 1] (tanh).
 
+    Built from its :class:`~voice2face.config.GeneratorConfig` (family "dcgan") alone, kept as
+    ``self.config``; the mapping fields (w_dim, mapping_*) do not apply.
     z ``[B, z_dim]``, c ``[B, c_dim]`` (None when ``c_dim=0``). Accepts the StyleGAN call's
     ``truncation_psi`` (only 1: there is no w space) and ``noise_mode``/``generator`` (ignored:
     no noise inputs), so a training or evaluation loop can call every family alike.
     """
 
-    def __init__(
-        self,
-        z_dim: int,
-        c_dim: int,
-        img_resolution: int,
-        img_channels: int,
-        channel_base: int = 32768,
-        channel_max: int = 512,
-    ):
+    def __init__(self, config: GeneratorConfig):
         super().__init__()
+        check(config.family == "dcgan", f"DCGANGenerator builds the dcgan family, not {config.family!r}; "
+              "build it with voice2face.models.build_generator.")  # fmt: skip
+        self.config = config
+        z_dim, c_dim = config.z_dim, config.c_dim
+        img_resolution, img_channels = config.img_resolution, config.img_channels
         log2 = check_resolution(img_resolution)
         self.z_dim, self.c_dim = z_dim, c_dim
         self.img_resolution, self.img_channels = img_resolution, img_channels
         resolutions = [2**i for i in range(2, log2 + 1)]
-        channels = channels_per_resolution(resolutions, channel_base, channel_max)
+        channels = channels_per_resolution(resolutions, config.channel_base, config.channel_max)
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(z_dim + c_dim, channels[4], 4, 1, 0, bias=False),
             nn.BatchNorm2d(channels[4]),
@@ -95,24 +95,22 @@ class DCGANDiscriminator(nn.Module):
 
     ``D(img, c)`` → real/fake logits ``[B, 1]``; ``D.forward_heads(img, c)`` →
     :class:`~voice2face.models.ops.DiscriminatorOutput` (identity logits ``[B, N]`` when
-    ``num_identities > 0``). img ``[B, img_channels, R, R]``; c ``[B, c_dim]`` or None.
+    ``num_identities > 0``). img ``[B, img_channels, R, R]``; c ``[B, c_dim]`` or None. Built from
+    its :class:`~voice2face.config.DiscriminatorConfig` (family "dcgan") alone, kept as ``self.config``;
+    the StyleGAN fields (cmap_dim, mapping_layers, mbstd_*, conv_clamp) do not apply.
     """
 
-    def __init__(
-        self,
-        c_dim: int,
-        img_resolution: int,
-        img_channels: int,
-        channel_base: int = 32768,
-        channel_max: int = 512,
-        num_identities: int = 0,
-    ):
+    def __init__(self, config: DiscriminatorConfig):
         super().__init__()
+        check(config.family == "dcgan", f"DCGANDiscriminator builds the dcgan family, not {config.family!r}; "
+              "build it with voice2face.models.build_discriminator.")  # fmt: skip
+        self.config = config
+        c_dim, img_resolution, img_channels = config.c_dim, config.img_resolution, config.img_channels
         log2 = check_resolution(img_resolution)
         self.c_dim, self.img_resolution, self.img_channels = c_dim, img_resolution, img_channels
-        self.num_identities = num_identities
+        self.num_identities = config.num_identities
         resolutions = [2**i for i in range(log2, 1, -1)]
-        channels = channels_per_resolution(resolutions, channel_base, channel_max)
+        channels = channels_per_resolution(resolutions, config.channel_base, config.channel_max)
         layers: list[nn.Module] = []
         in_channels = img_channels
         for idx, res in enumerate(resolutions[:-1]):
@@ -128,8 +126,8 @@ class DCGANDiscriminator(nn.Module):
         self.out = nn.Linear(features, 1)
         if c_dim > 0:
             self.embed = nn.Linear(c_dim, features, bias=False)
-        if num_identities > 0:
-            self.identity = nn.Linear(features, num_identities)
+        if config.num_identities > 0:
+            self.identity = nn.Linear(features, config.num_identities)
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.normal_(module.weight, 0.0, 0.02)

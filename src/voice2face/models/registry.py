@@ -1,14 +1,15 @@
-"""Build networks from typed configs: ``build_generator``, ``build_discriminator``,
-``build_voice_encoder``, and the families they know ("stylegan2", "stylegan", "dcgan").
+"""Which class builds each model family: one ``{family: class}`` table per kind of component, and
+:func:`build` (``build(kind, config)`` → ``Class(config)``), the one way a network is made from its config.
 
-A family registers one builder per role with :func:`register`; registering a name twice is
-an error. Each builder passes the config's fields to the constructor by keyword, so a module
-is rebuilt from its config alone (checkpoint.load_pretrained relies on that).
+Every class takes its config dataclass as its only constructor argument and keeps it as
+``module.config``, so a module is rebuilt from its config alone (``type(m)(m.config)``;
+storage.checkpoint relies on it). The kinds are the model folder's components; the families are
+the config's ``family`` field ("stylegan2", "stylegan", "dcgan"; "wplus" for the mapper). The
+voice encoder has one family, and its config no ``family`` field. :func:`register` adds a family
+to a table; registering a name twice is an error.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from torch import nn
 
@@ -20,75 +21,59 @@ from voice2face.models.stylegan2 import Discriminator, Generator
 from voice2face.models.voice_encoder import VoiceEncoder
 from voice2face.models.wplus import VoiceToWPlus
 
-GENERATORS: dict[str, Callable[[GeneratorConfig], nn.Module]] = {}
-DISCRIMINATORS: dict[str, Callable[[DiscriminatorConfig], nn.Module]] = {}
+VOICE_ENCODER_FAMILY = "se_resnet18"  # the family a VoiceEncoderConfig (which names none) builds
+
+VOICE_ENCODERS: dict[str, type[nn.Module]] = {VOICE_ENCODER_FAMILY: VoiceEncoder}
+GENERATORS: dict[str, type[nn.Module]] = {"stylegan2": Generator, "stylegan": StyleGenerator, "dcgan": DCGANGenerator}
+# One class, two families: the stylegan family's discriminator is StyleGAN2's without residual skips.
+DISCRIMINATORS: dict[str, type[nn.Module]] = {
+    "stylegan2": Discriminator, "stylegan": Discriminator, "dcgan": DCGANDiscriminator,
+}  # fmt: skip
+MAPPERS: dict[str, type[nn.Module]] = {"wplus": VoiceToWPlus}
+
+# kind (a model folder's component name) → (the config type it takes, its family table)
+KINDS: dict[str, tuple[type, dict[str, type[nn.Module]]]] = {
+    "voice_encoder": (VoiceEncoderConfig, VOICE_ENCODERS),
+    "generator": (GeneratorConfig, GENERATORS),
+    "mapper": (MapperConfig, MAPPERS),
+    "discriminator": (DiscriminatorConfig, DISCRIMINATORS),
+}
+
+ComponentConfig = VoiceEncoderConfig | GeneratorConfig | MapperConfig | DiscriminatorConfig
 
 
-def register(table: dict[str, Callable], family: str) -> Callable[[Callable], Callable]:
-    """Decorator: add a builder to ``table`` (GENERATORS or DISCRIMINATORS) under ``family``."""
+def register(table: dict[str, type[nn.Module]], family: str):
+    """Decorator: add a module class to ``table`` (GENERATORS, DISCRIMINATORS, ...) under ``family``.
 
-    def add(builder: Callable) -> Callable:
+    The class must take the kind's config as its one constructor argument and keep it as ``.config``.
+    """
+
+    def add(cls: type[nn.Module]) -> type[nn.Module]:
         if family in table:
             raise ValueError(f"model family {family!r} is already registered in this table.")
-        table[family] = builder
-        return builder
+        table[family] = cls
+        return cls
 
     return add
 
 
-def _stylegan_kwargs(cfg: GeneratorConfig) -> dict:
-    return dict(
-        z_dim=cfg.z_dim, c_dim=cfg.c_dim, w_dim=cfg.w_dim, img_resolution=cfg.img_resolution,
-        img_channels=cfg.img_channels, channel_base=cfg.channel_base, channel_max=cfg.channel_max,
-        mapping_layers=cfg.mapping_layers, mapping_lr_multiplier=cfg.mapping_lr_multiplier, w_avg_beta=cfg.w_avg_beta,
-    )  # fmt: skip
+def family_of(config: ComponentConfig) -> str:
+    """The family ``config`` builds: its ``family`` field, or the voice encoder's one family."""
+    return getattr(config, "family", VOICE_ENCODER_FAMILY)
 
 
-@register(GENERATORS, "stylegan2")
-def _stylegan2_generator(cfg: GeneratorConfig) -> Generator:
-    return Generator(**_stylegan_kwargs(cfg), conv_clamp=cfg.conv_clamp, use_noise=cfg.use_noise)
-
-
-@register(GENERATORS, "stylegan")
-def _stylegan_generator(cfg: GeneratorConfig) -> StyleGenerator:
-    return StyleGenerator(**_stylegan_kwargs(cfg))
-
-
-@register(GENERATORS, "dcgan")
-def _dcgan_generator(cfg: GeneratorConfig) -> DCGANGenerator:
-    return DCGANGenerator(cfg.z_dim, cfg.c_dim, cfg.img_resolution, cfg.img_channels, cfg.channel_base, cfg.channel_max)
-
-
-def _stylegan_discriminator(cfg: DiscriminatorConfig, architecture: str) -> Discriminator:
-    return Discriminator(
-        c_dim=cfg.c_dim, img_resolution=cfg.img_resolution, img_channels=cfg.img_channels,
-        architecture=architecture, channel_base=cfg.channel_base, channel_max=cfg.channel_max,
-        cmap_dim=cfg.cmap_dim, mapping_layers=cfg.mapping_layers, mbstd_group_size=cfg.mbstd_group_size,
-        mbstd_num_channels=cfg.mbstd_num_channels, conv_clamp=cfg.conv_clamp, num_identities=cfg.num_identities,
-    )  # fmt: skip
-
-
-@register(DISCRIMINATORS, "stylegan2")
-def _stylegan2_discriminator(cfg: DiscriminatorConfig) -> Discriminator:
-    return _stylegan_discriminator(cfg, "resnet")
-
-
-@register(DISCRIMINATORS, "stylegan")
-def _stylegan1_discriminator(cfg: DiscriminatorConfig) -> Discriminator:
-    return _stylegan_discriminator(cfg, "orig")
-
-
-@register(DISCRIMINATORS, "dcgan")
-def _dcgan_discriminator(cfg: DiscriminatorConfig) -> DCGANDiscriminator:
-    return DCGANDiscriminator(
-        cfg.c_dim, cfg.img_resolution, cfg.img_channels, cfg.channel_base, cfg.channel_max, cfg.num_identities
-    )
-
-
-def _lookup(table: dict[str, Callable], family: str, role: str) -> Callable:
+def build(kind: str, config: ComponentConfig) -> nn.Module:
+    """The network of component ``kind`` ("voice_encoder", "generator", "mapper", "discriminator")
+    that ``config`` describes: the class registered for its family, called with ``config``."""
+    if kind not in KINDS:
+        raise ConfigError(f"unknown model component {kind!r}; known components are {', '.join(KINDS)}.")
+    config_type, table = KINDS[kind]
+    if not isinstance(config, config_type):
+        raise ConfigError(f"a {kind} is built from a {config_type.__name__}, got {type(config).__name__}.")
+    family = family_of(config)
     if family not in table:
-        raise ConfigError(f"unknown {role} family {family!r}; known families are {', '.join(sorted(table))}.")
-    return table[family]
+        raise ConfigError(f"unknown {kind} family {family!r}; known families are {', '.join(sorted(table))}.")
+    return table[family](config)
 
 
 def build_generator(cfg: GeneratorConfig) -> nn.Module:
@@ -97,32 +82,20 @@ def build_generator(cfg: GeneratorConfig) -> nn.Module:
     Every family has ``z_dim``, ``c_dim``, ``img_resolution``, ``img_channels``; the StyleGAN
     families also ``mapping``, ``synthesis`` and ``num_ws``.
     """
-    return _lookup(GENERATORS, cfg.family, "generator")(cfg)
+    return build("generator", cfg)
 
 
 def build_discriminator(cfg: DiscriminatorConfig) -> nn.Module:
     """A discriminator ``D(img [B, C, R, R], c [B, c_dim]) → logits [B, 1]`` of ``cfg.family``,
     with ``D.forward_heads(img, c)`` → DiscriminatorOutput(logits, identity_logits, features)."""
-    return _lookup(DISCRIMINATORS, cfg.family, "discriminator")(cfg)
+    return build("discriminator", cfg)
 
 
 def build_voice_encoder(cfg: VoiceEncoderConfig) -> VoiceEncoder:
     """The SE-ResNet18 voice encoder: features ``[B, input_dim, T]`` → embedding ``[B, embedding_dim]``."""
-    return VoiceEncoder(
-        input_dim=cfg.input_dim, embedding_dim=cfg.embedding_dim, width_multiplier=cfg.width_multiplier,
-        blocks_per_stage=cfg.blocks_per_stage, attention=cfg.attention, activation=cfg.activation,
-        se_reduction=cfg.se_reduction, pooling=cfg.pooling, num_speakers=cfg.num_speakers,
-    )  # fmt: skip
+    return build("voice_encoder", cfg)
 
 
 def build_mapper(cfg: MapperConfig) -> VoiceToWPlus:
     """The voice→W+ mapper of the paper's route: embedding ``[B, D]`` (+ random W+) → W+ ``[B, num_ws, w_dim]``."""
-    return VoiceToWPlus(cfg)
-
-
-BUILDERS = {
-    "voice_encoder": build_voice_encoder,
-    "generator": build_generator,
-    "mapper": build_mapper,
-    "discriminator": build_discriminator,
-}
+    return build("mapper", cfg)

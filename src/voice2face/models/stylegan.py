@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from voice2face.config import GeneratorConfig, check
 from voice2face.models.ops import (
     Conv2dLayer,
     FullyConnectedLayer,
@@ -99,37 +100,31 @@ class StyleSynthesisBlock(nn.Module):
 class StyleGenerator(nn.Module):
     """Conditional StyleGAN v1 generator: ``G(z, c)`` → image ``[B, img_channels, R, R]``.
 
-    Same call, keyword names and mapping as the StyleGAN2 :class:`Generator`; ``num_ws =
-    2·log2(R) − 2`` (two AdaIN layers per resolution). No ``fused_modconv`` (nothing to fuse).
+    Built from its :class:`~voice2face.config.GeneratorConfig` (family "stylegan") alone, kept as
+    ``self.config``. Same call and mapping as the StyleGAN2 :class:`Generator`; ``num_ws =
+    2·log2(R) − 2`` (two AdaIN layers per resolution). No ``fused_modconv`` (nothing to fuse);
+    ``conv_clamp`` and ``use_noise`` are StyleGAN2's only.
     """
 
-    def __init__(
-        self,
-        z_dim: int,
-        c_dim: int,
-        w_dim: int,
-        img_resolution: int,
-        img_channels: int,
-        channel_base: int = 32768,
-        channel_max: int = 512,
-        mapping_layers: int = 8,
-        mapping_lr_multiplier: float = 0.01,
-        w_avg_beta: float = 0.995,
-    ):
+    def __init__(self, config: GeneratorConfig):
         super().__init__()
-        log2 = check_resolution(img_resolution)
-        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
-        self.img_resolution, self.img_channels = img_resolution, img_channels
+        check(config.family == "stylegan", f"StyleGenerator builds the stylegan family, not {config.family!r}; "
+              "build it with voice2face.models.build_generator.")  # fmt: skip
+        self.config = config
+        log2 = check_resolution(config.img_resolution)
+        self.z_dim, self.c_dim, self.w_dim = config.z_dim, config.c_dim, config.w_dim
+        self.img_resolution, self.img_channels = config.img_resolution, config.img_channels
         self.block_resolutions = [2**i for i in range(2, log2 + 1)]
-        channels = channels_per_resolution(self.block_resolutions, channel_base, channel_max)
+        channels = channels_per_resolution(self.block_resolutions, config.channel_base, config.channel_max)
         for res in self.block_resolutions:
             in_channels = channels[res // 2] if res > 4 else 0
-            setattr(self, f"b{res}", StyleSynthesisBlock(in_channels, channels[res], w_dim, res))
-        self.torgb = Conv2dLayer(channels[img_resolution], img_channels, 1)
+            setattr(self, f"b{res}", StyleSynthesisBlock(in_channels, channels[res], config.w_dim, res))
+        self.torgb = Conv2dLayer(channels[config.img_resolution], config.img_channels, 1)
         self.num_ws = 2 * len(self.block_resolutions)
         self.mapping = MappingNetwork(
-            z_dim, c_dim, w_dim, self.num_ws, mapping_layers, lr_multiplier=mapping_lr_multiplier, w_avg_beta=w_avg_beta
-        )
+            config.z_dim, config.c_dim, config.w_dim, self.num_ws, config.mapping_layers,
+            lr_multiplier=config.mapping_lr_multiplier, w_avg_beta=config.w_avg_beta,
+        )  # fmt: skip
 
     def synthesis(
         self, ws: torch.Tensor, noise_mode: str = "random", generator: torch.Generator | None = None

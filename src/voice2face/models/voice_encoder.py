@@ -22,11 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from voice2face.config import ENCODER_ACTIVATIONS, ENCODER_ATTENTIONS, VoiceEncoderConfig
 from voice2face.models.ops import assert_shape
-
-ATTENTIONS = ("se", "none")
-ACTIVATIONS = ("mish", "relu")
-POOLINGS = ("stats", "mean")
 
 
 def _activation(name: str) -> nn.Module:
@@ -34,7 +31,7 @@ def _activation(name: str) -> nn.Module:
         return nn.Mish()
     if name == "relu":
         return nn.ReLU()
-    raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}.")
+    raise ValueError(f"activation must be one of {ENCODER_ACTIVATIONS}, got {name!r}.")
 
 
 class SqueezeExcitation(nn.Module):
@@ -81,7 +78,7 @@ class SEBasicBlock(nn.Module):
         if attention == "se":
             self.se = SqueezeExcitation(out_channels, se_reduction)
         elif attention != "none":
-            raise ValueError(f"attention must be one of {ATTENTIONS}, got {attention!r}.")
+            raise ValueError(f"attention must be one of {ENCODER_ATTENTIONS}, got {attention!r}.")
         self.act2 = _activation(activation)
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or in_channels != out_channels:
@@ -101,6 +98,7 @@ class SEBasicBlock(nn.Module):
 class VoiceEncoder(nn.Module):
     """SE-ResNet18 voice encoder: features ``[B, F, T]`` → embedding ``[B, embedding_dim]``.
 
+    Built from its :class:`~voice2face.config.VoiceEncoderConfig` alone, kept as ``self.config``.
     input_dim: F (39 for MFCC+Δ+ΔΔ, 64 for log-mel); T may be any length ≥ 1 (training crops
     of 3–8 s, whole utterances at test time; ~50 frames still gives a usable embedding).
     ``forward_with_logits`` also returns speaker logits ``[B, num_speakers]`` when
@@ -108,46 +106,33 @@ class VoiceEncoder(nn.Module):
     15,451,576 for F=64 at width 1; 4,128,476 for F=39 at ``width_multiplier=0.5``.
     """
 
-    def __init__(
-        self,
-        input_dim: int = 39,
-        embedding_dim: int = 512,
-        width_multiplier: float = 1.0,
-        blocks_per_stage: tuple[int, ...] = (2, 2, 2, 2),
-        attention: str = "se",
-        activation: str = "mish",
-        se_reduction: int = 16,
-        pooling: str = "stats",
-        num_speakers: int = 0,
-    ):
+    def __init__(self, config: VoiceEncoderConfig):
         super().__init__()
-        if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
-        if len(blocks_per_stage) != 4:
-            raise ValueError(f"blocks_per_stage must list 4 stages (ResNet18: 2,2,2,2), got {blocks_per_stage}.")
-        self.input_dim, self.embedding_dim, self.pooling = input_dim, embedding_dim, pooling
-        self.attention, self.activation, self.num_speakers = attention, activation, num_speakers
-        widths = [max(1, round(base * width_multiplier)) for base in (64, 128, 256, 512)]
+        self.config = config
+        self.input_dim, self.embedding_dim = config.input_dim, config.embedding_dim
+        widths = [max(1, round(base * config.width_multiplier)) for base in (64, 128, 256, 512)]
         self.stem = nn.Sequential(
-            nn.Conv2d(1, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]), _activation(activation)
+            nn.Conv2d(1, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]), _activation(config.activation)
         )
         stages = []
         in_channels = widths[0]
-        for stage, (width, count) in enumerate(zip(widths, blocks_per_stage, strict=True)):
+        for stage, (width, count) in enumerate(zip(widths, config.blocks_per_stage, strict=True)):
             blocks = []
             for idx in range(count):
                 stride = 2 if stage > 0 and idx == 0 else 1
-                blocks.append(SEBasicBlock(in_channels, width, stride, attention, activation, se_reduction))
+                blocks.append(
+                    SEBasicBlock(in_channels, width, stride, config.attention, config.activation, config.se_reduction)
+                )
                 in_channels = width
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stages)
-        rows = input_dim
-        for _ in range(len(blocks_per_stage) - 1):
+        rows = config.input_dim
+        for _ in range(len(config.blocks_per_stage) - 1):
             rows = (rows + 1) // 2  # stride-2 3×3 conv with padding 1
-        pooled = in_channels * rows * (2 if pooling == "stats" else 1)
-        self.embedding = nn.Linear(pooled, embedding_dim)
-        if num_speakers > 0:
-            self.classifier = nn.Linear(embedding_dim, num_speakers)
+        pooled = in_channels * rows * (2 if config.pooling == "stats" else 1)
+        self.embedding = nn.Linear(pooled, config.embedding_dim)
+        if config.num_speakers > 0:
+            self.classifier = nn.Linear(config.embedding_dim, config.num_speakers)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """Features ``[B, F, T]`` → voice embedding ``[B, embedding_dim]``."""
@@ -155,7 +140,7 @@ class VoiceEncoder(nn.Module):
         x = self.stem(features.unsqueeze(1))  # [B, C0, F, T]
         x = self.stages(x)  # [B, C, F', T']
         x = x.flatten(1, 2)  # [B, C·F', T']
-        if self.pooling == "stats":
+        if self.config.pooling == "stats":
             mean = x.mean(dim=2)
             std = (x.var(dim=2, unbiased=False) + 1e-5).sqrt()  # floor keeps the gradient finite at T'=1
             pooled = torch.cat([mean, std], dim=1)  # [B, 2·C·F']
@@ -166,11 +151,12 @@ class VoiceEncoder(nn.Module):
     def forward_with_logits(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Features ``[B, F, T]`` → (embedding ``[B, embedding_dim]``, speaker logits ``[B, N]`` or None)."""
         embedding = self.forward(features)
-        logits = self.classifier(embedding) if self.num_speakers > 0 else None
+        logits = self.classifier(embedding) if self.config.num_speakers > 0 else None
         return embedding, logits
 
     def extra_repr(self) -> str:
+        cfg = self.config
         return (
-            f"input_dim={self.input_dim}, embedding_dim={self.embedding_dim}, attention={self.attention}, "
-            f"activation={self.activation}, pooling={self.pooling}, num_speakers={self.num_speakers}"
+            f"input_dim={cfg.input_dim}, embedding_dim={cfg.embedding_dim}, attention={cfg.attention}, "
+            f"activation={cfg.activation}, pooling={cfg.pooling}, num_speakers={cfg.num_speakers}"
         )

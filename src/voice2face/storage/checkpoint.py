@@ -13,7 +13,8 @@
 Weights are safetensors (a JSON header + raw tensors): nothing is ever unpickled. Every
 persistent buffer is saved with the parameters (``w_avg``, ``noise_const``, BatchNorm running
 statistics), so a loaded network gives bit-identical outputs. Loading rebuilds each module
-from its config alone (voice2face.models.registry) and refuses, with a CheckpointError that
+from its config alone (``voice2face.models.registry.build(component, config)``, the same path
+for every family) and refuses, with a CheckpointError that
 names the file and what to do, a missing folder or file, an unreadable or invalid
 config.json, a file whose size or digest differs from the record (truncated or modified), a
 file that is not safetensors, and tensors whose names or shapes do not fit the config.
@@ -208,10 +209,10 @@ def save_pretrained(
 
 def _check_layout(name: str, module: nn.Module, config: ModelConfig) -> None:
     """Refuse to save a module whose state dict is not what its config builds (built on the meta device)."""
-    from voice2face.models.registry import BUILDERS
+    from voice2face.models.registry import build
 
     with torch.device("meta"):
-        reference = BUILDERS[name](config.component(name))
+        reference = build(name, config.component(name))
     want = {k: tuple(v.shape) for k, v in reference.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in module.state_dict().items()}
     if want != got:
@@ -314,7 +315,7 @@ def load_pretrained(
     "generator")`` for inference). Returns :class:`LoadedModel` ``(config, {name: module})``
     with every module in eval mode on ``device``.
     """
-    from voice2face.models.registry import BUILDERS
+    from voice2face.models.registry import build
 
     recover_interrupted_swap(directory)
     config = read_model_config(directory)
@@ -331,7 +332,7 @@ def load_pretrained(
                 f"{Path(directory) / CONFIG_NAME} records no weight file for {name}; re-export the model."
             )
         state = read_weights(directory, records[name])
-        module = BUILDERS[name](config.component(name))
+        module = build(name, config.component(name))
         load_state_into(module, state, Path(directory) / records[name].file)
         modules[name] = module.to(device).eval()
     return LoadedModel(config, modules)

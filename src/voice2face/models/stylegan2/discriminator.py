@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from voice2face.config import DiscriminatorConfig, check
 from voice2face.models.ops import (
     Conv2dLayer,
     DiscriminatorOutput,
@@ -23,6 +24,8 @@ from voice2face.models.stylegan2.generator import RESAMPLE_FILTER
 from voice2face.models.stylegan2.mapping import MappingNetwork
 
 D_ARCHITECTURES = ("resnet", "orig")
+# The discriminator of each GAN family this class builds: StyleGAN2's is residual, StyleGAN v1's is not.
+FAMILY_ARCHITECTURES = {"stylegan2": "resnet", "stylegan": "orig"}
 
 
 class DiscriminatorBlock(nn.Module):
@@ -111,8 +114,9 @@ class DiscriminatorEpilogue(nn.Module):
 class Discriminator(nn.Module):
     """Residual StyleGAN2 discriminator, conditioned by projection, with an identity head.
 
-    ``architecture="orig"`` drops the residual skips (StyleGAN v1 / ProGAN discriminator,
-    used by the ``stylegan`` baseline family).
+    Built from its :class:`~voice2face.config.DiscriminatorConfig` alone, kept as ``self.config``.
+    Family "stylegan2" is the residual architecture; family "stylegan" drops the residual skips
+    (StyleGAN v1 / ProGAN discriminator, ``architecture="orig"``: :data:`FAMILY_ARCHITECTURES`).
 
     ``D(img, c)`` → real/fake logits ``[B, 1]``; ``D.forward_heads(img, c)`` →
     :class:`DiscriminatorOutput` with, when ``num_identities > 0``, identity logits
@@ -121,48 +125,38 @@ class Discriminator(nn.Module):
     img ``[B, img_channels, R, R]`` in [-1, 1]; c ``[B, c_dim]`` or None when ``c_dim=0``.
     """
 
-    def __init__(
-        self,
-        c_dim: int,
-        img_resolution: int,
-        img_channels: int,
-        architecture: str = "resnet",
-        channel_base: int = 32768,
-        channel_max: int = 512,
-        cmap_dim: int | None = None,
-        mapping_layers: int = 8,
-        mbstd_group_size: int = 4,
-        mbstd_num_channels: int = 1,
-        conv_clamp: float | None = None,
-        num_identities: int = 0,
-    ):
+    def __init__(self, config: DiscriminatorConfig):
         super().__init__()
+        check(config.family in FAMILY_ARCHITECTURES, f"Discriminator builds the families {tuple(FAMILY_ARCHITECTURES)},"
+              f" not {config.family!r}; build it with voice2face.models.build_discriminator.")  # fmt: skip
+        self.config = config
+        c_dim, img_resolution, img_channels = config.c_dim, config.img_resolution, config.img_channels
         self.img_resolution_log2 = check_resolution(img_resolution)
         self.c_dim, self.img_resolution, self.img_channels = c_dim, img_resolution, img_channels
-        self.num_identities = num_identities
+        self.num_identities = config.num_identities
         self.block_resolutions = [2**i for i in range(self.img_resolution_log2, 2, -1)]
-        channels = channels_per_resolution([*self.block_resolutions, 4], channel_base, channel_max)
-        if cmap_dim is None:
-            cmap_dim = channels[4]
+        channels = channels_per_resolution([*self.block_resolutions, 4], config.channel_base, config.channel_max)
+        cmap_dim = channels[4] if config.cmap_dim is None else config.cmap_dim
         if c_dim == 0:
             cmap_dim = 0
         self.cmap_dim = cmap_dim
+        architecture = FAMILY_ARCHITECTURES[config.family]
         for res in self.block_resolutions:
             in_channels = channels[res] if res < img_resolution else 0
             block = DiscriminatorBlock(
-                in_channels, channels[res], channels[res // 2], res, img_channels, architecture, conv_clamp
+                in_channels, channels[res], channels[res // 2], res, img_channels, architecture, config.conv_clamp
             )
             setattr(self, f"b{res}", block)
         if c_dim > 0:
             self.mapping = MappingNetwork(
-                z_dim=0, c_dim=c_dim, w_dim=cmap_dim, num_ws=None, num_layers=mapping_layers, w_avg_beta=None
+                z_dim=0, c_dim=c_dim, w_dim=cmap_dim, num_ws=None, num_layers=config.mapping_layers, w_avg_beta=None
             )
         self.b4 = DiscriminatorEpilogue(
-            channels[4], cmap_dim, resolution=4, mbstd_group_size=mbstd_group_size,
-            mbstd_num_channels=mbstd_num_channels, conv_clamp=conv_clamp,
+            channels[4], cmap_dim, resolution=4, mbstd_group_size=config.mbstd_group_size,
+            mbstd_num_channels=config.mbstd_num_channels, conv_clamp=config.conv_clamp,
         )  # fmt: skip
-        if num_identities > 0:
-            self.identity = FullyConnectedLayer(channels[4], num_identities)
+        if config.num_identities > 0:
+            self.identity = FullyConnectedLayer(channels[4], config.num_identities)
         self.impl = "plain"  # the reference; trainers switch to their config's ops_impl
 
     def forward_heads(self, img: torch.Tensor, c: torch.Tensor | None) -> DiscriminatorOutput:

@@ -8,6 +8,7 @@ import math
 import torch
 from torch import nn
 
+from voice2face.config import GeneratorConfig, check
 from voice2face.models.ops import (
     FullyConnectedLayer,
     assert_shape,
@@ -258,43 +259,34 @@ class SynthesisNetwork(nn.Module):
 class Generator(nn.Module):
     """Conditional StyleGAN2 generator: ``G(z, c)`` → image ``[B, img_channels, R, R]``.
 
-    z ``[B, z_dim]``, c ``[B, c_dim]`` (the voice embedding; None when ``c_dim=0``).
-    ``G.mapping(z, c)`` → ws ``[B, G.num_ws, w_dim]``; ``G.synthesis(ws)`` → image.
-    Keyword names are the official ones (``mapping_layers`` = mapping ``num_layers``), so a
-    config maps one to one. Images are left unclamped as in the official code (≈ [-1, 1]);
-    clamp when converting to pixels.
+    Built from its :class:`~voice2face.config.GeneratorConfig` (family "stylegan2") alone, kept
+    as ``self.config``. z ``[B, z_dim]``, c ``[B, c_dim]`` (the voice embedding; None when
+    ``c_dim=0``). ``G.mapping(z, c)`` → ws ``[B, G.num_ws, w_dim]``; ``G.synthesis(ws)`` → image.
+    The config's field names are the official keyword names (``mapping_layers`` = mapping
+    ``num_layers``). Images are left unclamped as in the official code (≈ [-1, 1]); clamp when
+    converting to pixels.
     """
 
-    def __init__(
-        self,
-        z_dim: int,
-        c_dim: int,
-        w_dim: int,
-        img_resolution: int,
-        img_channels: int,
-        channel_base: int = 32768,
-        channel_max: int = 512,
-        mapping_layers: int = 8,
-        mapping_lr_multiplier: float = 0.01,
-        w_avg_beta: float = 0.995,
-        conv_clamp: float | None = None,
-        use_noise: bool = True,
-    ):
+    def __init__(self, config: GeneratorConfig):
         super().__init__()
-        self.z_dim, self.c_dim, self.w_dim = z_dim, c_dim, w_dim
-        self.img_resolution, self.img_channels = img_resolution, img_channels
+        check(config.family == "stylegan2", f"Generator builds the stylegan2 family, not {config.family!r}; "
+              "build it with voice2face.models.build_generator.")  # fmt: skip
+        self.config = config
+        self.z_dim, self.c_dim, self.w_dim = config.z_dim, config.c_dim, config.w_dim
+        self.img_resolution, self.img_channels = config.img_resolution, config.img_channels
         self.synthesis = SynthesisNetwork(
-            w_dim, img_resolution, img_channels, channel_base, channel_max, conv_clamp, use_noise=use_noise
-        )
+            config.w_dim, config.img_resolution, config.img_channels, config.channel_base, config.channel_max,
+            config.conv_clamp, use_noise=config.use_noise,
+        )  # fmt: skip
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(
-            z_dim,
-            c_dim,
-            w_dim,
+            config.z_dim,
+            config.c_dim,
+            config.w_dim,
             num_ws=self.num_ws,
-            num_layers=mapping_layers,
-            lr_multiplier=mapping_lr_multiplier,
-            w_avg_beta=w_avg_beta,
+            num_layers=config.mapping_layers,
+            lr_multiplier=config.mapping_lr_multiplier,
+            w_avg_beta=config.w_avg_beta,
         )
 
     def forward(
