@@ -1,7 +1,8 @@
-"""Model configs: each network's constructor arguments, and what a model folder's ``config.json`` holds.
+"""Model configs: each network's constructor argument, and what a model folder's ``config.json`` holds.
 
-Field names are the keyword names of the model constructors (official stylegan2-ada-pytorch
-names where they exist), so a config maps one to one onto a module and back.
+Each model family's module takes its config and keeps it as ``.config`` (voice2face.models.registry
+maps family → class), so a module is rebuilt from its config alone. Field names follow the
+official stylegan2-ada-pytorch names where they exist.
 """
 
 from __future__ import annotations
