@@ -26,8 +26,9 @@ import numpy as np
 import torch
 
 from voice2face.config import ModelConfig, to_dict
+from voice2face.data.containers import PairedTensors
 from voice2face.models import build_voice_encoder
-from voice2face.training.gan import GANTrainer, PairedTensors
+from voice2face.training.gan import GANTrainer
 from voice2face.training.presets import get_preset
 
 from timing import machine

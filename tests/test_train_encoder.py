@@ -10,13 +10,9 @@ import pytest
 import torch
 
 from voice2face.config import CropConfig, EncoderTrainingConfig, FeatureConfig, VoiceEncoderConfig
+from voice2face.data.containers import UtteranceFeatures
 from voice2face.errors import TrainingInterrupted
-from voice2face.training.encoder import (
-    EncoderTrainer,
-    UtteranceFeatures,
-    equal_error_rate,
-    run_encoder_training,
-)
+from voice2face.training.encoder import EncoderTrainer, equal_error_rate, run_encoder_training
 
 
 def speakers(count: int, per_speaker: int, seed: int, frames=(60, 140)) -> UtteranceFeatures:

@@ -14,7 +14,6 @@ import dataclasses
 import logging
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from tqdm import tqdm
 
 from voice2face.audio.features import random_crop, random_crop_length
 from voice2face.config import EncoderTrainingConfig, ModelConfig, to_dict
+from voice2face.data.containers import UtteranceFeatures
 from voice2face.errors import CheckpointError, DatasetError, TrainingInterrupted
 from voice2face.models.embedding import embed_utterances
 from voice2face.storage import ModelFolder, RunFolder
@@ -38,29 +38,6 @@ from voice2face.training.distributed import (
 from voice2face.training.state import capture_rng, restore_rng
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class UtteranceFeatures:
-    """Features of many utterances held in memory: ``features[i]`` is ``[F, T_i]``; ``speaker[i]`` its label."""
-
-    features: list[np.ndarray]
-    speaker: np.ndarray
-    speaker_names: list[str]
-
-    def __post_init__(self) -> None:
-        if not self.features:
-            raise DatasetError("no utterances to train on; check the dataset's manifest and split.")
-        if len(self.features) != len(self.speaker):
-            raise DatasetError("utterance features and speaker labels differ in number.")
-        dims = {f.shape[0] for f in self.features}
-        if len(dims) != 1:
-            raise DatasetError(f"utterance features have different dimensions {sorted(dims)}; recompute them.")
-
-    @property
-    def dim(self) -> int:
-        """F, features per frame."""
-        return self.features[0].shape[0]
 
 
 def equal_error_rate(scores: np.ndarray, same: np.ndarray) -> float:

@@ -1,7 +1,7 @@
 """Stage 2: train the face generator on (voice embedding, face) pairs, with exact resume.
 
 The same trainer pretrains an unconditional generator (``c_dim`` 0) on faces alone
-(:class:`FaceTensors`): the first step of the paper's route, a pretrained StyleGAN2 that a
+(:class:`~voice2face.data.containers.FaceTensors`): the first step of the paper's route, a pretrained StyleGAN2 that a
 voice→W+ mapper later drives. Then there is no encoder, no condition and no identity head.
 
 The loop runs StyleGAN2's phases each step — Gmain, Greg (every ``pl_interval`` steps), Dmain,
@@ -23,7 +23,6 @@ import copy
 import logging
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ from torch import nn
 from tqdm import tqdm
 
 from voice2face.config import GANTrainingConfig, ModelConfig, to_dict
+from voice2face.data.containers import FaceTensors, PairedTensors
 from voice2face.errors import CheckpointError, ConfigError, DatasetError, TrainingInterrupted
 from voice2face.storage import ModelFolder, RunFolder
 from voice2face.training.augment import as_augmenter, make_draw
@@ -52,68 +52,6 @@ from voice2face.training.state import capture_rng, restore_rng
 from voice2face.utils.images import uint8_to_float
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class FaceTensors:
-    """Unpaired faces held in memory for unconditional pretraining: faces ``[N, 3, R, R]`` uint8."""
-
-    faces: torch.Tensor
-
-    def __post_init__(self) -> None:
-        if self.faces.ndim != 4 or self.faces.dtype != torch.uint8 or self.faces.shape[0] == 0:
-            raise DatasetError(
-                f"faces must be a non-empty uint8 [N, 3, R, R], got {self.faces.dtype} {tuple(self.faces.shape)}."
-            )
-
-    @property
-    def num_identities(self) -> int:
-        """No identities: the faces are unpaired."""
-        return 0
-
-    @property
-    def identity_names(self) -> list[str]:
-        """No identities: the faces are unpaired."""
-        return []
-
-
-@dataclass
-class PairedTensors:
-    """Stage-2 training data held in memory.
-
-    faces ``[N, 3, R, R]`` uint8; face_identity ``[N]`` (0..K-1); embeddings ``[U, D]`` voice
-    embeddings of the frozen encoder; utterance_identity ``[U]``; identity_names ``K`` ids.
-    """
-
-    faces: torch.Tensor
-    face_identity: torch.Tensor
-    embeddings: torch.Tensor
-    utterance_identity: torch.Tensor
-    identity_names: list[str]
-
-    def __post_init__(self) -> None:
-        if self.faces.ndim != 4 or self.faces.dtype != torch.uint8:
-            raise DatasetError(f"faces must be uint8 [N, 3, R, R], got {self.faces.dtype} {tuple(self.faces.shape)}.")
-        if self.faces.shape[0] == 0 or self.embeddings.shape[0] == 0:
-            raise DatasetError("the training split has no faces or no utterances; check the dataset's manifest.")
-        if (
-            self.faces.shape[0] != self.face_identity.shape[0]
-            or self.embeddings.shape[0] != self.utterance_identity.shape[0]
-        ):
-            raise DatasetError("faces/utterances and their identity labels differ in number.")
-        with_voice = set(self.utterance_identity.tolist())
-        missing = sorted(set(self.face_identity.tolist()) - with_voice)
-        if missing:
-            names = ", ".join(self.identity_names[i] for i in missing[:3])
-            raise DatasetError(f"training identities {names} have faces but no utterances; re-prepare the dataset.")
-        self.by_identity = [
-            torch.nonzero(self.utterance_identity == k).flatten().numpy() for k in range(len(self.identity_names))
-        ]
-
-    @property
-    def num_identities(self) -> int:
-        """K, the number of training identities (the identity head's width)."""
-        return len(self.identity_names)
 
 
 def _phase_step(loss: torch.Tensor, module: nn.Module, optimiser: torch.optim.Optimizer, context) -> None:

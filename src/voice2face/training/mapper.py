@@ -37,6 +37,7 @@ from tqdm import tqdm
 
 from voice2face.audio.features import random_crop, random_crop_length
 from voice2face.config import MapperTrainingConfig, ModelConfig, to_dict
+from voice2face.data.containers import UtteranceFeatures
 from voice2face.errors import CheckpointError, DatasetError, TrainingInterrupted
 from voice2face.models.embedding import embed_utterances
 from voice2face.models.ops import assert_shape
@@ -44,7 +45,6 @@ from voice2face.models.registry import build_mapper
 from voice2face.models.wplus import MappedGenerator, VoiceToWPlus
 from voice2face.storage import ModelFolder, RunFolder
 from voice2face.training.distributed import DistributedContext, StopRequest, stop_reason
-from voice2face.training.encoder import UtteranceFeatures
 from voice2face.training.state import capture_rng, restore_rng
 
 log = logging.getLogger(__name__)
