@@ -28,8 +28,8 @@ import torch
 from voice2face.config import ModelConfig, to_dict
 from voice2face.data.containers import PairedTensors
 from voice2face.models import build_voice_encoder
-from voice2face.training.gan import GANTrainer
 from voice2face.training.presets import get_preset
+from voice2face.training.trainers.gan import GANTrainer
 
 from timing import machine
 

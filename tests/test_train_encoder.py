@@ -12,7 +12,9 @@ import torch
 from voice2face.config import CropConfig, EncoderTrainingConfig, FeatureConfig, VoiceEncoderConfig
 from voice2face.data.containers import UtteranceFeatures
 from voice2face.errors import TrainingInterrupted
-from voice2face.training.encoder import EncoderTrainer, equal_error_rate, run_encoder_training
+from voice2face.storage import RunFolder
+from voice2face.training.loop import run_training
+from voice2face.training.trainers.encoder import EncoderTrainer, equal_error_rate
 
 
 def speakers(count: int, per_speaker: int, seed: int, frames=(60, 140)) -> UtteranceFeatures:
@@ -60,19 +62,22 @@ def test_cosine_cycles():
 
 def test_resume_is_bit_identical(tmp_path):
     data = speakers(3, 4, 0)
-    straight = run_encoder_training(EncoderTrainer(config(steps=6), data), tmp_path / "a", progress=False)
-    first = run_encoder_training(EncoderTrainer(config(steps=6), data), tmp_path / "b", max_steps=3, progress=False)
+    straight = EncoderTrainer(config(steps=6), data)
+    run_training(straight, RunFolder(tmp_path / "a"), progress=False)
+    first = EncoderTrainer(config(steps=6), data)
+    run_training(first, RunFolder(tmp_path / "b"), max_steps=3, progress=False)
     assert first.step == 3
     resumed = EncoderTrainer(config(steps=6), data)
     resumed.load_snapshot(tmp_path / "b" / "model")
-    run_encoder_training(resumed, tmp_path / "b", progress=False)
+    run_training(resumed, RunFolder(tmp_path / "b"), progress=False)
     a, b = straight.encoder.state_dict(), resumed.encoder.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_ctrl_c_stops_after_the_step_with_a_snapshot_that_resumes_exactly(tmp_path):
     data = speakers(3, 4, 0)
-    straight = run_encoder_training(EncoderTrainer(config(steps=5), data), tmp_path / "a", progress=False)
+    straight = EncoderTrainer(config(steps=5), data)
+    run_training(straight, RunFolder(tmp_path / "a"), progress=False)
     interrupted = EncoderTrainer(config(steps=5), data)
     step = interrupted.train_step
 
@@ -83,11 +88,11 @@ def test_ctrl_c_stops_after_the_step_with_a_snapshot_that_resumes_exactly(tmp_pa
 
     interrupted.train_step = step_then_ctrl_c
     with pytest.raises(TrainingInterrupted, match="train-encoder --resume"):
-        run_encoder_training(interrupted, tmp_path / "b", progress=False)
+        run_training(interrupted, RunFolder(tmp_path / "b"), progress=False)
     resumed = EncoderTrainer(config(steps=5), data)
     resumed.load_snapshot(tmp_path / "b" / "model")
     assert resumed.step == 3
-    run_encoder_training(resumed, tmp_path / "b", progress=False)
+    run_training(resumed, RunFolder(tmp_path / "b"), progress=False)
     a, b = straight.encoder.state_dict(), resumed.encoder.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
 

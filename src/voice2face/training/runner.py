@@ -117,7 +117,8 @@ def train_encoder(
         return options.to_dict()
     from voice2face.data.manifest import load_manifest
     from voice2face.training.data import utterance_features
-    from voice2face.training.encoder import EncoderTrainer, run_encoder_training
+    from voice2face.training.loop import run_training
+    from voice2face.training.trainers.encoder import EncoderTrainer
 
     context = init_distributed(device)
     try:
@@ -140,7 +141,7 @@ def train_encoder(
         stats = StatsWriter(run_dir) if context.is_main else None
         try:
             budget = _left(time_budget_s, called)
-            run_encoder_training(trainer, run_dir, time_budget_s=budget, stats=stats, progress=progress)
+            run_training(trainer, RunFolder(run_dir), time_budget_s=budget, stats=stats, progress=progress)
         finally:
             if stats is not None:
                 stats.close()
@@ -195,7 +196,8 @@ def train_generator(
         raise ConfigError(f"preset {name!r} pretrains an unconditional generator on faces alone; drop --encoder.")
     from voice2face.data.manifest import load_manifest
     from voice2face.training.data import face_tensors, paired_tensors
-    from voice2face.training.gan import GANTrainer, run_gan_training
+    from voice2face.training.loop import run_training
+    from voice2face.training.trainers.gan import GANTrainer
 
     context = init_distributed(device)
     try:
@@ -227,8 +229,8 @@ def train_generator(
             _write_grid(trainer, run.reals_grid, real_only=True)
         stats = StatsWriter(run_dir) if context.is_main else None
         try:
-            run_gan_training(
-                trainer, run_dir, max_steps=max_steps, time_budget_s=_left(time_budget_s, called), stats=stats,
+            run_training(
+                trainer, run, max_steps=max_steps, time_budget_s=_left(time_budget_s, called), stats=stats,
                 progress=progress,
                 on_snapshot=lambda t: _write_grid(t, run.fakes_grid(t.images_seen)),
             )  # fmt: skip
@@ -336,7 +338,8 @@ def train_mapper(
         return options.to_dict()
     from voice2face.data.manifest import load_manifest
     from voice2face.training.data import speaker_faces, utterance_features
-    from voice2face.training.mapper import identity_attributes, run_mapper_training
+    from voice2face.training.loop import run_training
+    from voice2face.training.trainers.mapper import identity_attributes
 
     context = init_distributed(device)
     try:
@@ -388,10 +391,13 @@ def train_mapper(
         if validation is not None:
             preview = speaker_faces(manifest, "val", validation.speaker_names, progress=False)
         with StatsWriter(run_dir) as stats:
-            run_mapper_training(
-                trainer, run_dir, time_budget_s=_left(time_budget_s, called), stats=stats, progress=progress,
+            reason = run_training(
+                trainer, run, time_budget_s=_left(time_budget_s, called), stats=stats, progress=progress,
                 on_snapshot=lambda t: _write_mapper_grid(t, preview, run.portraits_grid(t.step)),
             )  # fmt: skip
+        if trainer.step < config.steps:
+            log.warning("the mapper stopped at step %d of %d (%s); its codes are less trained than the preset asks",
+                        trainer.step, config.steps, reason)  # fmt: skip
         return run_dir
     finally:
         shutdown(context)
@@ -405,7 +411,7 @@ def _selection_trainer(config, model_config, manifest, voice_encoder, G, train, 
     from voice2face.models.registry import build_mapper
     from voice2face.storage.checkpoint import load_tensors, save_tensors
     from voice2face.training.data import speaker_faces
-    from voice2face.training.mapper import MapperTrainer, speaker_readings, train_selection_reader
+    from voice2face.training.trainers.mapper import MapperTrainer, speaker_readings, train_selection_reader
 
     selection = model_config.mapper.selection
     reader_path = RunFolder(run_dir).reader_path
@@ -461,7 +467,6 @@ def _code_trainer(config, mapper_config, gen_model, enc_model, manifest, voice_e
     """The mapper trainer of the regression (edit) mode: the speakers' faces projected into W+."""
     from voice2face.storage.checkpoint import load_tensors, read_tensor_metadata, save_tensors
     from voice2face.training.data import speaker_faces
-    from voice2face.training.mapper import MapperTrainer
     from voice2face.training.projection import (
         calibration_codes,
         load_projector,
@@ -470,6 +475,7 @@ def _code_trainer(config, mapper_config, gen_model, enc_model, manifest, voice_e
         speaker_codes,
         train_projector,
     )  # fmt: skip
+    from voice2face.training.trainers.mapper import MapperTrainer
 
     run = RunFolder(run_dir)
     codes_path = run.codes_path
