@@ -17,9 +17,9 @@ from voice2face.models import build_generator, build_mapper
 from voice2face.models.wplus import MappedGenerator
 from voice2face.storage.checkpoint import load_pretrained, load_voice_to_face, save_pretrained
 from voice2face.storage.layout import CODES_FILE, READER_FILE
+from voice2face.training import mapper_inputs as mapper_module
 from voice2face.training.presets import get_preset
 from voice2face.training.runner import train_mapper
-from voice2face.training.trainers import mapper as mapper_module
 
 TINY_READER = FaceCNNConfig(image_size=16, width=4, depth=2, epochs=1, batch_size=8, seed=3)
 

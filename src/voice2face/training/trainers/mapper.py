@@ -33,7 +33,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from voice2face.audio.features import random_crop, random_crop_length
 from voice2face.config import MapperTrainingConfig, ModelConfig, to_dict
@@ -68,7 +67,8 @@ class MapperTrainer:
     projections of their renderings ``[N, num_ws, w_dim]``; :func:`voice2face.training.projection.
     calibration_codes`). validation: (utterances, their speakers' codes) or None.
     attributes ``[S, 2]``: each training speaker's (male 0/1, age in years), NaN where unknown;
-    used when ``config.attribute_weight`` > 0 (see :func:`identity_attributes`).
+    used when ``config.attribute_weight`` > 0 (see
+    :func:`voice2face.training.mapper_inputs.identity_attributes`).
     In selection mode ``targets`` and ``calibration`` are None, ``traits`` ``[S, T]`` holds the
     reader's reading of each training speaker's faces, the mapper's reader comes trained in
     ``reader_state``, and validation pairs utterances with their speakers' readings.
@@ -335,64 +335,3 @@ class MapperTrainer:
     def voice_generator(self) -> MappedGenerator:
         """The generator as the saved model will sample it (call after :meth:`save_snapshot`)."""
         return MappedGenerator(self.generator, self.mapper).eval()
-
-
-def identity_attributes(identities, names: list[str]) -> torch.Tensor:
-    """``[S, 2]`` (male 0/1, age in years) for the identities called ``names``, NaN where unknown.
-
-    identities: manifest identity records (``.id``, ``.attributes`` with optional "sex", "age")."""
-    by_id = {identity.id: identity.attributes for identity in identities}
-    rows = []
-    for name in names:
-        attributes = by_id.get(name, {})
-        sex = {"male": 1.0, "female": 0.0}.get(str(attributes.get("sex", "")).lower(), float("nan"))
-        age = attributes.get("age")
-        rows.append([sex, float(age) if isinstance(age, (int, float)) else float("nan")])
-    return torch.tensor(rows, dtype=torch.float32)
-
-
-def train_selection_reader(
-    faces: torch.Tensor, identities: list, selection, *, progress: bool = False
-) -> dict[str, torch.Tensor]:
-    """The selection reader's weights: a trait network (``selection.reader``) trained on the voice
-    corpus's training faces uint8 ``[N, 3, R, R]`` and their identities' recorded traits
-    (``selection.traits``; see :func:`voice2face.metrics.traits.identity_traits`). Deterministic for
-    the reader's seed (trained on the pinned instrument thread count)."""
-    from voice2face.metrics.traits import TraitSpec, identity_traits, train_trait_net
-    from voice2face.utils.images import uint8_to_float
-
-    values = [identity_traits(identity) for identity in identities]
-    missing = sorted({name for name in selection.traits for v in values if name not in v})
-    if missing:
-        raise DatasetError(
-            f"the selection reader needs the traits {', '.join(missing)} of every training identity, which this "
-            "manifest does not record; choose selection traits the dataset has (e.g. sex)."
-        )
-    targets = np.array([[v[name] for name in selection.traits] for v in values], dtype=np.float64)  # [N, T]
-    specs = [TraitSpec(name, "binary" if name in selection.binary else "regression", True) for name in selection.traits]
-    bar = tqdm(total=selection.reader.epochs, unit="epoch", desc="selection reader", disable=not progress)
-
-    def advance(epoch: int, loss: float) -> None:
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss:.3f}")
-
-    try:
-        network = train_trait_net(uint8_to_float(faces), targets, specs, selection.reader, progress=advance)
-    finally:
-        bar.close()
-    return {key: value.detach().clone() for key, value in network.state_dict().items()}
-
-
-@torch.no_grad()
-def speaker_readings(
-    mapper: VoiceToWPlus, faces: torch.Tensor, speaker: torch.Tensor, num_speakers: int
-) -> torch.Tensor:
-    """The mean of the mapper's reader over each speaker's faces: ``[S, T]`` in selection units.
-
-    faces uint8 ``[N, 3, R, R]``; speaker ``[N]`` indices in [0, S)."""
-    from voice2face.utils.images import uint8_to_float
-
-    mapper.reader.eval()
-    read = torch.cat([mapper.read_traits(uint8_to_float(faces[start : start + 256]))
-                      for start in range(0, faces.shape[0], 256)])  # fmt: skip
-    return speaker_means(read, speaker.numpy(), num_speakers)
