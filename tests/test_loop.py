@@ -1,19 +1,22 @@
 """The one training loop (voice2face.training.loop) with a stand-in trainer: when it validates, reports
 and snapshots, in steps and in images; that a budget or Ctrl-C stops it inside a validation; that only
-rank 0 writes."""
+rank 0 writes. And the encoder's validation sample."""
 
 from __future__ import annotations
 
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from voice2face.data.containers import UtteranceFeatures
 from voice2face.errors import TrainingInterrupted
 from voice2face.storage import RunFolder
 from voice2face.training.distributed import DistributedContext
 from voice2face.training.loop import Schedule, run_training
 from voice2face.training.stats import StatsWriter, read_stats
+from voice2face.training.trainers.encoder import VALIDATION_SEED, validation_sample
 
 
 class CountingTrainer:
@@ -112,3 +115,21 @@ def test_only_rank_0_writes(tmp_path):
         run_training(trainer, RunFolder(tmp_path), stats=stats, progress=False)
     assert trainer.step == 4 and trainer.validated == [2, 4]  # every rank trains and validates
     assert trainer.snapshots == [] and read_stats(tmp_path / "stats.jsonl") == []
+
+
+def test_the_encoder_validates_on_a_fixed_sample_of_a_large_set():
+    def utterances(count: int) -> UtteranceFeatures:
+        rng = np.random.default_rng(count)
+        features = [np.full((4, int(rng.integers(5, 9))), i, dtype=np.float32) for i in range(count)]
+        return UtteranceFeatures(features, np.arange(count) % 7, [f"s{k}" for k in range(7)])
+
+    small = utterances(20)
+    assert validation_sample(small, 20) is small and validation_sample(small, None) is small
+    large = utterances(300)
+    sample = validation_sample(large, 50)
+    again = validation_sample(large, 50)
+    picked = [int(f[0, 0]) for f in sample.features]
+    assert len(picked) == 50 and picked == sorted(set(picked)) == [int(f[0, 0]) for f in again.features]
+    expected = np.sort(np.random.default_rng(VALIDATION_SEED).choice(300, 50, replace=False))
+    assert picked == expected.tolist() and (sample.speaker == large.speaker[expected]).all()
+    assert sample.speaker_names == large.speaker_names

@@ -97,6 +97,23 @@ def test_ctrl_c_stops_after_the_step_with_a_snapshot_that_resumes_exactly(tmp_pa
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_validation_scores_its_capped_sample_and_a_cut_leaves_the_encoder_training():
+    trainer = EncoderTrainer(config(), speakers(4, 6, 0), holdout=speakers(4, 3, 1), verification=speakers(3, 3, 2),
+                             validation_utterances=5)  # fmt: skip
+    assert len(trainer.holdout_sample.features) == len(trainer.verification_sample.features) == 5
+    checks = []
+
+    def stop_at_the_third():
+        checks.append(1)
+        if len(checks) == 3:
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        trainer.validate(stop_at_the_third)
+    assert trainer.encoder.training
+    assert set(trainer.validate()) == {"val/speaker_id_accuracy", "val/verification_eer"}
+
+
 def test_equal_error_rate_known_answers():
     assert equal_error_rate([0.9, 0.8, 0.2, 0.1], [True, True, False, False]) == 0.0
     assert equal_error_rate([0.1, 0.2, 0.8, 0.9], [True, True, False, False]) == 1.0
