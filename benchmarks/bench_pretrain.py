@@ -32,10 +32,11 @@ import torch
 import torch.nn.functional as F
 
 from voice2face.config import GANTrainingConfig, ModelConfig, to_dict
+from voice2face.data.containers import FaceTensors
 from voice2face.models import build_discriminator, build_generator
 from voice2face.models.ops import set_ops_impl
-from voice2face.training.gan import FaceTensors, GANTrainer
 from voice2face.training.presets import get_preset
+from voice2face.training.trainers.gan import GANTrainer
 
 from timing import machine
 

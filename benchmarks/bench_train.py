@@ -26,9 +26,10 @@ import numpy as np
 import torch
 
 from voice2face.config import ModelConfig, to_dict
+from voice2face.data.containers import PairedTensors
 from voice2face.models import build_voice_encoder
-from voice2face.training.gan import GANTrainer, PairedTensors
 from voice2face.training.presets import get_preset
+from voice2face.training.trainers.gan import GANTrainer
 
 from timing import machine
 

@@ -14,8 +14,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from voice2face.storage import RunFolder
 from voice2face.storage.checkpoint import recover_interrupted_swap
-from voice2face.training.gan import run_gan_training
+from voice2face.training.loop import run_training
 
 from tiny_gan import make_trainer
 
@@ -27,7 +28,7 @@ def main() -> None:
     recover_interrupted_swap(run / "model")
     if (run / "model" / "config.json").is_file():
         trainer.load_snapshot(run / "model")
-    run_gan_training(trainer, run, progress=False)
+    run_training(trainer, RunFolder(run), progress=False)
 
 
 if __name__ == "__main__":

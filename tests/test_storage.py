@@ -75,13 +75,13 @@ def test_old_training_options_parse_and_are_written_back_byte_for_byte(tmp_path,
 
 
 def test_the_training_commands_record_the_options_they_always_recorded():
-    from voice2face.training.runner import train_encoder, train_generator, train_mapper
+    from voice2face.training.options import resolve_options
 
     made = {
-        "encoder": train_encoder("synthvox-quick", "d", "r", dry_run=True),
-        "gan": train_generator("synthvox-quick", "d", "r", encoder="e", dry_run=True),
-        "gan-unconditional": train_generator("synthface-64", "d", "r", dry_run=True),
-        "mapper": train_mapper("synthvox-wplus-64", "d", "r", dry_run=True),
+        "encoder": resolve_options("encoder", "synthvox-quick", "d").to_dict(),
+        "gan": resolve_options("gan", "synthvox-quick", "d", encoder="e").to_dict(),
+        "gan-unconditional": resolve_options("gan", "synthface-64", "d").to_dict(),
+        "mapper": resolve_options("mapper", "synthvox-wplus-64", "d").to_dict(),
     }
     for stage, options in made.items():
         old = json.loads((OLD_OPTIONS / stage / layout.OPTIONS_FILE).read_text())

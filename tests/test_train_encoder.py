@@ -10,13 +10,11 @@ import pytest
 import torch
 
 from voice2face.config import CropConfig, EncoderTrainingConfig, FeatureConfig, VoiceEncoderConfig
+from voice2face.data.containers import UtteranceFeatures
 from voice2face.errors import TrainingInterrupted
-from voice2face.training.encoder import (
-    EncoderTrainer,
-    UtteranceFeatures,
-    equal_error_rate,
-    run_encoder_training,
-)
+from voice2face.storage import RunFolder
+from voice2face.training.loop import run_training
+from voice2face.training.trainers.encoder import EncoderTrainer, equal_error_rate
 
 
 def speakers(count: int, per_speaker: int, seed: int, frames=(60, 140)) -> UtteranceFeatures:
@@ -64,19 +62,22 @@ def test_cosine_cycles():
 
 def test_resume_is_bit_identical(tmp_path):
     data = speakers(3, 4, 0)
-    straight = run_encoder_training(EncoderTrainer(config(steps=6), data), tmp_path / "a", progress=False)
-    first = run_encoder_training(EncoderTrainer(config(steps=6), data), tmp_path / "b", max_steps=3, progress=False)
+    straight = EncoderTrainer(config(steps=6), data)
+    run_training(straight, RunFolder(tmp_path / "a"), progress=False)
+    first = EncoderTrainer(config(steps=6), data)
+    run_training(first, RunFolder(tmp_path / "b"), max_steps=3, progress=False)
     assert first.step == 3
     resumed = EncoderTrainer(config(steps=6), data)
     resumed.load_snapshot(tmp_path / "b" / "model")
-    run_encoder_training(resumed, tmp_path / "b", progress=False)
+    run_training(resumed, RunFolder(tmp_path / "b"), progress=False)
     a, b = straight.encoder.state_dict(), resumed.encoder.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_ctrl_c_stops_after_the_step_with_a_snapshot_that_resumes_exactly(tmp_path):
     data = speakers(3, 4, 0)
-    straight = run_encoder_training(EncoderTrainer(config(steps=5), data), tmp_path / "a", progress=False)
+    straight = EncoderTrainer(config(steps=5), data)
+    run_training(straight, RunFolder(tmp_path / "a"), progress=False)
     interrupted = EncoderTrainer(config(steps=5), data)
     step = interrupted.train_step
 
@@ -87,13 +88,30 @@ def test_ctrl_c_stops_after_the_step_with_a_snapshot_that_resumes_exactly(tmp_pa
 
     interrupted.train_step = step_then_ctrl_c
     with pytest.raises(TrainingInterrupted, match="train-encoder --resume"):
-        run_encoder_training(interrupted, tmp_path / "b", progress=False)
+        run_training(interrupted, RunFolder(tmp_path / "b"), progress=False)
     resumed = EncoderTrainer(config(steps=5), data)
     resumed.load_snapshot(tmp_path / "b" / "model")
     assert resumed.step == 3
-    run_encoder_training(resumed, tmp_path / "b", progress=False)
+    run_training(resumed, RunFolder(tmp_path / "b"), progress=False)
     a, b = straight.encoder.state_dict(), resumed.encoder.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_validation_scores_its_capped_sample_and_a_cut_leaves_the_encoder_training():
+    trainer = EncoderTrainer(config(), speakers(4, 6, 0), holdout=speakers(4, 3, 1), verification=speakers(3, 3, 2),
+                             validation_utterances=5)  # fmt: skip
+    assert len(trainer.holdout_sample.features) == len(trainer.verification_sample.features) == 5
+    checks = []
+
+    def stop_at_the_third():
+        checks.append(1)
+        if len(checks) == 3:
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        trainer.validate(stop_at_the_third)
+    assert trainer.encoder.training
+    assert set(trainer.validate()) == {"val/speaker_id_accuracy", "val/verification_eer"}
 
 
 def test_equal_error_rate_known_answers():

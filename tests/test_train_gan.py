@@ -11,7 +11,9 @@ import torch
 
 from voice2face.errors import TrainingInterrupted
 from voice2face.models import build_voice_encoder
-from voice2face.training.gan import GANTrainer, _phase_step, run_gan_training
+from voice2face.storage import RunFolder
+from voice2face.training.loop import run_training
+from voice2face.training.trainers.gan import GANTrainer, phase_step
 
 from tiny_gan import make_trainer, tiny_configs, tiny_data
 
@@ -45,7 +47,7 @@ def test_matching_aware_discriminator_learns_to_reject_other_speakers_voices():
     margins = []
     for _ in range(30):
         result = trainer.loss.d_main(real, c, identity, c_other)
-        _phase_step(result.loss, trainer.D, trainer.opt_D, trainer.context)
+        phase_step(result.loss, trainer.D, trainer.opt_D, trainer.context)
         margins.append(result.stats["scores/real"] - result.stats["scores/mismatch"])
     assert margins[-1] > margins[0] + 0.15 and all(b > a for a, b in itertools.pairwise(margins)), margins
     with pytest.raises(ValueError, match="c_other"):
@@ -54,10 +56,10 @@ def test_matching_aware_discriminator_learns_to_reject_other_speakers_voices():
 
 def test_resume_is_bit_identical(tmp_path):
     straight = make_trainer()
-    run_gan_training(straight, tmp_path / "a", max_steps=8, progress=False)
+    run_training(straight, RunFolder(tmp_path / "a"), max_steps=8, progress=False)
 
     first = make_trainer()
-    run_gan_training(first, tmp_path / "b", max_steps=4, progress=False)
+    run_training(first, RunFolder(tmp_path / "b"), max_steps=4, progress=False)
     _assert_resume_reaches(straight, tmp_path / "b", from_step=4, to_step=8)
 
 
@@ -66,7 +68,7 @@ def _assert_resume_reaches(straight: GANTrainer, run_dir, from_step: int, to_ste
     resumed = make_trainer()
     resumed.load_snapshot(run_dir / "model")
     assert resumed.step == from_step
-    run_gan_training(resumed, run_dir, max_steps=to_step, progress=False)
+    run_training(resumed, RunFolder(run_dir), max_steps=to_step, progress=False)
     for name in ("G", "G_ema", "D"):
         a, b = getattr(straight, name).state_dict(), getattr(resumed, name).state_dict()
         assert all(torch.equal(a[k], b[k]) for k in a), name
@@ -75,7 +77,7 @@ def _assert_resume_reaches(straight: GANTrainer, run_dir, from_step: int, to_ste
 
 def test_ctrl_c_finishes_the_step_saves_and_resumes_exactly(tmp_path):
     straight = make_trainer()
-    run_gan_training(straight, tmp_path / "a", max_steps=6, progress=False)
+    run_training(straight, RunFolder(tmp_path / "a"), max_steps=6, progress=False)
 
     interrupted = make_trainer()
     step = interrupted.train_step
@@ -87,7 +89,7 @@ def test_ctrl_c_finishes_the_step_saves_and_resumes_exactly(tmp_path):
 
     interrupted.train_step = step_then_ctrl_c
     with pytest.raises(TrainingInterrupted, match=r"--resume .*b"):
-        run_gan_training(interrupted, tmp_path / "b", max_steps=6, progress=False)
+        run_training(interrupted, RunFolder(tmp_path / "b"), max_steps=6, progress=False)
     assert interrupted.step == 4  # the step in progress was finished, not torn
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     _assert_resume_reaches(straight, tmp_path / "b", from_step=4, to_step=6)

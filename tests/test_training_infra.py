@@ -161,8 +161,8 @@ def test_single_process_context_and_batch_split():
 def test_a_time_budget_counts_the_set_up_of_its_call():
     """`train --minutes M` and the demo's stage budgets are for the whole call: what the set-up spent
     (features, reading faces) is taken off what the training loop gets, never below nothing."""
-    from voice2face.training.runner import _left
+    from voice2face.training.stages import time_left
 
-    assert _left(None, 100.0, now=130.0) is None  # no budget: no limit
-    assert _left(100.0, 100.0, now=130.0) == 70.0
-    assert _left(10.0, 100.0, now=130.0) == 0.0
+    assert time_left(None, 100.0, now=130.0) is None  # no budget: no limit
+    assert time_left(100.0, 100.0, now=130.0) == 70.0
+    assert time_left(10.0, 100.0, now=130.0) == 0.0

@@ -17,7 +17,7 @@ from voice2face.models import build_generator, build_mapper
 from voice2face.models.wplus import MappedGenerator
 from voice2face.storage.checkpoint import load_pretrained, load_voice_to_face, save_pretrained
 from voice2face.storage.layout import CODES_FILE, READER_FILE
-from voice2face.training import mapper as mapper_module
+from voice2face.training import mapper_inputs as mapper_module
 from voice2face.training.presets import get_preset
 from voice2face.training.runner import train_mapper
 

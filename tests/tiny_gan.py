@@ -14,9 +14,10 @@ from voice2face.config import (
     ModelConfig,
     VoiceEncoderConfig,
 )
+from voice2face.data.containers import PairedTensors
 from voice2face.models import build_voice_encoder
 from voice2face.training.distributed import DistributedContext
-from voice2face.training.gan import GANTrainer, PairedTensors
+from voice2face.training.trainers.gan import GANTrainer
 
 K, EMB = 4, 8
 

@@ -14,12 +14,15 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from voice2face.config import PRESET_NAMES, VAD_AGGRESSIVENESS, VAD_BACKENDS, AudioConfig, VADConfig
 from voice2face.errors import CheckpointError, ConfigError
 from voice2face.utils.devices import DEVICE_CHOICES, resolve_device
 from voice2face.utils.files import output_dir
+
+if TYPE_CHECKING:
+    from voice2face.storage import RunOptions
 
 #: The preset a training command uses without ``--preset``.
 DEFAULT_PRESET = "synthvox-quick"
@@ -182,6 +185,6 @@ def runs_folder(args: argparse.Namespace) -> str | None:
     return None if args.dry_run or args.resume is not None else args.out
 
 
-def print_options(options: dict) -> None:
+def print_options(options: RunOptions) -> None:
     """Print a run's resolved settings (``--dry-run``) as sorted, indented JSON."""
-    print(json.dumps(options, indent=2, sort_keys=True))
+    print(json.dumps(options.to_dict(), indent=2, sort_keys=True))

@@ -45,33 +45,38 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Pick the stage (generator or voice→W+ mapper) from the preset or the resumed run, then train it."""
+    from voice2face.training.options import stage_of
     from voice2face.training.presets import get_preset
-    from voice2face.training.runner import run_stage, train_generator, train_mapper
 
     check_training_args(args)
-    mapper_stage = run_stage(args.resume) == "mapper" if args.resume else get_preset(args.preset).mapper is not None
+    mapper_stage = stage_of(args.resume) == "mapper" if args.resume else get_preset(args.preset).mapper is not None
     if mapper_stage and args.kimg is not None:
         raise ConfigError("--kimg applies to generator training; the voice→W+ stage takes --steps.")
     if not mapper_stage and (args.steps is not None or args.generator is not None):
         raise ConfigError(f"--steps and --generator apply to the paper's route (e.g. --preset synthvox-wplus-64), "
                           f"not to {'this run' if args.resume else repr(args.preset)}.")  # fmt: skip
+    if args.dry_run:
+        from voice2face.training.options import resolve_options
+
+        print_options(resolve_options(
+            "mapper" if mapper_stage else "gan", args.preset, args.data, seed=args.seed, resume=args.resume,
+            steps=args.steps, kimg=args.kimg, encoder=args.encoder, generator=args.generator,
+        ))  # fmt: skip
+        return 0
+    from voice2face.training.runner import train_generator, train_mapper
+
     budget = args.minutes * 60 if args.minutes else None
     with output_folder(runs_folder(args), "--out"):
         if mapper_stage:
             result = train_mapper(
                 args.preset, args.data, args.out, generator=args.generator, encoder=args.encoder, steps=args.steps,
                 seed=args.seed, resume=args.resume, cache_dir=args.cache, time_budget_s=budget, device=args.device,
-                dry_run=args.dry_run,
             )  # fmt: skip
         else:
             result = train_generator(
                 args.preset, args.data, args.out, encoder=args.encoder, kimg=args.kimg, seed=args.seed,
                 resume=args.resume, cache_dir=args.cache, time_budget_s=budget, device=args.device,
-                dry_run=args.dry_run,
             )  # fmt: skip
-    if args.dry_run:
-        print_options(result)
-    else:
-        model = RunFolder(result).model.path
-        print(f"run:   {result}\nmodel: {model} (voice2face portrait -m {model} VOICE.wav)")
+    model = RunFolder(result).model.path
+    print(f"run:   {result}\nmodel: {model} (voice2face portrait -m {model} VOICE.wav)")
     return 0

@@ -31,17 +31,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the options, create the runs folder, then train (or print the settings with --dry-run)."""
+    check_training_args(args)
+    if args.dry_run:
+        from voice2face.training.options import resolve_options
+
+        print_options(
+            resolve_options("encoder", args.preset, args.data, steps=args.steps, seed=args.seed, resume=args.resume)
+        )
+        return 0
     from voice2face.training.runner import train_encoder
 
-    check_training_args(args)
     with output_folder(runs_folder(args), "--out"):
         result = train_encoder(
             args.preset, args.data, args.out, steps=args.steps, seed=args.seed, resume=args.resume,
             cache_dir=args.cache, time_budget_s=args.minutes * 60 if args.minutes else None, device=args.device,
-            dry_run=args.dry_run,
         )  # fmt: skip
-    if args.dry_run:
-        print_options(result)
-    else:
-        print(f"encoder run: {result}\nmodel:       {RunFolder(result).model.path}")
+    print(f"encoder run: {result}\nmodel:       {RunFolder(result).model.path}")
     return 0

@@ -1,4 +1,5 @@
-"""Training data from a prepared dataset: features of utterances and faces, held in memory.
+"""Training data from a prepared dataset: features of utterances and faces, held in memory
+(in the containers of :mod:`voice2face.data.containers`).
 
 Both stages read the dataset once (with a progress bar and an optional feature cache) instead
 of decoding audio every epoch. A file that cannot be read is skipped, counted and logged; only
@@ -20,12 +21,11 @@ from torch import nn
 from tqdm import tqdm
 
 from voice2face.config import FeatureConfig
+from voice2face.data.containers import FaceTensors, PairedTensors, UtteranceFeatures
 from voice2face.data.datasets import VoiceFeatures, read_face
 from voice2face.data.manifest import Manifest
 from voice2face.errors import DatasetError, Voice2FaceError
 from voice2face.models.embedding import embed_utterances
-from voice2face.training.encoder import UtteranceFeatures
-from voice2face.training.gan import FaceTensors, PairedTensors
 
 log = logging.getLogger(__name__)
 

@@ -200,6 +200,6 @@ def speaker_codes(codes: torch.Tensor, face_identity: torch.Tensor, num_speakers
     if bool((counts == 0).any()):
         missing = torch.nonzero(counts == 0).flatten().tolist()
         raise ValueError(f"speakers {missing[:5]} have no faces to project")
-    from voice2face.training.mapper import speaker_means
+    from voice2face.training.trainers.mapper import speaker_means
 
     return speaker_means(codes, face_identity.numpy(), num_speakers)

@@ -26,25 +26,25 @@ the same way (and, for sex, the share whose sign agrees).
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 
 from voice2face.audio.features import random_crop, random_crop_length
 from voice2face.config import MapperTrainingConfig, ModelConfig, to_dict
-from voice2face.errors import CheckpointError, DatasetError, TrainingInterrupted
+from voice2face.data.containers import UtteranceFeatures
+from voice2face.errors import CheckpointError, DatasetError
 from voice2face.models.embedding import embed_utterances
 from voice2face.models.ops import assert_shape
 from voice2face.models.registry import build_mapper
 from voice2face.models.wplus import MappedGenerator, VoiceToWPlus
-from voice2face.storage import ModelFolder, RunFolder
-from voice2face.training.distributed import DistributedContext, StopRequest, stop_reason
-from voice2face.training.encoder import UtteranceFeatures
+from voice2face.storage import ModelFolder
+from voice2face.training.distributed import DistributedContext
+from voice2face.training.loop import Schedule
 from voice2face.training.state import capture_rng, restore_rng
 
 log = logging.getLogger(__name__)
@@ -67,11 +67,14 @@ class MapperTrainer:
     projections of their renderings ``[N, num_ws, w_dim]``; :func:`voice2face.training.projection.
     calibration_codes`). validation: (utterances, their speakers' codes) or None.
     attributes ``[S, 2]``: each training speaker's (male 0/1, age in years), NaN where unknown;
-    used when ``config.attribute_weight`` > 0 (see :func:`identity_attributes`).
+    used when ``config.attribute_weight`` > 0 (see
+    :func:`voice2face.training.mapper_inputs.identity_attributes`).
     In selection mode ``targets`` and ``calibration`` are None, ``traits`` ``[S, T]`` holds the
     reader's reading of each training speaker's faces, the mapper's reader comes trained in
     ``reader_state``, and validation pairs utterances with their speakers' readings.
     """
+
+    resume_command = "voice2face train"
 
     def __init__(
         self,
@@ -140,6 +143,12 @@ class MapperTrainer:
         self.optimiser = torch.optim.Adam(groups, weight_decay=config.weight_decay)
         self.crop_rng = np.random.default_rng([seed, 4])
         self.step = 0
+
+    def schedule(self) -> Schedule:
+        """``steps`` steps; validation every ``validate_every`` and at the end; a snapshot every ``snapshot_every``."""
+        config = self.config
+        return Schedule(total=config.steps, snapshot_every=config.snapshot_every, validate_every=config.validate_every,
+                        images_per_step=config.batch_size, description="voice→W+")  # fmt: skip
 
     def _code_targets(self, config: MapperTrainingConfig, num_speakers: int) -> None:
         """The codes' principal directions and each speaker's coefficients; the coefficient head."""
@@ -223,17 +232,27 @@ class MapperTrainer:
         embeddings = embed_utterances(self.encoder, utterances.features, device=self.context.device)  # [U, D]
         return speaker_means(embeddings, utterances.speaker, len(utterances.speaker_names))
 
+    def _embed_checked(self, utterances: UtteranceFeatures, check: Callable[[], None]) -> torch.Tensor:
+        """Whole-utterance embeddings ``[U, D]``, calling ``check()`` before each utterance."""
+        embeddings = []
+        for features in utterances.features:
+            check()
+            embeddings.append(embed_utterances(self.encoder, [features], device=self.context.device))  # [1, D]
+        return torch.cat(embeddings)
+
     @torch.no_grad()
-    def validate(self) -> dict[str, float]:
-        """Code error of the validation utterances beside the mean-code answer's; empty without validation."""
+    def validate(self, check: Callable[[], None] = lambda: None) -> dict[str, float]:
+        """Code error of the validation utterances beside the mean-code answer's; empty without validation.
+
+        ``check()`` is called before each utterance (the loop's: it raises to stop for the budget or Ctrl-C)."""
         if self.validation is None:
             return {}
         utterances, codes = self.validation
+        embeddings = self._embed_checked(utterances, check)  # [U, D]
         if self.selecting:
-            return self._validate_traits(utterances, codes)
+            return self._validate_traits(embeddings, utterances, codes)
         was_training = self.hidden.training
         self.hidden.eval()
-        embeddings = embed_utterances(self.encoder, utterances.features, device=self.context.device)  # [U, D]
         predicted = self.predict_offsets(embeddings)  # [U, L·C]
         self.hidden.train(was_training)
         truth = (codes.float() - self.mapper.w_avg).flatten(1)[torch.as_tensor(utterances.speaker, dtype=torch.long)]
@@ -241,9 +260,11 @@ class MapperTrainer:
         baseline = float(F.mse_loss(self.offset_mean.expand_as(truth), truth))
         return {"val/code_mse": error, "val/mean_code_mse": baseline, "val/skill": 1.0 - error / max(baseline, 1e-12)}
 
-    def _validate_traits(self, utterances: UtteranceFeatures, traits: torch.Tensor) -> dict[str, float]:
-        """Selection mode: predicted traits of the validation utterances against their faces' readings."""
-        embeddings = embed_utterances(self.encoder, utterances.features, device=self.context.device)  # [U, D]
+    def _validate_traits(
+        self, embeddings: torch.Tensor, utterances: UtteranceFeatures, traits: torch.Tensor
+    ) -> dict[str, float]:
+        """Selection mode: predicted traits of the validation utterances (embeddings ``[U, D]``) against
+        their faces' readings."""
         predicted = self.mapper.voice_traits(embeddings)  # [U, T]
         truth = traits.float()[torch.as_tensor(utterances.speaker, dtype=torch.long)]  # [U, T]
         error = float(F.mse_loss(predicted, truth))
@@ -275,7 +296,7 @@ class MapperTrainer:
 
     def save_snapshot(self, model_dir: Path, extra_files: dict[str, str | bytes] | None = None) -> int:
         """Fold, fit the mapper's voice subspace and its calibration, and replace ``model_dir``
-        atomically. Returns the number of voice directions kept."""
+        atomically. Returns (and logs) the number of voice directions kept."""
         self.fold()
         was_training = self.encoder.training
         kept = 0
@@ -289,6 +310,7 @@ class MapperTrainer:
             {"voice_encoder": self.encoder, "generator": self.generator, "mapper": self.mapper}, self.model_config,
             trainer_state=self.trainer_state(), extra_files=extra_files,
         )  # fmt: skip
+        log.info("snapshot at step %d; voice directions kept: %d", self.step, kept)
         return kept
 
     def load_snapshot(self, model_dir: Path) -> None:
@@ -313,123 +335,3 @@ class MapperTrainer:
     def voice_generator(self) -> MappedGenerator:
         """The generator as the saved model will sample it (call after :meth:`save_snapshot`)."""
         return MappedGenerator(self.generator, self.mapper).eval()
-
-
-def run_mapper_training(
-    trainer: MapperTrainer,
-    run_dir: Path,
-    *,
-    max_steps: int | None = None,
-    time_budget_s: float | None = None,
-    stats=None,
-    progress: bool = True,
-    on_snapshot=None,
-) -> MapperTrainer:
-    """Train to ``config.steps`` (or ``max_steps`` / ``time_budget_s``), validating and snapshotting.
-
-    On Ctrl-C the step in progress finishes, a snapshot is written and :class:`TrainingInterrupted` is raised.
-    """
-    config = trainer.config
-    total = config.steps if max_steps is None else min(config.steps, max_steps)
-    model_dir = RunFolder(run_dir).model.path
-    start = time.monotonic()
-    saved_step, reason = -1, None
-
-    def snapshot() -> None:
-        kept = trainer.save_snapshot(model_dir)
-        log.info("snapshot at step %d; voice directions kept: %d", trainer.step, kept)
-        if on_snapshot is not None:
-            on_snapshot(trainer)
-
-    bar = tqdm(total=total, initial=trainer.step, unit="step", desc="voice→W+", disable=not progress)
-    try:
-        with StopRequest() as stop:
-            while trainer.step < total:
-                reason = stop_reason(start, time_budget_s, trainer.context, stop)
-                if reason is not None:
-                    log.info("stopping (%s) at step %d of %d", reason, trainer.step, total)
-                    break
-                step_stats = trainer.train_step()
-                bar.update(1)
-                if trainer.step % config.validate_every == 0 or trainer.step == total:
-                    step_stats.update(trainer.validate())
-                bar.set_postfix({k.split("/")[-1]: f"{v:.3f}" for k, v in step_stats.items()})
-                if stats is not None:
-                    stats.write(trainer.step, trainer.step * config.batch_size / 1000, step_stats)
-                if trainer.step % config.snapshot_every == 0:
-                    snapshot()
-                    saved_step = trainer.step
-    finally:
-        bar.close()
-    if saved_step != trainer.step:
-        snapshot()
-    if reason == "interrupt":
-        raise TrainingInterrupted(
-            f"interrupted at step {trainer.step}; {model_dir} holds a snapshot that continues exactly with: "
-            f"voice2face train --resume {run_dir}"
-        )
-    if trainer.step < total:
-        log.warning("the mapper stopped at step %d of %d (%s); its codes are less trained than the preset asks",
-                    trainer.step, total, reason)  # fmt: skip
-    return trainer
-
-
-def identity_attributes(identities, names: list[str]) -> torch.Tensor:
-    """``[S, 2]`` (male 0/1, age in years) for the identities called ``names``, NaN where unknown.
-
-    identities: manifest identity records (``.id``, ``.attributes`` with optional "sex", "age")."""
-    by_id = {identity.id: identity.attributes for identity in identities}
-    rows = []
-    for name in names:
-        attributes = by_id.get(name, {})
-        sex = {"male": 1.0, "female": 0.0}.get(str(attributes.get("sex", "")).lower(), float("nan"))
-        age = attributes.get("age")
-        rows.append([sex, float(age) if isinstance(age, (int, float)) else float("nan")])
-    return torch.tensor(rows, dtype=torch.float32)
-
-
-def train_selection_reader(
-    faces: torch.Tensor, identities: list, selection, *, progress: bool = False
-) -> dict[str, torch.Tensor]:
-    """The selection reader's weights: a trait network (``selection.reader``) trained on the voice
-    corpus's training faces uint8 ``[N, 3, R, R]`` and their identities' recorded traits
-    (``selection.traits``; see :func:`voice2face.metrics.traits.identity_traits`). Deterministic for
-    the reader's seed (trained on the pinned instrument thread count)."""
-    from voice2face.metrics.traits import TraitSpec, identity_traits, train_trait_net
-    from voice2face.utils.images import uint8_to_float
-
-    values = [identity_traits(identity) for identity in identities]
-    missing = sorted({name for name in selection.traits for v in values if name not in v})
-    if missing:
-        raise DatasetError(
-            f"the selection reader needs the traits {', '.join(missing)} of every training identity, which this "
-            "manifest does not record; choose selection traits the dataset has (e.g. sex)."
-        )
-    targets = np.array([[v[name] for name in selection.traits] for v in values], dtype=np.float64)  # [N, T]
-    specs = [TraitSpec(name, "binary" if name in selection.binary else "regression", True) for name in selection.traits]
-    bar = tqdm(total=selection.reader.epochs, unit="epoch", desc="selection reader", disable=not progress)
-
-    def advance(epoch: int, loss: float) -> None:
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss:.3f}")
-
-    try:
-        network = train_trait_net(uint8_to_float(faces), targets, specs, selection.reader, progress=advance)
-    finally:
-        bar.close()
-    return {key: value.detach().clone() for key, value in network.state_dict().items()}
-
-
-@torch.no_grad()
-def speaker_readings(
-    mapper: VoiceToWPlus, faces: torch.Tensor, speaker: torch.Tensor, num_speakers: int
-) -> torch.Tensor:
-    """The mean of the mapper's reader over each speaker's faces: ``[S, T]`` in selection units.
-
-    faces uint8 ``[N, 3, R, R]``; speaker ``[N]`` indices in [0, S)."""
-    from voice2face.utils.images import uint8_to_float
-
-    mapper.reader.eval()
-    read = torch.cat([mapper.read_traits(uint8_to_float(faces[start : start + 256]))
-                      for start in range(0, faces.shape[0], 256)])  # fmt: skip
-    return speaker_means(read, speaker.numpy(), num_speakers)

@@ -1,12 +1,14 @@
 """Stage 2: train the face generator on (voice embedding, face) pairs, with exact resume.
 
 The same trainer pretrains an unconditional generator (``c_dim`` 0) on faces alone
-(:class:`FaceTensors`): the first step of the paper's route, a pretrained StyleGAN2 that a
+(:class:`~voice2face.data.containers.FaceTensors`): the first step of the paper's route, a pretrained StyleGAN2 that a
 voice→W+ mapper later drives. Then there is no encoder, no condition and no identity head.
 
-The loop runs StyleGAN2's phases each step — Gmain, Greg (every ``pl_interval`` steps), Dmain,
-Dreg (every ``r1_interval`` steps) — updates the EMA generator, reports to ``stats.jsonl``, and
-every ``snapshot_kimg`` replaces ``RUN_DIR/model/`` atomically with: the voice encoder, the EMA
+Each step runs StyleGAN2's phases — Gmain, Greg (every ``pl_interval`` steps), Dmain, Dreg
+(every ``r1_interval`` steps) — and updates the EMA generator. The loop
+(:func:`voice2face.training.loop.run_training`, counting images: the run's length and snapshot
+interval are in kimg) reports to ``stats.jsonl`` and every ``snapshot_kimg`` replaces
+``RUN_DIR/model/`` atomically with: the voice encoder, the EMA
 generator, the discriminator (safetensors) and ``trainer_state.pt`` (the raw generator,
 optimisers, counters, path-length mean, every random stream, the data-order position). Because
 one folder swap carries all of it, a kill at any moment leaves a consistent latest snapshot, and
@@ -22,30 +24,28 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from voice2face.config import GANTrainingConfig, ModelConfig, to_dict
-from voice2face.errors import CheckpointError, ConfigError, DatasetError, TrainingInterrupted
-from voice2face.storage import ModelFolder, RunFolder
+from voice2face.data.containers import FaceTensors, PairedTensors
+from voice2face.errors import CheckpointError, ConfigError, DatasetError
+from voice2face.storage import ModelFolder
 from voice2face.training.augment import as_augmenter, make_draw
 from voice2face.training.data_order import BatchOrder, rank_share
 from voice2face.training.distributed import (
     DistributedContext,
-    StopRequest,
     all_reduce_mean,
     average_buffers,
     average_gradients,
     per_rank_batch,
-    stop_reason,
 )
 from voice2face.training.ema import ema_beta, update_ema
+from voice2face.training.loop import Schedule
 from voice2face.training.losses import GANLoss
 from voice2face.training.schedule import LazyInterval
 from voice2face.training.state import capture_rng, restore_rng
@@ -54,69 +54,8 @@ from voice2face.utils.images import uint8_to_float
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class FaceTensors:
-    """Unpaired faces held in memory for unconditional pretraining: faces ``[N, 3, R, R]`` uint8."""
-
-    faces: torch.Tensor
-
-    def __post_init__(self) -> None:
-        if self.faces.ndim != 4 or self.faces.dtype != torch.uint8 or self.faces.shape[0] == 0:
-            raise DatasetError(
-                f"faces must be a non-empty uint8 [N, 3, R, R], got {self.faces.dtype} {tuple(self.faces.shape)}."
-            )
-
-    @property
-    def num_identities(self) -> int:
-        """No identities: the faces are unpaired."""
-        return 0
-
-    @property
-    def identity_names(self) -> list[str]:
-        """No identities: the faces are unpaired."""
-        return []
-
-
-@dataclass
-class PairedTensors:
-    """Stage-2 training data held in memory.
-
-    faces ``[N, 3, R, R]`` uint8; face_identity ``[N]`` (0..K-1); embeddings ``[U, D]`` voice
-    embeddings of the frozen encoder; utterance_identity ``[U]``; identity_names ``K`` ids.
-    """
-
-    faces: torch.Tensor
-    face_identity: torch.Tensor
-    embeddings: torch.Tensor
-    utterance_identity: torch.Tensor
-    identity_names: list[str]
-
-    def __post_init__(self) -> None:
-        if self.faces.ndim != 4 or self.faces.dtype != torch.uint8:
-            raise DatasetError(f"faces must be uint8 [N, 3, R, R], got {self.faces.dtype} {tuple(self.faces.shape)}.")
-        if self.faces.shape[0] == 0 or self.embeddings.shape[0] == 0:
-            raise DatasetError("the training split has no faces or no utterances; check the dataset's manifest.")
-        if (
-            self.faces.shape[0] != self.face_identity.shape[0]
-            or self.embeddings.shape[0] != self.utterance_identity.shape[0]
-        ):
-            raise DatasetError("faces/utterances and their identity labels differ in number.")
-        with_voice = set(self.utterance_identity.tolist())
-        missing = sorted(set(self.face_identity.tolist()) - with_voice)
-        if missing:
-            names = ", ".join(self.identity_names[i] for i in missing[:3])
-            raise DatasetError(f"training identities {names} have faces but no utterances; re-prepare the dataset.")
-        self.by_identity = [
-            torch.nonzero(self.utterance_identity == k).flatten().numpy() for k in range(len(self.identity_names))
-        ]
-
-    @property
-    def num_identities(self) -> int:
-        """K, the number of training identities (the identity head's width)."""
-        return len(self.identity_names)
-
-
-def _phase_step(loss: torch.Tensor, module: nn.Module, optimiser: torch.optim.Optimizer, context) -> None:
+def phase_step(loss: torch.Tensor, module: nn.Module, optimiser: torch.optim.Optimizer, context) -> None:
+    """One optimiser step of one phase on ``loss``: gradients averaged over ranks, non-finite ones clamped."""
     optimiser.zero_grad(set_to_none=True)
     loss.backward()
     average_gradients(module, context)
@@ -128,6 +67,8 @@ def _phase_step(loss: torch.Tensor, module: nn.Module, optimiser: torch.optim.Op
 
 class GANTrainer:
     """Owns the networks, optimisers and random streams of one stage-2 run."""
+
+    resume_command = "voice2face train"
 
     def __init__(
         self,
@@ -199,6 +140,15 @@ class GANTrainer:
         self.step = 0
         self.images_seen = 0
 
+    def schedule(self) -> Schedule:
+        """``kimg`` thousand images, a snapshot every ``snapshot_kimg``, a report every ``report_every`` steps."""
+        config = self.config
+        return Schedule(
+            total=math.ceil(config.kimg * 1000), snapshot_every=max(1, int(config.snapshot_kimg * 1000)),
+            report_every=config.report_every, unit="image", units_per_step=self.global_batch,
+            images_per_step=self.global_batch, timing=True,
+        )  # fmt: skip
+
     # ------------------------------------------------------------------ data
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
@@ -237,20 +187,20 @@ class GANTrainer:
         self.D.requires_grad_(False)
         batch = real.shape[0]
         result = self.loss.g_main(c, identity, batch)
-        _phase_step(result.loss, self.G, self.opt_G, self.context)
+        phase_step(result.loss, self.G, self.opt_G, self.context)
         stats.update(result.stats)
         if self.pl.fires(self.step):
             result = self.loss.g_path_length(c, gain=self.pl.interval, batch=batch)
-            _phase_step(result.loss, self.G, self.opt_G, self.context)
+            phase_step(result.loss, self.G, self.opt_G, self.context)
             stats.update(result.stats)
         self.G.requires_grad_(False)
         self.D.requires_grad_(True)
         result = self.loss.d_main(real, c, identity, c_other)
-        _phase_step(result.loss, self.D, self.opt_D, self.context)
+        phase_step(result.loss, self.D, self.opt_D, self.context)
         stats.update(result.stats)
         if self.r1.fires(self.step):
             result = self.loss.d_r1(real, c, gain=self.r1.interval)
-            _phase_step(result.loss, self.D, self.opt_D, self.context)
+            phase_step(result.loss, self.D, self.opt_D, self.context)
             stats.update(result.stats)
         self.D.requires_grad_(False)
         average_buffers(self.G, self.context)
@@ -259,6 +209,10 @@ class GANTrainer:
         update_ema(self.G_ema, self.G, beta)
         self.step += 1
         return stats
+
+    def validate(self, check: Callable[[], None] = lambda: None) -> dict[str, float]:
+        """No validation figures: the evaluation scores generators (``voice2face evaluate``)."""
+        return {}
 
     # ------------------------------------------------------------------ snapshots
 
@@ -310,82 +264,3 @@ class GANTrainer:
         self.step, self.images_seen = int(state["step"]), int(state["images_seen"])
         restore_rng(state["rng"], {"loss": self.rng, "pick": self.pick_rng})
         self.order.load_state_dict(state["order"])
-
-
-def run_gan_training(
-    trainer: GANTrainer,
-    run_dir: Path,
-    *,
-    max_steps: int | None = None,
-    time_budget_s: float | None = None,
-    stats=None,
-    on_snapshot=None,
-    progress: bool = True,
-) -> GANTrainer:
-    """Train until ``config.kimg`` thousand images (or ``max_steps`` / ``time_budget_s``), snapshotting.
-
-    ``on_snapshot(trainer)`` runs after each snapshot on rank 0 (e.g. to write image grids). A final
-    snapshot is always written, so a time-limited run still holds ``model/``; on Ctrl-C the step
-    in progress finishes, the snapshot is written and :class:`TrainingInterrupted` is raised.
-    """
-    config = trainer.config
-    total_images = math.ceil(config.kimg * 1000)
-    snapshot_every = max(1, int(config.snapshot_kimg * 1000))
-    model_dir = RunFolder(run_dir).model.path
-    main = trainer.context.is_main
-    start = time.monotonic()
-    next_snapshot = (trainer.images_seen // snapshot_every + 1) * snapshot_every
-    bar = tqdm(
-        total=total_images / 1000,
-        initial=trainer.images_seen / 1000,
-        unit="kimg",
-        disable=not (progress and main),
-        bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} kimg [{elapsed}<{remaining}] {postfix}",
-    )
-    tick = time.monotonic()
-    saved_step = -1
-    reason = None
-    try:
-        with StopRequest() as stop:
-            while trainer.images_seen < total_images:
-                if max_steps is not None and trainer.step >= max_steps:
-                    break
-                reason = stop_reason(start, time_budget_s, trainer.context, stop)
-                if reason is not None:
-                    log.info("stopping (%s) at %.2f kimg", reason, trainer.images_seen / 1000)
-                    break
-                step_stats = trainer.train_step()
-                bar.update(trainer.global_batch / 1000)
-                if trainer.step % config.report_every == 0 and main:
-                    now = time.monotonic()
-                    sec_per_kimg = (now - tick) / (config.report_every * trainer.global_batch / 1000)
-                    tick = now
-                    step_stats["timing/sec_per_kimg"] = sec_per_kimg
-                    bar.set_postfix_str(
-                        f"G {step_stats.get('loss/G/adv', float('nan')):.3f} D "
-                        f"{step_stats.get('loss/D/real', 0) + step_stats.get('loss/D/fake', 0):.3f} "
-                        f"{sec_per_kimg:.1f} s/kimg"
-                    )
-                    if stats is not None:
-                        stats.write(trainer.step, trainer.images_seen / 1000, step_stats)
-                if trainer.images_seen >= next_snapshot:
-                    next_snapshot += snapshot_every
-                    if main:
-                        _snapshot(trainer, model_dir, on_snapshot)
-                        saved_step = trainer.step
-    finally:
-        bar.close()
-    if main and saved_step != trainer.step:
-        _snapshot(trainer, model_dir, on_snapshot)
-    if reason == "interrupt":
-        raise TrainingInterrupted(
-            f"interrupted at {trainer.images_seen / 1000:.2f} kimg; {model_dir} holds a snapshot that continues "
-            f"exactly with: voice2face train --resume {run_dir}"
-        )
-    return trainer
-
-
-def _snapshot(trainer: GANTrainer, model_dir: Path, on_snapshot) -> None:
-    trainer.save_snapshot(model_dir)
-    if on_snapshot is not None:
-        on_snapshot(trainer)

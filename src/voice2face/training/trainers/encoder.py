@@ -4,8 +4,15 @@ Paper recipe (§3.2): SGD (lr 1e-3, momentum 0.9, weight decay 1e-4) with a cosi
 learning rate, batch 384, random 3–8 s crops (one crop length per batch; shorter utterances
 tiled). Validation: speaker-identification accuracy on held-out utterances of training
 speakers (whole utterances, as at test time) and verification EER between val identities'
-utterances (cosine of embeddings). Snapshots and resume work as in stage 2: the model folder
-(``voice_encoder.safetensors`` + ``trainer_state.pt``) is replaced atomically.
+utterances (cosine of embeddings). Each is measured on at most ``validation_utterances``
+(default :data:`VALIDATION_UTTERANCES`) of its utterances: a fixed sample, drawn once with
+:data:`VALIDATION_SEED` whatever the training seed, so every check of every run of a dataset
+scores the same recordings. Below the cap (the default 200-identity synthvox corpus) the figures
+are those of the whole sets, as before; above it they estimate them: each utterance is one forward
+pass of its own (lengths differ), and a check on thousands held a run for minutes. The loop's
+stop check runs between utterances, and the holdout is scored in inference mode (same numbers).
+Snapshots and resume work as in stage 2: the model folder (``voice_encoder.safetensors`` +
+``trainer_state.pt``) is replaced atomically. The loop is :func:`voice2face.training.loop.run_training`.
 """
 
 from __future__ import annotations
@@ -13,54 +20,42 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from voice2face.audio.features import random_crop, random_crop_length
 from voice2face.config import EncoderTrainingConfig, ModelConfig, to_dict
-from voice2face.errors import CheckpointError, DatasetError, TrainingInterrupted
+from voice2face.data.containers import UtteranceFeatures
+from voice2face.errors import CheckpointError, DatasetError
 from voice2face.models.embedding import embed_utterances
-from voice2face.storage import ModelFolder, RunFolder
+from voice2face.storage import ModelFolder
 from voice2face.training.data_order import BatchOrder, rank_share
-from voice2face.training.distributed import (
-    DistributedContext,
-    StopRequest,
-    average_gradients,
-    per_rank_batch,
-    stop_reason,
-)
+from voice2face.training.distributed import DistributedContext, average_gradients, per_rank_batch
+from voice2face.training.loop import Schedule
 from voice2face.training.state import capture_rng, restore_rng
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class UtteranceFeatures:
-    """Features of many utterances held in memory: ``features[i]`` is ``[F, T_i]``; ``speaker[i]`` its label."""
+#: At most this many utterances of each validation set are scored per check (see the module docstring).
+VALIDATION_UTTERANCES = 256
+#: The seed of the validation sample: fixed, so runs of any seed are scored on the same recordings.
+VALIDATION_SEED = 2024
 
-    features: list[np.ndarray]
-    speaker: np.ndarray
-    speaker_names: list[str]
 
-    def __post_init__(self) -> None:
-        if not self.features:
-            raise DatasetError("no utterances to train on; check the dataset's manifest and split.")
-        if len(self.features) != len(self.speaker):
-            raise DatasetError("utterance features and speaker labels differ in number.")
-        dims = {f.shape[0] for f in self.features}
-        if len(dims) != 1:
-            raise DatasetError(f"utterance features have different dimensions {sorted(dims)}; recompute them.")
-
-    @property
-    def dim(self) -> int:
-        """F, features per frame."""
-        return self.features[0].shape[0]
+def validation_sample(utterances: UtteranceFeatures | None, cap: int | None) -> UtteranceFeatures | None:
+    """``utterances`` itself when it has at most ``cap`` (None: no cap), else a fixed sample of ``cap``
+    of them (drawn with :data:`VALIDATION_SEED`, kept in their order)."""
+    if utterances is None or cap is None or len(utterances.features) <= cap:
+        return utterances
+    keep = np.sort(np.random.default_rng(VALIDATION_SEED).choice(len(utterances.features), cap, replace=False))
+    return UtteranceFeatures(
+        [utterances.features[i] for i in keep], utterances.speaker[keep], list(utterances.speaker_names)
+    )
 
 
 def equal_error_rate(scores: np.ndarray, same: np.ndarray) -> float:
@@ -86,7 +81,12 @@ def equal_error_rate(scores: np.ndarray, same: np.ndarray) -> float:
 
 
 class EncoderTrainer:
-    """Owns the encoder, its optimiser and random streams for one stage-1 run."""
+    """Owns the encoder, its optimiser and random streams for one stage-1 run.
+
+    holdout / verification: the validation sets (see the module docstring); at most
+    ``validation_utterances`` of each are scored (None: all of them)."""
+
+    resume_command = "voice2face train-encoder"
 
     def __init__(
         self,
@@ -97,6 +97,7 @@ class EncoderTrainer:
         verification: UtteranceFeatures | None = None,
         seed: int = 0,
         context: DistributedContext | None = None,
+        validation_utterances: int | None = VALIDATION_UTTERANCES,
     ):
         from voice2face.models import build_voice_encoder
 
@@ -127,6 +128,19 @@ class EncoderTrainer:
         )
         self.crop_rng = np.random.default_rng([seed, 2])
         self.step = 0
+        self.holdout_sample = validation_sample(holdout, validation_utterances)
+        self.verification_sample = validation_sample(verification, validation_utterances)
+        for name, whole, sample in (("held-out", holdout, self.holdout_sample),
+                                    ("verification", verification, self.verification_sample)):  # fmt: skip
+            if sample is not whole:
+                log.info("validating on a fixed sample of %d of the %d %s utterances",
+                         len(sample.features), len(whole.features), name)  # fmt: skip
+
+    def schedule(self) -> Schedule:
+        """``steps`` steps; validation every ``validate_every`` and at the end; a snapshot every ``snapshot_every``."""
+        config = self.config
+        return Schedule(total=config.steps, snapshot_every=config.snapshot_every,
+                        validate_every=config.validate_every, images_per_step=config.batch_size)  # fmt: skip
 
     def learning_rate(self, step: int) -> float:
         """Cosine-cycle schedule: ``lr_cycles`` half-cosines from lr to ~0 over the run."""
@@ -157,24 +171,34 @@ class EncoderTrainer:
             "lr": self.learning_rate(self.step - 1),
         }
 
-    @torch.no_grad()
-    def validate(self) -> dict[str, float]:
-        """Speaker-ID accuracy on held-out utterances; EER between verification identities' utterances."""
+    @torch.inference_mode()
+    def validate(self, check: Callable[[], None] = lambda: None) -> dict[str, float]:
+        """Speaker-ID accuracy on held-out utterances; EER between verification identities' utterances.
+
+        ``check()`` is called before each utterance (the loop's: it raises to stop for the budget or Ctrl-C)."""
         results: dict[str, float] = {}
         device = self.context.device
-        if self.holdout is not None and self.holdout.features:
+        holdout, verification = self.holdout_sample, self.verification_sample
+        if holdout is not None and holdout.features:
             self.encoder.eval()
-            correct = 0
-            for features, speaker in zip(self.holdout.features, self.holdout.speaker, strict=True):
-                _, logits = self.encoder.forward_with_logits(torch.from_numpy(features)[None].to(device))
-                correct += int(logits.argmax(1).item() == speaker)
-            self.encoder.train()
-            results["val/speaker_id_accuracy"] = correct / len(self.holdout.features)
-        if self.verification is not None and len(set(self.verification.speaker.tolist())) >= 2:
-            embeddings = F.normalize(embed_utterances(self.encoder, self.verification.features, device=device), dim=1)
+            try:
+                correct = 0
+                for features, speaker in zip(holdout.features, holdout.speaker, strict=True):
+                    check()
+                    _, logits = self.encoder.forward_with_logits(torch.from_numpy(features)[None].to(device))
+                    correct += int(logits.argmax(1).item() == speaker)
+            finally:
+                self.encoder.train()
+            results["val/speaker_id_accuracy"] = correct / len(holdout.features)
+        if verification is not None and len(set(verification.speaker.tolist())) >= 2:
+            embeddings = []
+            for features in verification.features:  # one at a time: lengths differ
+                check()
+                embeddings.append(embed_utterances(self.encoder, [features], device=device))  # [1, D]
+            embeddings = F.normalize(torch.cat(embeddings), dim=1)  # [U, D]
             scores = embeddings @ embeddings.T
             upper = torch.triu_indices(len(embeddings), len(embeddings), offset=1)
-            same = self.verification.speaker[upper[0].numpy()] == self.verification.speaker[upper[1].numpy()]
+            same = verification.speaker[upper[0].numpy()] == verification.speaker[upper[1].numpy()]
             if same.any():
                 results["val/verification_eer"] = equal_error_rate(scores[upper[0], upper[1]].numpy(), same)
         return results
@@ -217,53 +241,3 @@ class EncoderTrainer:
         self.step = int(state["step"])
         restore_rng(state["rng"], {"crop": self.crop_rng})
         self.order.load_state_dict(state["order"])
-
-
-def run_encoder_training(
-    trainer: EncoderTrainer,
-    run_dir: Path,
-    *,
-    max_steps: int | None = None,
-    time_budget_s: float | None = None,
-    stats=None,
-    progress: bool = True,
-) -> EncoderTrainer:
-    """Train to ``config.steps`` (or ``max_steps`` / ``time_budget_s``), validating and snapshotting.
-
-    On Ctrl-C the step in progress finishes, a snapshot is written and :class:`TrainingInterrupted` is raised.
-    """
-    config = trainer.config
-    total = config.steps if max_steps is None else min(config.steps, max_steps)
-    main = trainer.context.is_main
-    model_dir = RunFolder(run_dir).model.path
-    start = time.monotonic()
-    saved_step = -1
-    reason = None
-    bar = tqdm(total=total, initial=trainer.step, unit="step", disable=not (progress and main))
-    try:
-        with StopRequest() as stop:
-            while trainer.step < total:
-                reason = stop_reason(start, time_budget_s, trainer.context, stop)
-                if reason is not None:
-                    log.info("stopping (%s) at step %d", reason, trainer.step)
-                    break
-                step_stats = trainer.train_step()
-                bar.update(1)
-                bar.set_postfix(loss=f"{step_stats['loss/speaker_ce']:.3f}", acc=f"{step_stats['acc/train']:.2f}")
-                if trainer.step % config.validate_every == 0 or trainer.step == total:
-                    step_stats.update(trainer.validate())
-                if main and stats is not None:
-                    stats.write(trainer.step, trainer.step * config.batch_size / 1000, step_stats)
-                if main and trainer.step % config.snapshot_every == 0:
-                    trainer.save_snapshot(model_dir)
-                    saved_step = trainer.step
-    finally:
-        bar.close()
-    if main and saved_step != trainer.step:
-        trainer.save_snapshot(model_dir)
-    if reason == "interrupt":
-        raise TrainingInterrupted(
-            f"interrupted at step {trainer.step}; {model_dir} holds a snapshot that continues exactly with: "
-            f"voice2face train-encoder --resume {run_dir}"
-        )
-    return trainer

@@ -1,0 +1,112 @@
+"""A run's resolved settings, before any training: what ``--dry-run`` prints and a run folder records.
+
+:func:`resolve_options` turns a command's arguments (a preset and its overrides, or a run folder to
+resume) into the :class:`~voice2face.storage.RunOptions` a run is made with; it reads no dataset
+and trains nothing, so a preset can be inspected before its data or encoder exist. The stages
+(:mod:`voice2face.training.stages`) train from the same options, so a dry run shows exactly what
+a run would record in ``training_options.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from voice2face import __version__
+from voice2face.config import TrainingPreset, to_dict
+from voice2face.errors import CheckpointError, ConfigError
+from voice2face.storage import RunFolder, RunOptions, resolve
+from voice2face.storage.layout import OPTIONS_FILE
+from voice2face.training.presets import get_preset
+
+#: The stages a run folder can hold: ``train-encoder``, ``train`` (a generator), ``train`` (the paper's route).
+STAGES = ("encoder", "gan", "mapper")
+
+
+def resolve_options(
+    stage: str,
+    preset: str | TrainingPreset | None,
+    data_dir: str | Path | None = None,
+    *,
+    seed: int = 0,
+    resume: str | Path | None = None,
+    steps: int | None = None,
+    kimg: float | None = None,
+    encoder: str | Path | None = None,
+    generator: str | Path | None = None,
+) -> RunOptions:
+    """The settings a ``stage`` run ("encoder", "gan" or "mapper") would be made with.
+
+    With ``resume``, the run's own options (``preset``, ``data_dir``, ``seed`` and the model folders
+    are the run's; ``kimg`` may lengthen a generator run); else ``preset``'s stage config with the
+    overrides: ``steps`` (encoder, mapper), ``kimg`` (gan), and the model folders the stage starts
+    from (``encoder`` for gan and mapper, ``generator`` for mapper; a gan's is not checked, as a dry
+    run may name an encoder still to be trained)."""
+    if stage not in STAGES:
+        raise ConfigError(f"no training stage {stage!r}; choose one of {', '.join(STAGES)}.")
+    resume_dir = Path(resume) if resume is not None else None
+    saved = resumed_options(resume_dir, stage) if resume_dir is not None else None
+    if saved is not None:
+        config = saved.training_config(where=str(resume_dir / OPTIONS_FILE))
+        name, data_dir, seed = saved.preset, saved.data, saved.seed
+        encoder, generator = saved.encoder, saved.generator
+        if stage == "gan" and kimg is not None:
+            config = dataclasses.replace(config, kimg=kimg)
+    else:
+        chosen = mapper_preset(preset) if stage == "mapper" else _preset(preset)
+        config = {"encoder": chosen.encoder, "gan": chosen.gan, "mapper": chosen.mapper}[stage]
+        length = {"encoder": ("steps", steps), "gan": ("kimg", kimg), "mapper": ("steps", steps)}[stage]
+        if length[1] is not None:
+            config = dataclasses.replace(config, **{length[0]: length[1]})
+        name = chosen.name
+        if stage == "mapper":
+            generator = None if generator is None else _model_folder(Path(generator), "--generator")
+            encoder = None if encoder is None else _model_folder(Path(encoder), "--encoder")
+    if stage == "gan":
+        encoder = None if encoder is None else resolve(Path(encoder), check=False).path
+    return RunOptions(
+        stage=stage, preset=name, data=_optional_str(data_dir), seed=seed,
+        encoder=_optional_str(encoder) if stage != "encoder" else None,
+        generator=_optional_str(generator) if stage == "mapper" else None,
+        config=to_dict(config), voice2face_version=__version__,
+    )  # fmt: skip
+
+
+def resumed_options(run_dir: Path, stage: str) -> RunOptions:
+    """The options of ``run_dir``, which must be a ``stage`` run with a recorded seed."""
+    options = RunFolder(run_dir).read_options()
+    if options.stage != stage:
+        command = "train-encoder" if options.stage == "encoder" else "train"
+        raise ConfigError(f"{run_dir} is a {options.stage!r} run; resume it with `voice2face {command}`.")
+    if options.seed is None:
+        raise ConfigError(f"{run_dir / OPTIONS_FILE} records no seed; the run folder is damaged.")
+    return options
+
+
+def stage_of(run_dir: str | Path) -> str:
+    """The stage a run folder belongs to ("encoder", "gan" or "mapper"), read from its options."""
+    return str(RunFolder(run_dir).read_options().stage)
+
+
+def mapper_preset(preset: str | TrainingPreset | None) -> TrainingPreset:
+    """The preset, which must have a voice→W+ stage (the paper's route)."""
+    chosen = _preset(preset)
+    if chosen.mapper is None:
+        raise ConfigError(f"preset {chosen.name!r} has no voice→W+ stage; choose a preset of the paper's route.")
+    return chosen
+
+
+def _preset(preset: str | TrainingPreset | None) -> TrainingPreset:
+    return get_preset(preset) if isinstance(preset, str) or preset is None else preset
+
+
+def _model_folder(path: Path, flag: str) -> Path:
+    """The model folder an option names (a run folder's model/), or a ConfigError naming the option."""
+    try:
+        return resolve(path, flag=flag).path
+    except CheckpointError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _optional_str(path: str | Path | None) -> str | None:
+    return None if path is None else str(path)
