@@ -2,7 +2,7 @@
 
 The mapper's selection mode ships a :class:`TraitNet` inside its weights (its *reader*), so the
 architecture lives here with the other networks. How such a network is trained, cached and
-scored stays with its users (``metrics.traits``, ``metrics.face_cnn``, ``training.mapper``).
+scored stays with its users (``metrics.traits``, ``metrics.face_cnn``, ``training.mapper_inputs``).
 """
 
 from __future__ import annotations
