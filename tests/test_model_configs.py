@@ -17,6 +17,7 @@ from voice2face.config import (
     FaceCNNConfig,
     GeneratorConfig,
     MapperConfig,
+    PoolConfig,
     SelectionConfig,
     VoiceEncoderConfig,
     from_dict,
@@ -58,6 +59,9 @@ CASES = {
     "wplus-mapper-selection": ("mapper", MapperConfig(
         embedding_dim=6, num_ws=6, w_dim=16, hidden_layers=0, rank=3,
         selection=SelectionConfig(candidates=3, z_dim=8, reader=READER, shortlist=0))),
+    "pool-mapper": ("mapper", MapperConfig(
+        family="pool", embedding_dim=6, num_ws=6, w_dim=16,
+        pool=PoolConfig(face_size=8, face_dims=4, rank=2, pool_size=12, candidates=5, blend=2, z_dim=8))),
 }  # fmt: skip
 
 
@@ -94,6 +98,10 @@ def outputs(module: torch.nn.Module, kind: str, config) -> list[torch.Tensor]:
             heads = module.forward_heads(randn(3, config.img_channels, config.img_resolution, config.img_resolution), c)
             return [tensor for tensor in heads if tensor is not None]
         embedding = randn(3, config.embedding_dim)
+        if config.pool is not None:
+            size = config.pool.face_size
+            faces, z = randn(3, 3, size, size), randn(3, config.pool.z_dim)
+            return [module.wanted(embedding), module.face_embedding(faces), module.codes(z, embedding)]
         if config.selection is None:
             return [module(embedding, randn(3, config.num_ws, config.w_dim)), module.predict(embedding)]
         size = config.selection.reader.image_size

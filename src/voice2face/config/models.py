@@ -178,7 +178,7 @@ class DiscriminatorConfig:
         check(self.num_identities >= 0, f"num_identities must be >= 0, got {self.num_identities}.")
 
 
-MAPPER_FAMILIES = ("wplus",)
+MAPPER_FAMILIES = ("wplus", "pool")
 SELECTION_TRAITS = ("sex", "age", "jaw_width", "face_length", "head_size")
 
 
@@ -231,6 +231,56 @@ class SelectionConfig:
 
 
 @dataclass(frozen=True)
+class PoolConfig:
+    """The label-free voice side (voice2face.models.face_pool): the voice chooses among a pool of the
+    frozen generator's own faces by a face embedding learnt without labels.
+
+    The face embedding is a PCA of the pool's renderings at ``face_size`` px (``face_dims``
+    components, each scaled to unit variance when ``whiten``): no labels, no network. The voice
+    predicts the embedding of its speaker's faces (the mean over their photos); the prediction's
+    ``rank`` main directions over the training speakers are where voices differ, each rescaled
+    (calibrated) so that the predictions spread as far as the speakers' faces do. The pool is
+    ``pool_size`` renderings of random codes (drawn from ``seed``), rendered once when the model is
+    built and kept with it; for a latent z, the ``candidates`` pool faces whose keys (random
+    directions, also from ``seed``) lie nearest z are the candidates, so z decides what the voice
+    does not. The ``blend`` candidates nearest the voice in the calibrated directions are mixed in W
+    with softmax weights of temperature ``temperature`` (in squared calibrated units), so nearby
+    voices get nearby, but not identical, faces. With ``sex`` and a per-identity sex label in the
+    data, the voice also predicts the speaker's sex, and only candidates of that sex (read off the
+    pool by a linear direction in the face embedding, fitted on the training faces) are chosen.
+    ``z_dim`` is the generator's (0 until the mapper stage fills it in).
+    """
+
+    face_size: int = 32
+    face_dims: int = 32
+    whiten: bool = True
+    rank: int = 4
+    pool_size: int = 4096
+    candidates: int = 64
+    blend: int = 3
+    temperature: float = 0.5
+    sex: bool = True
+    seed: int = 0
+    z_dim: int = 0
+
+    def __post_init__(self) -> None:
+        check(8 <= self.face_size <= 128, f"pool face_size must be 8–128 px, got {self.face_size}.")
+        check(
+            1 <= self.face_dims <= 3 * self.face_size**2,
+            f"pool face_dims must be 1–{3 * self.face_size**2}, got {self.face_dims}.",
+        )
+        check(1 <= self.rank <= self.face_dims, f"pool rank must be 1–face_dims ({self.face_dims}), got {self.rank}.")
+        check(self.pool_size >= 2, f"pool pool_size must be >= 2, got {self.pool_size}.")
+        check(
+            1 <= self.candidates <= self.pool_size,
+            f"pool candidates must be 1–pool_size ({self.pool_size}), got {self.candidates}.",
+        )
+        check(1 <= self.blend <= self.candidates, f"pool blend must be 1–{self.candidates}, got {self.blend}.")
+        check(self.temperature > 0, f"pool temperature must be > 0, got {self.temperature}.")
+        check(self.z_dim >= 0, f"pool z_dim must be >= 0 (0 = not yet known), got {self.z_dim}.")
+
+
+@dataclass(frozen=True)
 class MapperConfig:
     """The voice→W+ mapper of the paper's route (voice2face.models.wplus.VoiceToWPlus).
 
@@ -249,6 +299,9 @@ class MapperConfig:
     ``selection``: when set, the mapper selects rather than edits (:class:`SelectionConfig`): the
     voice predicts face traits, and among several of the generator's samples the one whose
     rendering shows the nearest traits is kept. The MLP, the subspace and the edit are then unused.
+
+    ``family`` "pool" is the label-free voice side (:class:`PoolConfig`, in ``pool``); the fields of
+    the edit (hidden_dim, hidden_layers, rank, z_strength) are then unused.
     """
 
     family: str = "wplus"
@@ -260,6 +313,7 @@ class MapperConfig:
     rank: int = 16
     z_strength: tuple[float, ...] = ()
     selection: SelectionConfig | None = None
+    pool: PoolConfig | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "z_strength", tuple(float(s) for s in self.z_strength))
@@ -269,6 +323,11 @@ class MapperConfig:
         )
         check(all(0 <= s <= 1 for s in self.z_strength), "mapper z_strength values must be in [0, 1].")
         check(self.family in MAPPER_FAMILIES, f"mapper family must be one of {MAPPER_FAMILIES}, got {self.family!r}.")
+        check(
+            (self.family == "pool") == (self.pool is not None),
+            "a mapper of family 'pool' needs its pool settings, and only that family takes them.",
+        )
+        check(self.pool is None or self.selection is None, "a mapper selects by traits or from a pool, not both.")
         check(self.embedding_dim >= 1, f"mapper embedding_dim must be >= 1, got {self.embedding_dim}.")
         check(
             self.num_ws >= 1 and self.w_dim >= 1,

@@ -238,6 +238,7 @@ PRESET_NAMES = (
     "synthface-64",
     "synthvox-wplus-64",
     "synthvox-wplus-edit-64",
+    "synthvox-pool-64",
 )
 
 

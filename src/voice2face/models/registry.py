@@ -4,7 +4,7 @@
 Every class takes its config dataclass as its only constructor argument and keeps it as
 ``module.config``, so a module is rebuilt from its config alone (``type(m)(m.config)``;
 storage.checkpoint relies on it). The kinds are the model folder's components; the families are
-the config's ``family`` field ("stylegan2", "stylegan", "dcgan"; "wplus" for the mapper). The
+the config's ``family`` field ("stylegan2", "stylegan", "dcgan"; "wplus" or "pool" for the mapper). The
 voice encoder has one family, and its config no ``family`` field. :func:`register` adds a family
 to a table; registering a name twice is an error.
 """
@@ -16,6 +16,7 @@ from torch import nn
 from voice2face.config import DiscriminatorConfig, GeneratorConfig, MapperConfig, VoiceEncoderConfig
 from voice2face.errors import ConfigError
 from voice2face.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from voice2face.models.face_pool import VoiceToPool
 from voice2face.models.stylegan import StyleGenerator
 from voice2face.models.stylegan2 import Discriminator, Generator
 from voice2face.models.voice_encoder import VoiceEncoder
@@ -29,7 +30,7 @@ GENERATORS: dict[str, type[nn.Module]] = {"stylegan2": Generator, "stylegan": St
 DISCRIMINATORS: dict[str, type[nn.Module]] = {
     "stylegan2": Discriminator, "stylegan": Discriminator, "dcgan": DCGANDiscriminator,
 }  # fmt: skip
-MAPPERS: dict[str, type[nn.Module]] = {"wplus": VoiceToWPlus}
+MAPPERS: dict[str, type[nn.Module]] = {"wplus": VoiceToWPlus, "pool": VoiceToPool}
 
 # kind (a model folder's component name) → (the config type it takes, its family table)
 KINDS: dict[str, tuple[type, dict[str, type[nn.Module]]]] = {

@@ -62,6 +62,7 @@ from torch import nn
 
 from voice2face.config import MapperConfig
 from voice2face.models.face_nets import TraitNet, TraitSpec
+from voice2face.models.face_pool import VoiceToPool
 from voice2face.models.ops import assert_shape
 
 
@@ -290,7 +291,7 @@ class MappedGenerator(nn.Module):
     conditional generator whose condition is the voice embedding.
     """
 
-    def __init__(self, generator: nn.Module, mapper: VoiceToWPlus) -> None:
+    def __init__(self, generator: nn.Module, mapper: VoiceToWPlus | VoiceToPool) -> None:
         super().__init__()
         if getattr(generator, "c_dim", None) != 0 or not hasattr(generator, "synthesis"):
             raise ValueError("the voice mapper needs an unconditional StyleGAN2 generator (c_dim 0)")
@@ -299,7 +300,11 @@ class MappedGenerator(nn.Module):
                 f"mapper W+ {mapper.num_ws}×{mapper.w_dim} does not fit the generator's "
                 f"{generator.num_ws}×{generator.w_dim}"
             )
-        if mapper.selecting and mapper.selection.z_dim != generator.z_dim:
+        if isinstance(mapper, VoiceToPool) and mapper.pool.z_dim != generator.z_dim:
+            raise ValueError(
+                f"the mapper's pool keys have {mapper.pool.z_dim} values but the generator's z has {generator.z_dim}"
+            )
+        if getattr(mapper, "selecting", False) and mapper.selection.z_dim != generator.z_dim:
             raise ValueError(
                 f"the mapper selects among latents of {mapper.selection.z_dim} values but the generator's z has "
                 f"{generator.z_dim}"
@@ -325,6 +330,8 @@ class MappedGenerator(nn.Module):
 
         The frozen generator's ``w_avg`` is never updated here (``skip_w_avg_update`` is accepted
         for the ``Generator`` interface only)."""
+        if isinstance(self.mapper, VoiceToPool):  # the label-free voice side: a code from its pool
+            return self.mapper.codes(z, c, truncation_psi=truncation_psi)
         if self.mapper.selecting:
             return self._select(z, c, truncation_psi, truncation_cutoff)
         w_random = self.generator.mapping(

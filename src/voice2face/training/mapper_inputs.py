@@ -1,5 +1,9 @@
 """What the voice→W+ stage trains on, and its trainer built from them.
 
+Pool mode (the label-free voice side): the generator's own faces rendered into a pool, a PCA face
+embedding fitted on them, each training speaker's mean embedding of their photos, and their sex
+where the manifest records it: ids, recordings and photos, and nothing else about a person.
+
 Selection mode: a reader CNN's readings of each speaker's faces (the reader trained here, kept in
 the run folder, or reused from the generator's folder). Regression (edit) mode: each speaker's
 faces projected into the generator's W+ (the codes cached in the run folder). Both: the speakers'
@@ -25,6 +29,7 @@ from voice2face.training.data import speaker_faces
 from voice2face.training.distributed import DistributedContext
 from voice2face.training.grids import GRID_ROWS, write_projection_grid
 from voice2face.training.trainers.mapper import MapperTrainer, speaker_means
+from voice2face.training.trainers.pool import PoolTrainer
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,59 @@ def speaker_readings(
     return speaker_means(read, speaker.numpy(), num_speakers)
 
 
+def identity_sex(identities, names: list[str]) -> torch.Tensor:
+    """``[S]``: male 1 / female 0 for the identities called ``names``, NaN where the manifest gives no
+    sex. The only per-person label the label-free voice side may read (VoxCeleb records it)."""
+    by_id = {identity.id: identity.attributes for identity in identities}
+    values = [{"male": 1.0, "female": 0.0}.get(str(by_id.get(name, {}).get("sex", "")).lower(), float("nan"))
+              for name in names]  # fmt: skip
+    return torch.tensor(values, dtype=torch.float32)
+
+
+def pool_trainer(
+    config: MapperTrainingConfig,
+    mapper_config,
+    gen_model,
+    enc_model,
+    manifest,
+    train: UtteranceFeatures,
+    validation: UtteranceFeatures | None,
+    *,
+    seed: int,
+    context: DistributedContext,
+    progress: bool,
+) -> PoolTrainer:
+    """The label-free voice side's trainer: the pool rendered and its face embedding fitted (a PCA of
+    the generator's own faces), each speaker's target (the mean embedding of their photos), and, when
+    the preset asks for it and the manifest records it, each speaker's sex. Reads nothing else."""
+    from voice2face.models.registry import build_mapper
+    from voice2face.utils.images import uint8_to_float
+
+    G, voice_encoder = gen_model.modules["generator"], enc_model.modules["voice_encoder"]
+    mapper_config = dataclasses.replace(mapper_config, pool=dataclasses.replace(mapper_config.pool, z_dim=G.z_dim))
+    model_config = ModelConfig(features=enc_model.config.features, voice_encoder=enc_model.config.voice_encoder,
+                               generator=gen_model.config.generator, mapper=mapper_config)  # fmt: skip
+    mapper = build_mapper(mapper_config).to(context.device)
+    faces, speaker = speaker_faces(manifest, "train", train.speaker_names, progress=False)  # uint8 [N, 3, R, R]
+    sex = identity_sex(manifest.identities, train.speaker_names) if mapper_config.pool.sex else None
+    known = sex is not None and bool(torch.isfinite(sex).any()) and len(set(sex[torch.isfinite(sex)].tolist())) == 2
+    with torch.no_grad():
+        kept = mapper.fit_pool(G, sex_faces=(uint8_to_float(faces), sex[speaker]) if known else None)
+        targets = speaker_means(mapper.face_embedding(uint8_to_float(faces)), speaker.numpy(), len(train.speaker_names))
+    log.info("voice side: a pool of %d faces; their face embedding (%d components) keeps %.0f%% of their variance%s",
+             mapper_config.pool.pool_size, mapper_config.pool.face_dims, 100 * kept,
+             "; sex from the manifest" if known else "; no sex labels")  # fmt: skip
+    held = None
+    if validation is not None:
+        val_faces, val_speaker = speaker_faces(manifest, "val", validation.speaker_names, progress=False)
+        with torch.no_grad():
+            val_targets = speaker_means(mapper.face_embedding(uint8_to_float(val_faces)), val_speaker.numpy(),
+                                        len(validation.speaker_names))  # fmt: skip
+        held = (validation, val_targets, identity_sex(manifest.identities, validation.speaker_names) if known else None)
+    return PoolTrainer(config, model_config, voice_encoder, G, mapper, train, targets, sex if known else None,
+                       validation=held, seed=seed, context=context)  # fmt: skip
+
+
 def mapper_trainer(
     config: MapperTrainingConfig,
     manifest,
@@ -103,7 +161,7 @@ def mapper_trainer(
     seed: int,
     context: DistributedContext,
     progress: bool,
-) -> MapperTrainer:
+) -> MapperTrainer | PoolTrainer:
     """The voice→W+ stage's trainer on the pretrained generator of ``gen_model`` (loaded from the
     model folder ``generator``) and the voice encoder of ``enc_model``: the mapper sized to both, its
     targets (readings or codes) computed, or read back from ``run``, where they are kept."""
@@ -111,6 +169,9 @@ def mapper_trainer(
     mapper_config = dataclasses.replace(
         config.mapper, embedding_dim=enc_model.config.voice_encoder.embedding_dim, num_ws=G.num_ws, w_dim=G.w_dim
     )
+    if mapper_config.pool is not None:
+        return pool_trainer(config, mapper_config, gen_model, enc_model, manifest, train, validation, seed=seed,
+                            context=context, progress=progress)  # fmt: skip
     attributes = identity_attributes(manifest.identities, train.speaker_names)
     if mapper_config.selection is None:
         return _code_trainer(

@@ -26,6 +26,7 @@ from voice2face.config import (
     MapperConfig,
     MapperTrainingConfig,
     MFCCConfig,
+    PoolConfig,
     ProjectionConfig,
     SelectionConfig,
     TrainingPreset,
@@ -158,6 +159,29 @@ def _wplus() -> TrainingPreset:
     )
 
 
+def _pool() -> TrainingPreset:
+    # The label-free voice side: it reads identity ids, recordings and photos paired by identity, and
+    # each person's sex where the data records it (VoxCeleb does), nothing else. The frozen
+    # synthface-64 generator renders a pool of its own faces; a PCA of them is the face embedding; the
+    # synthvox-quick encoder (a speaker classifier) is fine-tuned to predict the embedding of each
+    # speaker's photos (and their sex, attribute_weight); a portrait blends the pool faces nearest the
+    # voice among those z offers (voice2face.models.face_pool). Nothing renders while training.
+    quick = _quick()
+    mapper = MapperTrainingConfig(
+        mapper=MapperConfig(family="pool", embedding_dim=128, num_ws=10, w_dim=128, pool=PoolConfig()),
+        crops=quick.encoder.crops, batch_size=32, steps=1000, lr=1e-3, encoder_lr=3e-4, attribute_weight=1.0,
+        validate_every=50, snapshot_every=250,
+    )  # fmt: skip
+    return TrainingPreset(
+        "synthvox-pool-64",
+        "the label-free voice side: the voice chooses among the frozen synthface-64 generator's faces by a PCA face "
+        "embedding (reads ids, recordings, photos and, where recorded, sex)",
+        quick.encoder,
+        _synthface().gan,
+        mapper,
+    )
+
+
 def _official_stylegan2() -> TrainingPreset:
     gan = dataclasses.replace(_paper_gan("stylegan2"), g_lr=0.0025, d_lr=0.0025, betas=(0.0, 0.99))
     return TrainingPreset("stylegan2", "paper networks with the official StyleGAN2 optimiser", _PAPER_ENCODER, gan)
@@ -180,6 +204,7 @@ PRESETS: dict[str, TrainingPreset] = {
         _synthface(),
         _wplus(),
         _wplus_edit(),
+        _pool(),
     )
 }  # fmt: skip
 assert tuple(PRESETS) == PRESET_NAMES, "list a new preset in voice2face.config.PRESET_NAMES too"

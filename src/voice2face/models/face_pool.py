@@ -1,0 +1,237 @@
+"""The label-free voice side: the voice chooses among a pool of the frozen generator's own faces.
+
+It learns from what the paper's data has, voices and face photos paired by identity (and, where
+the data gives it, each person's sex), through a face embedding that needs no labels at all:
+
+- :class:`FaceEmbedding`: a PCA of faces at a small size (``face_size`` px), fitted on the
+  generator's own renderings; ``[B, 3, R, R]`` in [-1, 1] → ``[B, E]`` (whitened when asked).
+- :class:`VoiceToPool`: the voice embedding ``[B, D]`` → the predicted embedding of the speaker's
+  faces ``[B, E]`` (a linear head, trained with the encoder to predict the mean embedding of each
+  training speaker's photos) and, optionally, the speaker's sex (a logit).
+
+A portrait is drawn from a pool of ``pool_size`` renderings of random codes, made when the model
+is built and kept in it (codes ``[P, w_dim]``, their embeddings ``[P, E]``, and the sex each reads
+as). For a latent z the candidates are the ``candidates`` pool faces whose fixed random keys lie
+nearest z (z decides what a voice cannot: hair colour, skin, background); among them the voice
+chooses by its predicted embedding, compared in the ``rank`` directions where the training
+speakers' predictions differ most, each coordinate rescaled so that predictions spread as far as
+the speakers' real faces do (a regression answers conservatively: uncalibrated, every voice asks
+for the average face). The ``blend`` nearest candidates are mixed in W with softmax weights, so
+nearby voices get nearby but distinct faces, and a portrait costs one generator pass:
+
+    ws = Σ_k softmax_k(−(d_k − d_min)/τ) · w_k,    d_k = |C (P_kᵀ − ŷ)|²  over the m nearest,
+
+where P_k is candidate k's embedding and ŷ the voice's prediction, both projected on the voice
+directions, and C the calibration. With a sex prediction, candidates of the other sex (as a linear
+direction fitted on the training faces reads the pool) are passed over while any of the voice's
+sex remain.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from voice2face.config import MapperConfig
+from voice2face.models.ops import assert_shape
+
+_RENDER_CHUNK = 256  # pool renderings per generator call when the pool is fitted
+
+
+class FaceEmbedding(nn.Module):
+    """A PCA of faces at ``size`` px: ``[B, 3, R, R]`` in [-1, 1] → ``[B, dims]``.
+
+    Buffers: ``mean`` ``[3·size²]``, ``components`` ``[dims, 3·size²]`` (orthonormal rows) and
+    ``scale`` ``[dims]`` (each component's spread over the fitting faces when whitened, else the
+    first component's, so distances keep the components' proportions). Zero until :meth:`fit`.
+    """
+
+    def __init__(self, size: int, dims: int, whiten: bool) -> None:
+        super().__init__()
+        self.size, self.dims, self.whiten = size, dims, whiten
+        self.register_buffer("mean", torch.zeros(3 * size * size))
+        self.register_buffer("components", torch.zeros(dims, 3 * size * size))
+        self.register_buffer("scale", torch.ones(dims))
+
+    def pixels(self, images: torch.Tensor) -> torch.Tensor:
+        """Faces ``[B, 3, R, R]`` in [-1, 1] → ``[B, 3·size²]`` at ``size`` px (area average)."""
+        assert_shape(images, [None, 3, None, None], "faces")
+        if images.shape[-1] != self.size:
+            images = F.interpolate(images.float(), size=(self.size, self.size), mode="area")
+        return images.float().flatten(1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return (self.pixels(images) - self.mean) @ self.components.T / self.scale  # [B, dims]
+
+    @torch.no_grad()
+    def fit(self, images: torch.Tensor) -> float:
+        """Fit the PCA on faces ``[N, 3, R, R]`` in [-1, 1]; returns the share of their variance kept."""
+        if images.shape[0] <= self.dims:
+            raise ValueError(f"a {self.dims}-component face embedding needs more than {self.dims} faces")
+        x = self.pixels(images).double()
+        mean = x.mean(dim=0)
+        _, singular, vh = torch.linalg.svd(x - mean, full_matrices=False)
+        spread = singular[: self.dims] / (x.shape[0] - 1) ** 0.5
+        self.mean.copy_(mean.float())
+        self.components.copy_(vh[: self.dims].float())
+        self.scale.copy_((spread if self.whiten else spread[:1].expand(self.dims)).float().clamp_min(1e-8))
+        return float(singular[: self.dims].square().sum() / singular.square().sum())
+
+
+class VoiceToPool(nn.Module):
+    """Voice embedding ``[B, D]`` (+ latent z) → W+ codes ``[B, num_ws, w_dim]`` from the face pool.
+
+    Learned: ``head`` (D → E, the speaker's face embedding in standardised units) and ``sex_head``
+    (D → 1, a logit; trained only when the data gives sex). Fitted buffers (see the module):
+    ``target_mean``/``target_std`` ``[E]``; ``directions`` ``[E, r]``, ``center`` ``[E]``,
+    ``calibration`` ``[r]``; the pool's ``pool_w`` ``[P, w_dim]``, ``pool_face`` ``[P, E]``,
+    ``pool_sex`` ``[P]`` (logits; zero without sex); ``face_sex`` ``[E + 1]`` (the linear sex
+    direction and bias); ``w_avg`` ``[w_dim]`` (the generator's, for truncation); ``uses_sex``.
+    """
+
+    def __init__(self, config: MapperConfig) -> None:
+        super().__init__()
+        if config.pool is None:
+            raise ValueError("VoiceToPool needs a mapper config of family 'pool' (with pool settings)")
+        self.config, self.pool = config, config.pool
+        pool = config.pool
+        self.embedding_dim, self.num_ws, self.w_dim = config.embedding_dim, config.num_ws, config.w_dim
+        self.face_embedding = FaceEmbedding(pool.face_size, pool.face_dims, pool.whiten)
+        self.head = nn.Linear(config.embedding_dim, pool.face_dims)
+        self.sex_head = nn.Linear(config.embedding_dim, 1)
+        for layer in (self.head, self.sex_head):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        dims, rank, size = pool.face_dims, pool.rank, pool.pool_size
+        self.register_buffer("target_mean", torch.zeros(dims))
+        self.register_buffer("target_std", torch.ones(dims))
+        self.register_buffer("directions", torch.zeros(dims, rank))
+        self.register_buffer("center", torch.zeros(dims))
+        self.register_buffer("calibration", torch.ones(rank))
+        self.register_buffer("pool_w", torch.zeros(size, config.w_dim))
+        self.register_buffer("pool_face", torch.zeros(size, dims))
+        self.register_buffer("pool_sex", torch.zeros(size))
+        self.register_buffer("face_sex", torch.zeros(dims + 1))
+        self.register_buffer("w_avg", torch.zeros(config.w_dim))
+        self.register_buffer("uses_sex", torch.zeros((), dtype=torch.bool))
+        # The candidates' keys: fixed random directions, one per pool face; not state (the seed makes them).
+        self.keys = torch.randn(size, max(pool.z_dim, 1), generator=torch.Generator().manual_seed(pool.seed))
+
+    # ------------------------------------------------------------------ the voice's side
+
+    def voice_face(self, embedding: torch.Tensor) -> torch.Tensor:
+        """The predicted embedding of the speaker's faces ``[B, E]`` (in the embedding's units)."""
+        assert_shape(embedding, [None, self.embedding_dim], "voice embedding")
+        return self.head(embedding.float()) * self.target_std + self.target_mean
+
+    def voice_sex(self, embedding: torch.Tensor) -> torch.Tensor:
+        """The logit that the speaker is a man ``[B]`` (meaningful only when ``uses_sex``)."""
+        assert_shape(embedding, [None, self.embedding_dim], "voice embedding")
+        return self.sex_head(embedding.float())[:, 0]
+
+    def voice_coordinates(self, faces: torch.Tensor) -> torch.Tensor:
+        """Face embeddings ``[N, E]`` → their coordinates along the voice directions ``[N, r]``."""
+        return (faces - self.center) @ self.directions
+
+    def wanted(self, embedding: torch.Tensor) -> torch.Tensor:
+        """Where a portrait of this voice should lie along the voice directions ``[B, r]`` (calibrated)."""
+        return self.voice_coordinates(self.voice_face(embedding)) * self.calibration
+
+    # ------------------------------------------------------------------ choosing from the pool
+
+    def candidates(self, z: torch.Tensor) -> torch.Tensor:
+        """z ``[B, z_dim]`` → the indices ``[B, K]`` of the pool faces whose keys lie nearest z."""
+        assert_shape(z, [None, self.keys.shape[1]], "latent z")
+        return (z.float() @ self.keys.to(z.device).T).topk(self.pool.candidates, dim=1).indices
+
+    def codes(self, z: torch.Tensor, embedding: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
+        """z ``[B, z_dim]``, voice embeddings ``[B, D]`` → W+ codes ``[B, num_ws, w_dim]`` (no rendering)."""
+        assert_shape(embedding, [z.shape[0], self.embedding_dim], "voice embeddings")
+        chosen = self.candidates(z)  # [B, K]
+        distance = (self.voice_coordinates(self.pool_face[chosen]) - self.wanted(embedding)[:, None]).square()
+        distance = distance.sum(dim=-1)  # [B, K]
+        if bool(self.uses_sex):
+            wrong = (self.pool_sex[chosen] > 0) != (self.voice_sex(embedding) > 0)[:, None]  # [B, K]
+            # Other-sex candidates go last, unless every candidate is of the other sex.
+            distance = distance + wrong.float() * (distance.max() + 1.0) * (~wrong).any(dim=1, keepdim=True).float()
+        nearest = distance.topk(self.pool.blend, dim=1, largest=False)  # [B, m]
+        weights = torch.softmax(-(nearest.values - nearest.values[:, :1]) / self.pool.temperature, dim=1)
+        w = (self.pool_w[chosen.gather(1, nearest.indices)] * weights[..., None]).sum(dim=1)  # [B, w_dim]
+        w = self.w_avg + truncation_psi * (w - self.w_avg)
+        return w[:, None].expand(-1, self.num_ws, -1)
+
+    # ------------------------------------------------------------------ fitting (when the model is built)
+
+    @torch.no_grad()
+    def fit_pool(self, generator: nn.Module, *, sex_faces: tuple[torch.Tensor, torch.Tensor] | None = None) -> float:
+        """Render the pool with ``generator`` (codes from the pool's seed), fit the face embedding on
+        it, embed it; with ``sex_faces`` (faces ``[N, 3, R, R]`` in [-1, 1], male 0/1 ``[N]``) fit the
+        linear sex direction on them and read the pool's sex. Returns the embedding's variance share."""
+        pool = self.pool
+        z = torch.randn(pool.pool_size, generator.z_dim, generator=torch.Generator().manual_seed(pool.seed + 1))
+        device = self.pool_w.device
+        w = generator.mapping(z.to(device), None, skip_w_avg_update=True)[:, 0]  # [P, w_dim]
+        ws = w[:, None].expand(-1, self.num_ws, -1)  # [P, L, w_dim]
+        faces = torch.cat([
+            generator.synthesis(ws[i : i + _RENDER_CHUNK], noise_mode="const").clamp(-1, 1)
+            for i in range(0, w.shape[0], _RENDER_CHUNK)
+        ])  # fmt: skip  # [P, 3, R, R]
+        kept = self.face_embedding.fit(faces)
+        self.pool_w.copy_(w)
+        self.pool_face.copy_(self.face_embedding(faces))
+        self.w_avg.copy_(generator.mapping.w_avg)
+        if sex_faces is not None:
+            self.fit_sex(*sex_faces)
+        return kept
+
+    @torch.no_grad()
+    def fit_sex(self, faces: torch.Tensor, male: torch.Tensor, penalty: float = 1e-3) -> float:
+        """Fit the linear sex direction on faces ``[N, 3, R, R]`` (male ``[N]`` 0/1, NaN unknown) by
+        L2-regularised logistic regression on their embeddings; read the pool's sex. Returns the
+        direction's accuracy on the fitting faces."""
+        known = torch.isfinite(male)
+        x, y = self.face_embedding(faces[known]).double(), male[known].double()
+        if y.numel() < 2 or y.min() == y.max():
+            raise ValueError("fitting the pool's sex direction needs faces of both sexes")
+        weights = torch.zeros(x.shape[1] + 1, dtype=torch.float64, requires_grad=True)
+        optimiser = torch.optim.LBFGS([weights], max_iter=200, line_search_fn="strong_wolfe")
+
+        def closure() -> torch.Tensor:
+            optimiser.zero_grad()
+            logits = x @ weights[:-1] + weights[-1]
+            loss = F.binary_cross_entropy_with_logits(logits, y) + penalty * weights[:-1].square().sum()
+            loss.backward()
+            return loss
+
+        with torch.enable_grad():
+            optimiser.step(closure)
+        direction = weights.detach().float()
+        self.face_sex.copy_(direction)
+        self.pool_sex.copy_(self.pool_face @ direction[:-1] + direction[-1])
+        self.uses_sex.fill_(True)
+        return float(((x @ weights[:-1].detach() + weights[-1].detach() > 0).double() == y).double().mean())
+
+    @torch.no_grad()
+    def fit_directions(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Fit the voice directions and their calibration from the training speakers' predicted face
+        embeddings ``[S, E]`` (whole utterances, averaged per speaker) and their faces' mean embeddings
+        ``[S, E]``. Returns the calibration ``[r]``."""
+        assert_shape(targets, list(predictions.shape), "speaker face embeddings")
+        if predictions.shape[0] <= self.pool.rank:
+            raise ValueError(f"fitting {self.pool.rank} voice directions needs more than {self.pool.rank} speakers")
+        center = predictions.double().mean(dim=0)
+        _, _, vh = torch.linalg.svd(predictions.double() - center, full_matrices=False)
+        directions = vh[: self.pool.rank].T  # [E, r]
+        predicted = (predictions.double() - center) @ directions
+        actual = (targets.double() - center) @ directions
+        calibration = actual.std(dim=0) / predicted.std(dim=0).clamp_min(1e-8)
+        self.center.copy_(center.float())
+        self.directions.copy_(directions.float())
+        self.calibration.copy_(calibration.float())
+        return self.calibration.clone()
+
+    def extra_repr(self) -> str:
+        pool = self.pool
+        return (f"embedding_dim={self.embedding_dim}, face_dims={pool.face_dims}, rank={pool.rank}, "
+                f"pool_size={pool.pool_size}, candidates={pool.candidates}, blend={pool.blend}")  # fmt: skip

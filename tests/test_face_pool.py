@@ -1,0 +1,209 @@
+"""The label-free voice side (voice2face.models.face_pool): a PCA face embedding of the generator's
+own faces, a voice that predicts its speaker's embedding, a portrait from a pool of the generator's
+faces; and a training stage that reads ids, recordings, photos and (optionally) sex, nothing else."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import pytest
+import torch
+
+from voice2face.config import GeneratorConfig, MapperConfig, ModelConfig, PoolConfig
+from voice2face.errors import DatasetError
+from voice2face.inference.pipeline import VoiceToFace
+from voice2face.models import build_generator, build_mapper
+from voice2face.models.face_pool import FaceEmbedding, VoiceToPool
+from voice2face.models.wplus import MappedGenerator
+from voice2face.storage.checkpoint import load_pretrained, load_voice_to_face, save_pretrained
+from voice2face.training.presets import get_preset
+from voice2face.training.runner import train_mapper
+
+TINY_POOL = PoolConfig(face_size=16, face_dims=8, rank=2, pool_size=64, candidates=8, blend=2, z_dim=8)
+
+
+def _generator(z_dim: int = 8):
+    torch.manual_seed(0)
+    config = GeneratorConfig(z_dim=z_dim, c_dim=0, w_dim=16, img_resolution=64, channel_base=128, channel_max=16,
+                             mapping_layers=2, use_noise=False)  # fmt: skip
+    return config, build_generator(config).eval()
+
+
+def _pool_mapper(G, embedding_dim: int = 5, **changes) -> VoiceToPool:
+    pool = dataclasses.replace(TINY_POOL, **changes)
+    return build_mapper(MapperConfig(family="pool", embedding_dim=embedding_dim, num_ws=G.num_ws, w_dim=G.w_dim,
+                                     pool=pool))  # fmt: skip
+
+
+def test_the_face_embedding_is_a_whitened_pca_of_the_faces_it_is_fitted_on():
+    faces = torch.rand(50, 3, 32, 32) * 2 - 1
+    embedding = FaceEmbedding(size=16, dims=6, whiten=True)
+    kept = embedding.fit(faces)
+    assert 0 < kept < 1
+    components = embedding.components.double()
+    assert torch.allclose(components @ components.T, torch.eye(6, dtype=torch.float64), atol=1e-5)
+    codes = embedding(faces)  # [50, 6]
+    assert codes.shape == (50, 6)
+    assert torch.allclose(codes.mean(dim=0), torch.zeros(6), atol=1e-4)
+    assert torch.allclose(codes.std(dim=0), torch.ones(6), atol=1e-3)
+    plain = FaceEmbedding(size=16, dims=6, whiten=False)
+    plain.fit(faces)
+    spread = plain(faces).std(dim=0)
+    assert spread[0] == pytest.approx(1.0, abs=1e-3) and bool((spread[1:] <= spread[0] + 1e-4).all())
+    with pytest.raises(ValueError, match="needs more than 6 faces"):
+        FaceEmbedding(size=16, dims=6, whiten=True).fit(faces[:6])
+
+
+def test_a_portrait_comes_from_the_pool_faces_nearest_the_voice_among_those_z_offers():
+    _, G = _generator()
+    mapper = _pool_mapper(G, blend=1)
+    with torch.no_grad():
+        mapper.fit_pool(G)
+        mapper.fit_directions(torch.randn(12, 8), torch.randn(12, 8))
+    z = torch.randn(3, G.z_dim, generator=torch.Generator().manual_seed(1))
+    chosen = mapper.candidates(z)  # [3, K]
+    assert chosen.shape == (3, TINY_POOL.candidates) and torch.equal(mapper.candidates(z), chosen)
+    coordinates = mapper.voice_coordinates(mapper.pool_face)  # [P, r]
+    for k in range(2):  # a voice that asks for the far end of direction k gets the candidate furthest along it
+        with torch.no_grad():
+            mapper.head.bias.zero_()
+            mapper.head.weight.zero_()
+            mapper.center.zero_()
+            mapper.head.bias.copy_(mapper.directions[:, k] * 100 / mapper.target_std)
+            ws = mapper.codes(z, torch.zeros(3, 5))
+        expected = coordinates[chosen, k].argmax(dim=1)
+        picked = mapper.pool_w[chosen[torch.arange(3), expected]]
+        assert ws.shape == (3, G.num_ws, G.w_dim)
+        assert torch.allclose(ws[:, 0], picked, atol=1e-5) and torch.allclose(ws[:, -1], picked, atol=1e-5)
+    faces = MappedGenerator(G, mapper).eval()(z, torch.zeros(3, 5))
+    assert faces.shape == (3, 3, 64, 64)
+
+
+def test_nearby_voices_get_nearby_but_distinct_faces_and_truncation_pulls_to_the_average():
+    _, G = _generator()
+    mapper = _pool_mapper(G, blend=3, temperature=10.0)
+    with torch.no_grad():
+        mapper.fit_pool(G)
+        mapper.fit_directions(torch.randn(12, 8), torch.randn(12, 8))
+        mapper.head.weight.normal_()
+        z = torch.randn(1, G.z_dim).expand(2, -1)
+        voices = torch.randn(1, 5).expand(2, -1) + torch.tensor([[0.0], [1e-3]])
+        ws = mapper.codes(z, voices)
+        assert not torch.equal(ws[0], ws[1]) and torch.allclose(ws[0], ws[1], atol=1e-2)
+        average = mapper.codes(z, voices, truncation_psi=0.0)
+    assert torch.allclose(average, mapper.w_avg.expand_as(average))
+
+
+def test_a_voice_heard_as_one_sex_gets_a_face_read_as_that_sex_while_the_candidates_offer_one():
+    _, G = _generator()
+    mapper = _pool_mapper(G, blend=1)
+    with torch.no_grad():
+        faces = G(torch.randn(40, G.z_dim), None).clamp(-1, 1)
+        mapper.fit_pool(G, sex_faces=(faces, (faces.mean(dim=(1, 2, 3)) > faces.mean()).float()))
+        mapper.fit_directions(torch.randn(12, 8), torch.randn(12, 8))
+        assert bool(mapper.uses_sex)
+        assert 0 < float((mapper.pool_sex > 0).float().mean()) < 1
+        z = torch.randn(16, G.z_dim, generator=torch.Generator().manual_seed(2))
+        chosen = mapper.candidates(z)  # [16, K]
+        male = mapper.pool_sex[chosen] > 0  # [16, K]
+        assert bool((male.any(dim=1) & (~male).any(dim=1)).all())  # every z offers both sexes here
+        for sign in (1.0, -1.0):
+            mapper.sex_head.bias.fill_(sign * 5)  # every voice heard as a man's (then a woman's)
+            w = mapper.codes(z, torch.zeros(16, 5))[:, 0]  # [16, w_dim]: one candidate's code (blend 1)
+            index = (mapper.pool_w[chosen] - w[:, None]).norm(dim=-1).argmin(dim=1)  # [16]
+            assert bool(((mapper.pool_sex[chosen[torch.arange(16), index]] > 0) == (sign > 0)).all())
+
+
+def test_the_pool_must_fit_the_generators_latent_and_its_config_needs_its_family():
+    from voice2face.errors import ConfigError
+
+    _, G = _generator(z_dim=8)
+    with pytest.raises(ValueError, match="pool keys have 4 values"):
+        MappedGenerator(G, _pool_mapper(G, z_dim=4))
+    with pytest.raises(ConfigError, match="family 'pool' needs its pool settings"):
+        MapperConfig(family="pool")
+    with pytest.raises(ConfigError, match="family 'pool' needs its pool settings"):
+        MapperConfig(family="wplus", pool=TINY_POOL)
+
+
+# ------------------------------------------------------------------ the stage, on a corpus stripped of labels
+
+
+def _tiny_pool_preset():
+    preset = get_preset("synthvox-pool-64")
+    pool = dataclasses.replace(preset.mapper.mapper.pool, face_size=16, face_dims=8, rank=2, pool_size=64,
+                               candidates=8, blend=2)  # fmt: skip
+    mapper = dataclasses.replace(
+        preset.mapper, batch_size=4, steps=6, validate_every=3, snapshot_every=4,
+        mapper=dataclasses.replace(preset.mapper.mapper, pool=pool),
+    )  # fmt: skip
+    return dataclasses.replace(preset, name="tiny-pool", mapper=mapper)
+
+
+@pytest.fixture(scope="module")
+def tiny_generator(tmp_path_factory):
+    config, G = _generator()
+    folder = tmp_path_factory.mktemp("pretrained") / "generator"
+    save_pretrained(folder, {"generator": G}, ModelConfig(generator=config))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def unlabelled_corpus(tiny_corpus, tmp_path_factory):
+    """The tiny corpus with every identity's attributes (sex, age) and synthvox traits removed."""
+    out = tmp_path_factory.mktemp("unlabelled") / "corpus"
+    shutil.copytree(tiny_corpus, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    for identity in manifest["identities"]:
+        identity.pop("attributes", None)
+        identity.pop("traits", None)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return out
+
+
+def test_the_label_free_stage_trains_on_ids_recordings_and_photos_alone(
+    unlabelled_corpus, tiny_encoder_run, tiny_generator, example_wav, monkeypatch, tmp_path
+):
+    """The default route's voice side trains on a manifest without any attribute or trait, and nothing
+    in its training asks for one: reading a person's traits or attributes would fail here."""
+    import voice2face.metrics.traits as traits_module
+    import voice2face.training.mapper_inputs as inputs
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the label-free voice side read a person's traits or attributes")
+
+    monkeypatch.setattr(traits_module, "identity_traits", refuse)
+    monkeypatch.setattr(inputs, "identity_attributes", refuse)
+    run = train_mapper(_tiny_pool_preset(), unlabelled_corpus, tmp_path / "runs", generator=tiny_generator,
+                       encoder=tiny_encoder_run, progress=False)  # fmt: skip
+    config, modules = load_voice_to_face(run / "model")
+    assert config.mapper.family == "pool" and config.mapper.pool.z_dim == config.generator.z_dim
+    mapper = modules["generator"].mapper
+    assert isinstance(mapper, VoiceToPool) and not bool(mapper.uses_sex)  # no sex in the data: none used
+    assert bool(mapper.directions.any()) and bool(mapper.pool_face.any())
+    pipe = VoiceToFace.from_pretrained(run / "model")
+    faces = pipe(example_wav, num_samples=2, seed=0)
+    assert len(faces) == 2 and faces[0].size == (64, 64)
+    stats = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert any("val/skill" in s for s in stats) and all("loss/sex" not in s for s in stats)
+
+
+def test_with_sex_in_the_manifest_the_voice_side_learns_it_too(tiny_corpus, tiny_encoder_run, tiny_generator, tmp_path):
+    run = train_mapper(_tiny_pool_preset(), tiny_corpus, tmp_path / "runs", generator=tiny_generator,
+                       encoder=tiny_encoder_run, progress=False)  # fmt: skip
+    mapper = load_pretrained(run / "model", ("mapper",)).modules["mapper"]
+    assert bool(mapper.uses_sex) and bool(mapper.face_sex.any())
+    stats = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    assert any("loss/sex" in s for s in stats) and any("val/sex_agreement" in s for s in stats)
+
+
+def test_the_selection_preset_refuses_a_corpus_without_trait_labels_in_one_sentence(
+    unlabelled_corpus, tiny_encoder_run, tiny_generator, tmp_path
+):
+    preset = get_preset("synthvox-wplus-64")
+    with pytest.raises(DatasetError, match=r"^the selection reader needs the traits .* which this manifest does not "
+                                           r"record; [^\n]*\.$"):  # fmt: skip
+        train_mapper(preset, unlabelled_corpus, tmp_path / "runs", generator=tiny_generator, encoder=tiny_encoder_run,
+                     steps=2, progress=False)  # fmt: skip
