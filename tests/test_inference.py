@@ -16,6 +16,7 @@ from test_bad_input import CATALOGUE
 from voice2face.config import InferenceConfig
 from voice2face.errors import AudioError, CheckpointError, ConfigError, NonSpeechError, OutputError
 from voice2face.inference.pipeline import VoiceToFace
+from voice2face.inference.portrait import write_portraits
 from voice2face.storage.png import IPTC_SYNTHETIC, SYNTHETIC_NOTICE, read_png_metadata
 
 from conftest import SR, TINY_MODEL, speech_like
@@ -103,6 +104,27 @@ def test_run_folder_is_accepted_and_a_missing_bundled_model_is_explained(tiny_mo
     with pytest.raises(CheckpointError, match="No bundled model") as info:
         VoiceToFace.from_pretrained()
     assert "\n" not in str(info.value) and "-m MODEL_DIR" in str(info.value)
+
+
+def test_a_voice_encoder_alone_embeds_and_says_it_draws_no_faces(tiny_encoder_run, speech_wav, tmp_path):
+    """A train-encoder run loads to embed voices; asking it for faces names the folder and the fix."""
+    pipe = VoiceToFace.from_pretrained(tiny_encoder_run)
+    assert pipe.generator is None and not pipe.has_generator and pipe.name == f"{tiny_encoder_run.name}/model"
+    embedding = pipe.embed(speech_wav)
+    assert embedding.shape == (pipe.embedding_dim,) and np.isfinite(embedding).all()
+    assert np.array_equal(embedding, VoiceToFace.from_pretrained(tiny_encoder_run / "model").embed(speech_wav))
+    out = tmp_path / "out"
+    for draw in (
+        lambda: pipe(speech_wav, num_samples=1),
+        lambda: pipe.generate(embedding[None]),
+        lambda: write_portraits(pipe, [speech_wav], out, progress=False),
+    ):
+        with pytest.raises(CheckpointError) as info:
+            draw()
+        message = str(info.value)
+        assert str(tiny_encoder_run / "model") in message and "voice encoder only" in message
+        assert "voice2face train --encoder" in message and "\n" not in message and message.endswith(".")
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("case", list(CATALOGUE))

@@ -96,6 +96,14 @@ def test_missing_or_corrupt_model_names_the_file(tiny_model, speech_wav, tmp_pat
     assert not out.exists()
 
 
+def test_a_voice_encoder_alone_is_refused_in_one_line_naming_the_folder(tiny_encoder_run, speech_wav, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _portrait(speech_wav, "-m", tiny_encoder_run, "-o", out) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "voice encoder only" in err and str(tiny_encoder_run / "model") in err
+    assert "voice2face train --encoder" in err and "Traceback" not in err and not out.exists()
+
+
 def test_bad_options_are_usage_errors(tiny_model, speech_wav, tmp_path, capsys):
     out = tmp_path / "out"
     assert _portrait(speech_wav, "-m", tiny_model, "-o", out, "--truncation", "1.5") == 2

@@ -57,24 +57,29 @@ class VoiceToFace:
     """A loaded voice encoder + face generator, and the audio settings to feed them.
 
     Build with :meth:`from_pretrained`. Calling it gives PIL images; :meth:`embed` and
-    :meth:`generate` expose the two halves.
+    :meth:`generate` expose the two halves. A model of a voice encoder alone has
+    ``generator`` None: it embeds, and the second half raises CheckpointError.
     """
 
     def __init__(
         self,
         config: ModelConfig,
         voice_encoder: nn.Module,
-        generator: nn.Module,
+        generator: nn.Module | None,
         *,
         name: str = "",
+        model_dir: str | Path | None = None,
         device: str | torch.device = "cpu",
         audio: AudioConfig | None = None,
         vad: VADConfig | None = VADConfig(),
         inference: InferenceConfig | None = None,
     ) -> None:
-        if config.voice_encoder is None or config.generator is None:
-            raise ConfigError("VoiceToFace needs a model config with both a voice_encoder and a generator.")
-        if config.generator.c_dim != config.voice_encoder.embedding_dim and config.mapper is None:
+        if config.voice_encoder is None:
+            raise ConfigError("VoiceToFace needs a model config with a voice_encoder.")
+        if (config.generator is None) != (generator is None):
+            raise ConfigError("VoiceToFace needs a generator exactly when the model config describes one.")
+        unconditional = generator is not None and config.generator.c_dim != config.voice_encoder.embedding_dim
+        if unconditional and config.mapper is None:
             raise CheckpointError(
                 f"Model {name or 'given'} has an unconditional generator (c_dim {config.generator.c_dim}) and no "
                 "voice-to-W+ mapper; train one with `voice2face train --preset synthvox-wplus-64 --generator ...`."
@@ -82,9 +87,11 @@ class VoiceToFace:
         sample_rate = config.features.active.sample_rate
         self.config = config
         self.name = name
+        self.model_dir = None if model_dir is None else Path(model_dir)
         self.device = torch.device(device)
         self.voice_encoder = voice_encoder.to(self.device).eval()
-        self.generator = generator.to(self.device).eval()
+        # None for a voice encoder alone (a train-encoder run): it embeds voices, and draws no faces.
+        self.generator = None if generator is None else generator.to(self.device).eval()
         # Decode at the rate the model's features were computed at, whatever else ``audio`` says.
         audio = audio or AudioConfig(sample_rate=sample_rate)
         if audio.sample_rate != sample_rate:
@@ -105,18 +112,24 @@ class VoiceToFace:
     ) -> VoiceToFace:
         """Load a model folder (or a run folder holding ``model/``; None: the bundled model).
 
+        A folder with a voice encoder alone (a ``train-encoder`` run) loads too: :meth:`embed`
+        works, and drawing faces raises CheckpointError (see :meth:`require_generator`).
         Raises CheckpointError naming the file and the fix for a missing, corrupt or
-        tampered folder, or one without a voice encoder and a generator.
+        tampered folder, or one without a voice encoder.
         """
         _check_device(device)
         folder = resolve(model_dir)
         directory = folder.path
-        config, modules = folder.load_voice_to_face(device=device)
+        if folder.config().generator is None:
+            config, modules = folder.load(("voice_encoder",), device=device)
+        else:
+            config, modules = folder.load_voice_to_face(device=device)
         return cls(
             config,
             modules["voice_encoder"],
-            modules["generator"],
+            modules.get("generator"),
             name=model_display_name(directory),
+            model_dir=directory,
             device=device,
             audio=audio,
             vad=vad,
@@ -172,6 +185,20 @@ class VoiceToFace:
 
     # ------------------------------------------------------------------ embedding → faces
 
+    @property
+    def has_generator(self) -> bool:
+        """Whether the model can draw faces (False for a voice encoder alone, e.g. a train-encoder run)."""
+        return self.generator is not None
+
+    def require_generator(self) -> None:
+        """Raise CheckpointError, naming the model folder and the fix, when the model has no generator."""
+        if self.generator is None:
+            folder = self.model_dir or self.name or "given"
+            raise CheckpointError(
+                f"Model {folder} holds a voice encoder only, so it can embed voices but not draw faces; train a "
+                f"generator on it with `voice2face train --encoder {folder}` or use a model folder that has one."
+            )
+
     def generate_tensors(
         self, embeddings: np.ndarray | torch.Tensor, seed: int = 0, truncation_psi: float = 1.0
     ) -> torch.Tensor:
@@ -179,6 +206,7 @@ class VoiceToFace:
 
         Row i uses the i-th ``[1, z_dim]`` latent drawn from ``torch.Generator().manual_seed(seed)``.
         """
+        self.require_generator()
         condition = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
         if condition.ndim == 1:
             condition = condition[None]
@@ -241,6 +269,7 @@ class VoiceToFace:
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or not 1 <= num_samples <= 1024:
             raise ConfigError(f"num_samples must be a whole number 1–1024, got {num_samples!r}.")
         _check_sampling(seed, truncation_psi)
+        self.require_generator()  # before the recording is decoded
         embedding = self.embed(audio, sample_rate)  # [D]
         images = self.generate(np.repeat(embedding[None], num_samples, axis=0), seed, truncation_psi)
         if isinstance(audio, (str, Path)):

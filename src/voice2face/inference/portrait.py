@@ -176,6 +176,7 @@ def write_portraits(
 
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or not 1 <= num_samples <= 1024:
         raise ConfigError(f"num_samples must be a whole number 1–1024, got {num_samples!r}.")
+    pipe.require_generator()  # a voice encoder alone: say so before any recording is read
     files = collect_audio_files(inputs, recursive=recursive)
     names = output_names(files, num_samples, as_grid)
     out = Path(out_dir)
