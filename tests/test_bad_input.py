@@ -264,6 +264,45 @@ def test_speech_is_not_mistaken_for_noise_tone_or_music(tmp_path):
         assert assess_speech(signal, SR).reason() is None
 
 
+#: synthvox-1225 seed 1's recordings the check once refused for too few syllables (limit 0.4): all short
+#: (1.8–2.6 s of speech, 13–17 windows), measuring 0.31–0.37. sv00150/004 was the one reported.
+EDGE_RECORDINGS = {"sv00150": 4, "sv00778": 6, "sv01147": 1, "sv01199": 3, "sv01202": 1}
+
+
+def test_synthvox_own_short_recordings_with_few_syllables_are_speech(tmp_path):
+    """The corpus's own recordings, rendered byte for byte as ``synth-corpus --identities 1225 --seed 1``
+    writes them (each item draws from its own (seed, identity, item) generator, so one speaker is
+    enough): their syllable share is low, and they must still pass."""
+    from voice2face.config import SynthVoxConfig
+    from voice2face.data.synthvox import draw_identity, generate_identity
+    from voice2face.data.synthvox.corpus import utterance_path
+
+    config = SynthVoxConfig(identities=1225, seed=1, faces_per_identity=1)
+    for identity_id, item in EDGE_RECORDINGS.items():
+        identity = draw_identity(config.seed, int(identity_id[2:]))
+        assert identity.id == identity_id
+        generate_identity(identity, config, str(tmp_path))
+        path = tmp_path / utterance_path(identity_id, item)
+        speech = load_speech(path)
+        measured = assess_speech(speech.speech, speech.sample_rate)
+        assert 0.3 < measured.syllable_fraction < 0.4, (path, measured)  # the edge it once fell over
+        assert measured.reason() is None, (path, measured)
+        check_speech_like(speech.speech, speech.sample_rate, speech.source)
+
+
+def test_steady_sound_whose_spectrum_moves_is_refused_for_its_missing_syllables(tmp_path):
+    """What the syllable rule alone refuses: not flat, not a tone, no held notes, and no rise and fall."""
+    t = np.arange(3 * SR) / SR
+    phase = np.cumsum(600.0 + 300.0 * np.sin(2 * np.pi * 0.5 * t)) / SR  # a siren's glide
+    siren = sum(0.7**k * np.sin(2 * np.pi * (k + 1) * phase) for k in range(8))
+    path = write_audio(tmp_path / "siren.wav", 0.5 * siren / np.abs(siren).max())
+    speech = load_speech(path)
+    measured = assess_speech(speech.speech, speech.sample_rate)
+    assert measured.syllable_fraction < 0.1 and measured.held_fraction < 0.3 and measured.peak_fraction < 0.9
+    with pytest.raises(NonSpeechError, match="does not rise and fall in syllables"):
+        check_speech_like(speech.speech, speech.sample_rate, speech.source)
+
+
 # ------------------------------------------------------------------ output folders that cannot be used
 
 
