@@ -12,6 +12,15 @@ while it learns, so it cannot memorise the speakers: it is an instrument of the 
 A trained projector is saved beside the generator it belongs to (``projector.safetensors``, with
 the SHA-256 of that generator's weights): a model folder that ships one lets the voice side be
 trained on a new corpus without training the projector again (the demo does this).
+
+:func:`train_projector` keeps its own few-line loop rather than being a trainer of
+:func:`~voice2face.training.loop.run_training`: it is part of the mapper stage's set-up (run
+before that stage's trainer exists), and the loop's contract does not fit it. The loop snapshots
+into the run's ``model/`` (the mapper's), writes ``stats.jsonl`` under the mapper's step numbers,
+and on a time budget or Ctrl-C stops with a snapshot it says resumes exactly; the projector has
+no snapshot or resume (its product is ``projector.safetensors`` and the projected codes, written
+once it has run all its steps), and a projector stopped half-way would project the codes with it.
+:func:`project_faces`' refinement is a per-face optimisation of codes, not training.
 """
 
 from __future__ import annotations
