@@ -8,8 +8,8 @@ import torch
 
 from voice2face.config import PPLConfig
 from voice2face.errors import MetricError, MetricUnavailableError
-from voice2face.metrics import run_metric
 from voice2face.metrics.lpips import LPIPSVGG16, bundled_lin_weights, load_lpips_vgg16
+from voice2face.metrics.ppl import ppl
 
 from peers import import_peer
 from tiny_generator import TinyGenerator
@@ -76,9 +76,7 @@ def test_distance_properties_and_use_in_path_length(weight_files):
     torch.testing.assert_close(forward, backward)
     assert (forward > 0).all() and len(lpips.weights_id) == 33
     config = PPLConfig(num_samples=4, batch_size=4)
-    result = run_metric(
-        "ppl", generator=TinyGenerator(resolution=32), distance=lpips, conditions=torch.zeros(1, 3), config=config
-    )
+    result = ppl(generator=TinyGenerator(resolution=32), distance=lpips, conditions=torch.zeros(1, 3), config=config)
     assert result["ppl_distance"] == "lpips_vgg16" and result["ppl_w_end"] > 0
 
 

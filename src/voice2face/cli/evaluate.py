@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from voice2face.cli.options import add_device_option, default_of, non_negative_int, output_folder, positive_int
-from voice2face.config import EVALUATION_METRICS, REFERENCE_ROWS, SPLITS, EvaluationConfig
+from voice2face.config import REFERENCE_ROWS, SPLITS, EvaluationConfig
 from voice2face.utils.devices import resolve_device
 
 NAME = "evaluate"
@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, metavar="DATA_DIR", help="a prepared dataset folder (manifest.json)")
     parser.add_argument(
         "--metrics", type=metric_list, default=metrics, metavar="LIST",
-        help=f"comma-separated, from {', '.join(EVALUATION_METRICS)} (default: {','.join(metrics)})",
+        help=f"comma-separated registered metrics (default: {','.join(metrics)}; also attributes, and lpips "
+             "with --vgg16-weights); an unknown name is refused with the list",
     )  # fmt: skip
     parser.add_argument(
         "--references", type=reference_list, default=default_of(EvaluationConfig, "references"), metavar="LIST",

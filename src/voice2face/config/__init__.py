@@ -36,7 +36,6 @@ from voice2face.config.data import (
 )
 from voice2face.config.evaluation import (
     DEFAULT_EVALUATION_METRICS,
-    EVALUATION_METRICS,
     REFERENCE_ROWS,
     EvaluationConfig,
 )
@@ -95,7 +94,6 @@ __all__ = [
     "ENCODER_ACTIVATIONS",
     "ENCODER_ATTENTIONS",
     "ENCODER_POOLINGS",
-    "EVALUATION_METRICS",
     "FACE_CORPUS_SEED",
     "FEATURE_KINDS",
     "GENERATOR_FAMILIES",

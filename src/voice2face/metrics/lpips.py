@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from voice2face.errors import MetricError, MetricUnavailableError
+from voice2face.metrics.cache import file_sha256
 from voice2face.metrics.inception import load_matching_state, load_state_dict_file
-from voice2face.metrics.registry import file_sha256
 from voice2face.utils.images import check_images
 
 # VGG16 convolutions (out channels) in torchvision's ``features`` order; "M" is a 2×2 max pool.
