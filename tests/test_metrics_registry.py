@@ -70,8 +70,9 @@ def test_the_builtin_metrics_are_the_names_evaluate_accepts():
     """The registry is the only list of metric names: every default is registered, and an unknown
     name (or a metric of voice2face.metrics that evaluate does not name, like fd_embedding) is refused."""
     names = set(registered_metrics())
-    assert {"realism", "traits", "descriptors", "identity", "attributes", "fd", "fid", "kid", "ppl"} <= names
+    assert {"realism", "traits", "descriptors", "identity", "attributes", "fd", "fid", "kid", "ppl", "lpips"} <= names
     assert set(DEFAULT_EVALUATION_METRICS) <= names and set(EvaluationConfig().metrics) <= names
+    assert "lpips" not in DEFAULT_EVALUATION_METRICS, "lpips needs weights the user gives: never a default"
     check_metric_names(DEFAULT_EVALUATION_METRICS)
     for unknown in ("fid50k_full", "fd_embedding"):
         with pytest.raises(ConfigError, match=f"unknown metric '{unknown}'; choose from realism, "):

@@ -52,6 +52,7 @@ from voice2face.config.metrics import (
     FaceCNNConfig,
     FIDConfig,
     IdentityMetricsConfig,
+    LPIPSConfig,
     PPLConfig,
 )
 from voice2face.config.models import (
@@ -127,6 +128,7 @@ __all__ = [
     "GeneratorConfig",
     "IdentityMetricsConfig",
     "InferenceConfig",
+    "LPIPSConfig",
     "LogMelConfig",
     "MFCCConfig",
     "MapperConfig",

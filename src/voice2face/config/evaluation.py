@@ -14,6 +14,7 @@ from voice2face.config.metrics import (
     FaceCNNConfig,
     FIDConfig,
     IdentityMetricsConfig,
+    LPIPSConfig,
     PPLConfig,
 )
 from voice2face.errors import ConfigError
@@ -45,7 +46,8 @@ class EvaluationConfig:
     batch_size: faces per generator / embedder call.
     embedder: the face embedder; "auto" is the dataset's own trained CNN for synthvox data and
         dlib's face-recognition ResNet otherwise.
-    identity, ppl, fid, face_cnn: the settings of those metrics and of the corpus identity CNN.
+    identity, ppl, fid, lpips, face_cnn: the settings of those metrics and of the corpus identity CNN
+        (path length and LPIPS draw with ``seed`` instead of their own).
     traits: the face-trait read-out's network (trained on sharp real training faces; blur must be 0).
     c2st: the two-sample test's classifier and folds.
     descriptors: the descriptor read-out's settings (voice2face.metrics.descriptors).
@@ -67,6 +69,7 @@ class EvaluationConfig:
     identity: IdentityMetricsConfig = field(default_factory=IdentityMetricsConfig)
     ppl: PPLConfig = field(default_factory=lambda: PPLConfig(num_samples=2000))
     fid: FIDConfig = field(default_factory=FIDConfig)
+    lpips: LPIPSConfig = field(default_factory=LPIPSConfig)
     face_cnn: FaceCNNConfig = field(default_factory=FaceCNNConfig)
     traits: FaceCNNConfig = field(default_factory=lambda: TRAIT_CNN)
     c2st: C2STConfig = field(default_factory=C2STConfig)

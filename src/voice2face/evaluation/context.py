@@ -46,11 +46,14 @@ class EvalContext:
     """What an evaluation metric reads. Images are uint8 ``[N, 3, R, R]``.
 
     row: "model" or a reference row's name. faces / face_ids: the row's faces and the speaker
-    of each. gallery / gallery_ids: the split's real faces the identity metrics compare with.
-    pool / pool_ids: real training-split faces (the realism measures' reference) and their
-    people. two_sample_size: every row's two-sample tests use this many of its faces (the ``real``
-    row's count), so rows are compared at equal sizes; None uses them all. generator and embeddings
-    (``[U, D]``) only for the model row.
+    of each; face_voices: the voice (utterance) each face was generated from, for the model row
+    (None: a reference row, whose faces come from no voice). gallery / gallery_ids: the split's
+    real faces the identity metrics compare with. pool / pool_ids: real training-split faces (the
+    realism measures' reference) and their people. two_sample_size: every row's two-sample tests
+    use this many of its faces (the ``real`` row's count), so rows are compared at equal sizes;
+    None uses them all. generator and embeddings (``[U, D]``) only for the model row.
+    inception_weights, vgg16_weights, lpips_weights: the weight files the user gave for FID/KID
+    and LPIPS (None: the environment's, else skipped).
     """
 
     manifest: Manifest
@@ -68,7 +71,10 @@ class EvalContext:
     two_sample_size: int | None = None
     generator: torch.nn.Module | None = None
     embeddings: torch.Tensor | None = None
+    face_voices: list[Any] | None = None
     inception_weights: str | Path | None = None
+    vgg16_weights: str | Path | None = None
+    lpips_weights: str | Path | None = None
 
     @property
     def split(self) -> str:

@@ -2,7 +2,8 @@
 
 Every one scores any row (the model's faces or a reference row's) in exactly the same way, with
 the instruments of :class:`~voice2face.evaluation.context.Instruments`; only path length needs
-the model's generator. Instruments are fixed by what they measure (trained on the dataset's
+the model's generator. FID, KID and LPIPS need weights the user gives, and are recorded as
+skipped (with how to give them) without. Instruments are fixed by what they measure (trained on the dataset's
 sharp real training faces), never by a model's scores.
 """
 
@@ -334,6 +335,34 @@ def ppl(ctx: EvalContext) -> dict[str, Any]:
     config = dataclasses.replace(ctx.config.ppl, seed=ctx.config.seed)
     distance = embedding_distance(face_embedder(ctx))
     return path_length(generator=generator, distance=distance, conditions=ctx.embeddings, config=config)
+
+
+@evaluation_metric(
+    "lpips",
+    labels=(
+        ("lpips_same_voice", "LPIPS, one voice at other latents (diversity)"),
+        ("lpips_other_speakers", "LPIPS, faces of different speakers"),
+    ),
+)
+def lpips(ctx: EvalContext) -> dict[str, Any]:
+    """Diversity in LPIPS-VGG16, as conditional GANs report it (BicycleGAN, Zhu et al. 2017; MSGAN,
+    Mao et al. 2019): the mean distance between two portraits of one voice at different latents
+    (``lpips_same_voice``; it needs ``samples_per_voice`` >= 2; on a reference row, two faces of one
+    speaker: how much one person's own faces differ), and between faces of two different speakers
+    (``lpips_other_speakers``: near 0 when every voice gets the same face).
+
+    Not a default metric: it needs torchvision's ImageNet VGG16 weights (``--vgg16-weights`` or
+    ``$VOICE2FACE_VGG16_WEIGHTS``) and LPIPS's lin weights (``--lpips-weights`` or
+    ``$VOICE2FACE_LPIPS_WEIGHTS``, else the copy in an installed ``lpips`` package); without them it
+    is recorded as skipped with that reason. Nothing is downloaded.
+    """
+    from voice2face.metrics.lpips import load_lpips_vgg16, lpips_diversity, resolve_lpips_weights
+
+    vgg, lin = resolve_lpips_weights(ctx.vgg16_weights, ctx.lpips_weights)  # MetricUnavailableError → skipped
+    network = ctx.instruments.get(f"lpips/{vgg}/{lin}", lambda: load_lpips_vgg16(vgg, lin))
+    voices = ctx.face_voices if ctx.face_voices is not None else ctx.face_ids
+    config = dataclasses.replace(ctx.config.lpips, seed=ctx.config.seed)
+    return lpips_diversity(network, ctx.faces, voices, ctx.face_ids, config)
 
 
 __all__ = ["embedder_name", "face_embedder", "trait_net", "trait_specs"]

@@ -171,6 +171,8 @@ def evaluate_model(
     *,
     config: EvaluationConfig = EvaluationConfig(),
     inception_weights: str | Path | None = None,
+    vgg16_weights: str | Path | None = None,
+    lpips_weights: str | Path | None = None,
     cache_dir: str | Path | None = None,
     device: str = "auto",
     write: bool = True,
@@ -180,7 +182,10 @@ def evaluate_model(
     of the dataset at ``data_dir``, beside the reference rows of ``config.references``.
 
     inception_weights: the FID Inception weight file (else ``$VOICE2FACE_INCEPTION_WEIGHTS``;
-    without either FID and KID are recorded as skipped, with the reason). cache_dir: where the
+    without either FID and KID are recorded as skipped, with the reason). vgg16_weights,
+    lpips_weights: the optional ``lpips`` metric's VGG16 ImageNet and LPIPS lin weight files (else
+    ``$VOICE2FACE_VGG16_WEIGHTS`` / ``$VOICE2FACE_LPIPS_WEIGHTS``, lin also the lpips package's own;
+    without VGG16 weights lpips is recorded as skipped). cache_dir: where the
     trained instruments, real-image statistics and voice features are kept (default
     ``DATA_DIR/.cache``). write: append the model's records to ``RUN_DIR/metrics.jsonl`` and
     write the grid (never into the installed package: a bundled model is not written to).
@@ -220,6 +225,7 @@ def evaluate_model(
         batch_size=config.batch_size, device=run_device, progress=progress,
     )  # fmt: skip  # [U·S, 3, R, R] uint8
     fake_ids = [u.identity for u in utterances for _ in range(config.samples_per_voice)]
+    fake_voices = [k for k in range(len(utterances)) for _ in range(config.samples_per_voice)]
     row_records, gallery_records = split_halves(manifest, split)
     real_row = read_faces(manifest, row_records)  # [M1, 3, R, R] uint8
     gallery = read_faces(manifest, gallery_records)  # [M2, 3, R, R] uint8
@@ -233,7 +239,8 @@ def evaluate_model(
             gallery=gallery, gallery_ids=[r.identity for r in gallery_records], pool=pool, instruments=instruments,
             pool_ids=[r.identity for r in pooled], two_sample_size=int(real_row.shape[0]),
             generator=generator if row == "model" else None, embeddings=embeddings if row == "model" else None,
-            inception_weights=inception_weights,
+            face_voices=fake_voices if row == "model" else None, inception_weights=inception_weights,
+            vgg16_weights=vgg16_weights, lpips_weights=lpips_weights,
         )  # fmt: skip
 
     rows: dict[str, dict[str, dict[str, Any]]] = {}
@@ -277,7 +284,9 @@ def evaluate_model(
     options = {
         "data": str(data_dir), "samples_per_voice": config.samples_per_voice, "seed": config.seed,
         "embedder": embedder_name(config, manifest),
-        "inception_weights": str(inception_weights) if inception_weights else None, "config": to_dict(config),
+        "inception_weights": str(inception_weights) if inception_weights else None,
+        "vgg16_weights": str(vgg16_weights) if vgg16_weights else None,
+        "lpips_weights": str(lpips_weights) if lpips_weights else None, "config": to_dict(config),
     }  # fmt: skip
     dataset = {"name": manifest.name, "source": manifest.source, "manifest_sha256_16": manifest_hash(manifest)}
     summary = {
