@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from voice2face.config import IdentityMetricsConfig
-from voice2face.metrics import run_metric
 from voice2face.metrics.fid import FIDInceptionV3, feature_statistics, frechet_distance
+from voice2face.metrics.identity import identity
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from peers import import_peer  # the tests' torchvision shim, for the peer only
@@ -91,8 +91,7 @@ def main() -> None:
 
     def identity_record() -> None:
         record.update(
-            run_metric(
-                "identity",
+            identity(
                 generated=generated,
                 generated_ids=voice_ids,
                 real=real,

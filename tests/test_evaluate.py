@@ -25,8 +25,8 @@ from voice2face.config import (
 )
 from voice2face.errors import CheckpointError, ConfigError, DatasetError
 from voice2face.evaluation import evaluate_model, format_table
-from voice2face.metrics import read_results
 from voice2face.report import build_report, load_run
+from voice2face.storage import RunFolder
 from voice2face.storage.png import SYNTHETIC_NOTICE, read_png_metadata
 
 #: Small but complete: every metric, few PPL samples, a quick face CNN.
@@ -60,7 +60,7 @@ def test_evaluate_writes_identity_metrics_with_ceiling_and_chance(evaluated_run,
     assert (
         summary["voices"] == len(tiny_manifest.utterances_in("test")) and summary["generated"] == 2 * summary["voices"]
     )
-    records = {r["metric"]: r for r in read_results(run)}
+    records = {r["metric"]: r for r in RunFolder(run).read_metrics()}
     assert set(records) == {"realism", "traits", "descriptors", "identity", "fd", "fid", "kid", "ppl"}
     identity = records["identity"]
     for key in ("match_1v2", "match_1v2_same_sex", "recall@1", "recall@10", "cosine_speaker"):
@@ -93,9 +93,9 @@ def test_evaluate_is_repeatable_and_appends(evaluated_run, tiny_corpus):
         run, tiny_corpus, config=dataclasses.replace(TINY_EVAL, metrics=("identity",)), cache_dir=cache, write=False
     )
     assert again["results"]["identity"] == summary["results"]["identity"]
-    before = len(read_results(run))
+    before = len(RunFolder(run).read_metrics())
     evaluate_model(run / "model", tiny_corpus, config=dataclasses.replace(TINY_EVAL, metrics=("fd",)), cache_dir=cache)
-    assert len(read_results(run)) == before + 1  # the model/ folder's run is its parent
+    assert len(RunFolder(run).read_metrics()) == before + 1  # the model/ folder's run is its parent
 
 
 def test_evaluate_json_has_the_model_beside_every_reference_row(evaluated_run, tiny_corpus, tmp_path):
@@ -150,12 +150,61 @@ def test_fid_and_kid_run_when_inception_weights_are_given(evaluated_run, tiny_co
     assert "fid" in summary["results"]["fid"] or "failed" in summary["results"]["fid"]
 
 
+def _random_lpips_weights(folder):
+    """VGG16 and LPIPS lin weight files of the real layout with random values (He-scaled, so that
+    activations stay O(1)): they exercise the path, not the published numbers."""
+    from voice2face.metrics.lpips import LPIPSVGG16, TAP_CHANNELS
+
+    generator = torch.Generator().manual_seed(0)
+    vgg = {}
+    for key, value in LPIPSVGG16().features.state_dict().items():
+        scale = (2.0 / value[0].numel()) ** 0.5 if key.endswith("weight") else 0.01
+        vgg[f"features.{key}"] = torch.randn(value.shape, generator=generator) * scale
+    torch.save(vgg, folder / "vgg16.pth")
+    lin = {f"lin{k}.model.1.weight": torch.rand(1, c, 1, 1, generator=generator) for k, c in enumerate(TAP_CHANNELS)}
+    torch.save(lin, folder / "lin.pth")
+    return folder / "vgg16.pth", folder / "lin.pth"
+
+
+def test_lpips_is_skipped_with_how_to_give_weights_and_runs_with_them(
+    evaluated_run, tiny_corpus, tmp_path, monkeypatch
+):
+    from voice2face.config import LPIPSConfig
+    from voice2face.metrics.lpips import VGG16_WEIGHTS_ENV
+
+    run, _, cache = evaluated_run
+    monkeypatch.delenv(VGG16_WEIGHTS_ENV, raising=False)
+    config = dataclasses.replace(
+        TINY_EVAL, metrics=("lpips",), references=("real",), voice_probe=False, lpips=LPIPSConfig(pairs=6)
+    )
+    skipped = evaluate_model(run, tiny_corpus, config=config, cache_dir=cache, write=False, progress=False)
+    reason = skipped["results"]["lpips"]["skipped"]  # recorded, with how to give the weights; never dropped
+    assert "--vgg16-weights" in reason and VGG16_WEIGHTS_ENV in reason and "lpips_same_voice" not in reason
+    assert skipped["references"]["real"]["lpips"] == {"skipped": reason}
+    assert re.search(r"^lpips: skipped: LPIPS needs VGG16 weights; pass --vgg16-weights", format_table(skipped), re.M)
+
+    vgg, lin = _random_lpips_weights(tmp_path)
+    summary = evaluate_model(
+        run, tiny_corpus, config=config, vgg16_weights=vgg, lpips_weights=lin, cache_dir=cache, write=False,
+        progress=False,
+    )  # fmt: skip
+    model, real = summary["results"]["lpips"], summary["references"]["real"]["lpips"]
+    # samples_per_voice 2: each voice's two portraits (other latents) are a same-voice pair.
+    assert model["same_voice_pairs"] == min(6, summary["voices"]) and model["other_speaker_pairs"] == 6
+    assert model["lpips_same_voice"] > 0 and model["lpips_other_speakers"] > 0
+    # Other faces, other values: the real row's pairs are two photos of one speaker, or of two.
+    assert real["lpips_other_speakers"] > 0 and real["lpips_other_speakers"] != model["lpips_other_speakers"]
+    assert model["lpips_weights"] == real["lpips_weights"] != "random-init"
+    assert summary["options"]["vgg16_weights"] == str(vgg)
+    assert re.search(r"^LPIPS, faces of different speakers(\s+\d\.\d{3}){2}", format_table(summary), re.M)
+
+
 def test_path_length_is_skipped_with_the_reason_for_a_generator_without_mapping():
     from types import SimpleNamespace
 
     from voice2face.config import GeneratorConfig
     from voice2face.errors import MetricUnavailableError
-    from voice2face.evaluation.context import registered_metrics
+    from voice2face.evaluation.registry import registered_metrics
     from voice2face.models.dcgan import DCGANGenerator
 
     generator = DCGANGenerator(GeneratorConfig(family="dcgan", z_dim=8, c_dim=4, img_resolution=16, img_channels=3,
@@ -173,14 +222,11 @@ def test_evaluate_bad_inputs_are_one_sentence(tiny_gan_run, tiny_encoder_run, ti
         evaluate_model(tiny_gan_run, tmp_path / "nodata", write=False)
     with pytest.raises(CheckpointError, match="no generator"):
         evaluate_model(tiny_encoder_run, tiny_corpus, write=False)
+    # The registry names the metrics evaluate accepts; an unknown one is refused before any work.
     with pytest.raises(ConfigError, match="unknown metric 'bogus'"):
-        EvaluationConfig(metrics=("bogus",))
+        evaluate_model(tmp_path / "nowhere", tiny_corpus, config=EvaluationConfig(metrics=("bogus",)), write=False)
     with pytest.raises(ConfigError, match="unknown metric 'fd_dlib'"):  # the embedder is --embedder's to choose
-        EvaluationConfig(metrics=("fd_dlib",))
-    from voice2face.config import EVALUATION_METRICS
-    from voice2face.evaluation.context import registered_metrics
-
-    assert set(registered_metrics()) == set(EVALUATION_METRICS)  # what the config accepts, evaluate can run
+        evaluate_model(tiny_gan_run, tiny_corpus, config=EvaluationConfig(metrics=("fd_dlib",)), write=False)
     # an empty split and a dataset of another resolution
     corpus = tmp_path / "corpus"
     shutil.copytree(tiny_corpus, corpus, ignore=shutil.ignore_patterns(".cache"))

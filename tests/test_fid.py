@@ -9,12 +9,15 @@ import torch
 
 from voice2face.config import FIDConfig
 from voice2face.errors import MetricError, MetricUnavailableError
-from voice2face.metrics import StatsCache, run_metric
+from voice2face.metrics.cache import StatsCache
 from voice2face.metrics.fid import (
     FIDInceptionV3,
+    fd_embedding,
     feature_statistics,
+    fid,
     frechet_distance,
     kernel_inception_distance,
+    kid,
     load_fid_inception,
 )
 from voice2face.metrics.inception import INCEPTION_WEIGHTS_ENV, resolve_inception_weights
@@ -172,9 +175,11 @@ def test_weights_come_from_the_argument_or_the_environment_never_a_download(tmp_
 
 
 def test_fid_without_weights_is_skipped_with_the_reason():
-    result = run_metric("fid", fake_images=[torch.zeros(2, 3, 8, 8)], real_images=[torch.zeros(2, 3, 8, 8)])
-    assert set(result) == {"skipped"}
-    assert "VOICE2FACE_INCEPTION_WEIGHTS" in result["skipped"] and "--inception-weights" in result["skipped"]
+    # A plain function says why it cannot run; the evaluation registry records that as {"skipped": why}.
+    with pytest.raises(MetricUnavailableError) as caught:
+        fid(fake_images=[torch.zeros(2, 3, 8, 8)], real_images=[torch.zeros(2, 3, 8, 8)])
+    reason = str(caught.value)
+    assert "VOICE2FACE_INCEPTION_WEIGHTS" in reason and "--inception-weights" in reason
 
 
 def _random_stats(rng: np.random.Generator, n: int, d: int, shift: float = 0.0):
@@ -260,11 +265,11 @@ def _batches(seed: int, count: int = 3, size: int = 8, shift: float = 0.0):
 def test_fd_in_another_embedding_is_labelled_with_the_embedder_and_cached(tmp_path):
     cache = StatsCache(tmp_path)
     kwargs = dict(embedder=ToyEmbedder(), cache=cache, dataset="toy-faces:train")
-    first = run_metric("fd_embedding", fake_images=_batches(1, shift=0.5), real_images=_batches(2), **kwargs)
+    first = fd_embedding(fake_images=_batches(1, shift=0.5), real_images=_batches(2), **kwargs)
     assert "fd_toy" in first and "fid" not in first and first["embedder"] == "toy"
     assert first["fd_toy"] > 0
     # Real statistics now come from the cache: no real images needed, same number.
-    again = run_metric("fd_embedding", fake_images=_batches(1, shift=0.5), real_images=None, **kwargs)
+    again = fd_embedding(fake_images=_batches(1, shift=0.5), real_images=None, **kwargs)
     assert again["fd_toy"] == pytest.approx(first["fd_toy"], rel=1e-12)
     assert len(list(tmp_path.glob("stats-*.npz"))) == 2  # moments and features
 
@@ -276,12 +281,10 @@ def test_fid_and_kid_end_to_end_with_a_cache(tmp_path, inception):
     # eigh: scipy's sqrtm of a 2048² matrix alone takes ~10 s on 2 cores (it is the default).
     common = dict(inception=inception, cache=cache, dataset="noise:test")
     fast = FIDConfig(frechet_method="eigh")
-    same = run_metric("fid", fake_images=_batches(6, count=3, size=32), real_images=real, config=fast, **common)
-    shifted = run_metric(
-        "fid", fake_images=_batches(6, count=3, size=32, shift=0.6), real_images=None, config=fast, **common
-    )
+    same = fid(fake_images=_batches(6, count=3, size=32), real_images=real, config=fast, **common)
+    shifted = fid(fake_images=_batches(6, count=3, size=32, shift=0.6), real_images=None, config=fast, **common)
     assert 0 <= same["fid"] < shifted["fid"]
     assert same["num_fake"] == 12 and same["inception_weights"] == "random-init"
     assert same["comparable_to_published"] is False
-    kid = run_metric("kid", fake_images=_batches(6, count=3, size=32, shift=0.6), real_images=None, **common)
-    assert kid["kid"] > 0 and kid["num_real"] == 12
+    kid_result = kid(fake_images=_batches(6, count=3, size=32, shift=0.6), real_images=None, **common)
+    assert kid_result["kid"] > 0 and kid_result["num_real"] == 12

@@ -12,8 +12,14 @@ import torch
 
 from voice2face.config import IdentityMetricsConfig
 from voice2face.errors import MetricError
-from voice2face.metrics import run_metric
-from voice2face.metrics.identity import attribute_agreement, cosine_to_speaker, match_1v2, recall_at_k
+from voice2face.metrics.identity import (
+    attribute_agreement,
+    attributes,
+    cosine_to_speaker,
+    identity,
+    match_1v2,
+    recall_at_k,
+)
 
 E = np.eye(4)
 ROOT_HALF = np.sqrt(0.5)
@@ -152,8 +158,7 @@ def test_registered_identity_metric_reports_everything_under_the_embedder_name()
     generated = centres + 0.3 * rng.standard_normal((20, 16))
     sex = {i: i % 2 for i in range(20)}
     config = IdentityMetricsConfig(num_pairs=2000, recall_ks=(1, 5), gallery_size=10, folds=3)
-    result = run_metric(
-        "identity",
+    result = identity(
         generated=torch.from_numpy(generated),
         generated_ids=np.arange(20),
         real=real,
@@ -166,5 +171,5 @@ def test_registered_identity_metric_reports_everything_under_the_embedder_name()
     assert result["match_1v2"] > 0.9 and result["match_1v2_same_sex"] > 0.9
     assert result["recall@1"] > 0.8 and result["recall_gallery"] == 10
     assert result["cosine_speaker"] > 0.8 > abs(result["cosine_others"])
-    attributes = run_metric("attributes", predicted={"sex": [0, 1, 1]}, target={"sex": [0, 1, 0]}, classifier="toy")
-    assert attributes == {"classifier": "toy", "sex_agreement": pytest.approx(2 / 3), "sex_count": 3}
+    agreement = attributes(predicted={"sex": [0, 1, 1]}, target={"sex": [0, 1, 0]}, classifier="toy")
+    assert agreement == {"classifier": "toy", "sex_agreement": pytest.approx(2 / 3), "sex_count": 3}

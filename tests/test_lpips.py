@@ -1,15 +1,27 @@
 """LPIPS-VGG16 against the lpips package with the same (random) VGG16 weights and its bundled
-lin weights; VGG16's ImageNet weights are a torchvision download, not available here."""
+lin weights; VGG16's ImageNet weights are a torchvision download, not available here. The weights
+are found from the option or the environment, never downloaded; diversity is the mean distance
+over pairs of faces of one voice, or of different speakers."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from voice2face.config import PPLConfig
+from voice2face.config import LPIPSConfig, PPLConfig
 from voice2face.errors import MetricError, MetricUnavailableError
-from voice2face.metrics import run_metric
-from voice2face.metrics.lpips import LPIPSVGG16, bundled_lin_weights, load_lpips_vgg16
+from voice2face.metrics.lpips import (
+    LIN_WEIGHTS_ENV,
+    LPIPSVGG16,
+    VGG16_WEIGHTS_ENV,
+    bundled_lin_weights,
+    load_lpips_vgg16,
+    lpips_diversity,
+    resolve_lpips_weights,
+    sample_pairs,
+)
+from voice2face.metrics.ppl import ppl
 
 from peers import import_peer
 from tiny_generator import TinyGenerator
@@ -76,9 +88,7 @@ def test_distance_properties_and_use_in_path_length(weight_files):
     torch.testing.assert_close(forward, backward)
     assert (forward > 0).all() and len(lpips.weights_id) == 33
     config = PPLConfig(num_samples=4, batch_size=4)
-    result = run_metric(
-        "ppl", generator=TinyGenerator(resolution=32), distance=lpips, conditions=torch.zeros(1, 3), config=config
-    )
+    result = ppl(generator=TinyGenerator(resolution=32), distance=lpips, conditions=torch.zeros(1, 3), config=config)
     assert result["ppl_distance"] == "lpips_vgg16" and result["ppl_w_end"] > 0
 
 
@@ -92,3 +102,65 @@ def test_missing_or_wrong_weights_are_named(tmp_path, weight_files):
         load_lpips_vgg16(broken, lin_path)
     with pytest.raises(MetricError, match=r"does not hold lin0\.\.lin4"):
         load_lpips_vgg16(vgg_path, vgg_path)
+
+
+def test_weights_come_from_the_option_or_the_environment_and_are_never_downloaded(tmp_path, weight_files):
+    vgg_path, lin_path, _ = weight_files
+    with pytest.raises(MetricUnavailableError) as caught:
+        resolve_lpips_weights(None, lin_path, environ={})
+    reason = str(caught.value)  # one sentence that says how to give the file
+    assert "--vgg16-weights" in reason and VGG16_WEIGHTS_ENV in reason and "vgg16-397923af.pth" in reason
+    assert reason.count(". ") == 0 and reason.endswith(".")
+    environ = {VGG16_WEIGHTS_ENV: str(vgg_path), LIN_WEIGHTS_ENV: str(lin_path)}
+    assert resolve_lpips_weights(None, None, environ=environ) == (vgg_path, lin_path)
+    if bundled_lin_weights() is not None:  # lin weights ship in the lpips wheel: used when none are given
+        assert resolve_lpips_weights(vgg_path, None, environ={}) == (vgg_path, bundled_lin_weights())
+    else:
+        with pytest.raises(MetricUnavailableError, match="--lpips-weights or set VOICE2FACE_LPIPS_WEIGHTS"):
+            resolve_lpips_weights(vgg_path, None, environ={})
+    assert resolve_lpips_weights(vgg_path, lin_path, environ={VGG16_WEIGHTS_ENV: "/elsewhere"}) == (vgg_path, lin_path)
+    with pytest.raises(MetricError, match=r"nope\.pth do not exist; check --vgg16-weights"):
+        resolve_lpips_weights(tmp_path / "nope.pth", lin_path, environ={})
+    with pytest.raises(MetricError, match=r"lin\.pth do not exist; check --lpips-weights"):
+        resolve_lpips_weights(vgg_path, tmp_path / "lin.pth", environ={})
+
+
+def test_pairs_are_drawn_within_or_across_groups_without_repeats():
+    groups = ["a", "a", "a", "b", "b", "c"]
+    same = sample_pairs(groups, same=True, count=100, seed=0)
+    assert sorted(map(tuple, same.tolist())) == [(0, 1), (0, 2), (1, 2), (3, 4)]
+    other = sample_pairs(groups, same=False, count=100, seed=0)
+    assert len(other) == 11 and all(groups[i] != groups[j] and i < j for i, j in other.tolist())
+    # More pairs than asked for: a seeded draw without repeats (across groups, by rejection).
+    many = [k // 3 for k in range(300)]  # 100 groups of 3
+    drawn = sample_pairs(many, same=False, count=50, seed=1)
+    assert drawn.shape == (50, 2) and len(set(map(tuple, drawn.tolist()))) == 50
+    assert all(many[i] != many[j] and i < j for i, j in drawn.tolist())
+    assert np.array_equal(drawn, sample_pairs(many, same=False, count=50, seed=1))
+    within = sample_pairs(many, same=True, count=20, seed=1)
+    assert within.shape == (20, 2) and all(many[i] == many[j] for i, j in within.tolist())
+    assert sample_pairs(["a", "b"], same=True, count=5, seed=0).shape == (0, 2)
+    assert sample_pairs(["a", "a"], same=False, count=5, seed=0).shape == (0, 2)
+
+
+def test_diversity_is_zero_for_copies_and_moves_with_the_images(weight_files):
+    vgg_path, lin_path, _ = weight_files
+    lpips = load_lpips_vgg16(vgg_path, lin_path)
+    generator = torch.Generator().manual_seed(3)
+    people = torch.randint(0, 256, (3, 3, 32, 32), generator=generator, dtype=torch.uint8)
+    faces = people.repeat_interleave(2, dim=0)  # [6, 3, 32, 32]: each voice's two faces are one image
+    voices, speakers = [0, 0, 1, 1, 2, 2], ["a", "a", "b", "b", "c", "c"]
+    config = LPIPSConfig(pairs=20, batch_size=4)
+    copies = lpips_diversity(lpips, faces, voices, speakers, config)
+    assert copies["lpips_same_voice"] == 0.0 and copies["same_voice_pairs"] == 3
+    assert copies["lpips_other_speakers"] > 0 and copies["other_speaker_pairs"] == 12
+    assert copies["lpips_weights"] == lpips.weights_id
+    varied = faces.clone()
+    varied[1::2] = torch.randint(0, 256, (3, 3, 32, 32), generator=generator, dtype=torch.uint8)
+    changed = lpips_diversity(lpips, varied, voices, speakers, config)
+    assert changed["lpips_same_voice"] > 0
+    assert changed["lpips_other_speakers"] != pytest.approx(copies["lpips_other_speakers"])
+    alone = lpips_diversity(lpips, faces, [0, 1, 2, 3, 4, 5], ["a"] * 6, config)
+    assert alone["lpips_same_voice"] is None and alone["lpips_other_speakers"] is None
+    with pytest.raises(MetricError, match="one voice and one speaker per face"):
+        lpips_diversity(lpips, faces, voices[:5], speakers, config)

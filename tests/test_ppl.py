@@ -14,9 +14,8 @@ import torch
 
 from voice2face.config import PPLConfig
 from voice2face.errors import MetricError
-from voice2face.metrics import run_metric
 from voice2face.metrics.embedders import embedding_distance
-from voice2face.metrics.ppl import face_crop, filtered_mean, path_lengths, slerp
+from voice2face.metrics.ppl import face_crop, filtered_mean, path_lengths, ppl, slerp
 
 from tiny_generator import TinyGenerator
 
@@ -43,8 +42,8 @@ def test_w_space_path_length_equals_the_linear_answer():
 def test_seeded_and_labelled_by_space_sampling_and_distance():
     config = PPLConfig(space="z", sampling="end", num_samples=20, batch_size=6, seed=4)
     conditions = torch.randn(5, 3)
-    first = run_metric("ppl", generator=TinyGenerator(), distance=squared_l2, conditions=conditions, config=config)
-    second = run_metric("ppl", generator=TinyGenerator(), distance=squared_l2, conditions=conditions, config=config)
+    first = ppl(generator=TinyGenerator(), distance=squared_l2, conditions=conditions, config=config)
+    second = ppl(generator=TinyGenerator(), distance=squared_l2, conditions=conditions, config=config)
     assert first == second
     assert first["ppl_z_end"] > 0 and first["ppl_samples"] == 20 and first["ppl_distance"] == "squared_l2"
     # With 20 samples the 1st percentile rounded down is the minimum (index 0.19 → 0) and the
@@ -116,8 +115,7 @@ def test_an_embedder_distance_plugs_in_and_names_the_result():
         def embed(self, images):
             return torch.nn.functional.normalize(images.flatten(1), dim=1)
 
-    result = run_metric(
-        "ppl",
+    result = ppl(
         generator=TinyGenerator(),
         distance=embedding_distance(PixelEmbedder()),
         conditions=torch.randn(4, 3),

@@ -13,12 +13,23 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from voice2face import __version__
 from voice2face.config import EncoderTrainingConfig, GANTrainingConfig, MapperTrainingConfig, ModelConfig
-from voice2face.errors import CheckpointError, ConfigError
-from voice2face.storage import ModelFolder, RunFolder, RunOptions, bundled_model_dir, find_runs, layout, resolve
+from voice2face.errors import CheckpointError, ConfigError, MetricError
+from voice2face.storage import (
+    ModelFolder,
+    RunFolder,
+    RunOptions,
+    bundled_model_dir,
+    find_runs,
+    layout,
+    metric_record,
+    resolve,
+)
 from voice2face.storage.checkpoint import read_model_config
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -257,6 +268,43 @@ def test_a_corrupt_trainer_state_is_named_and_the_snapshot_falls_back_to_the_ver
     with pytest.raises(CheckpointError, match=r"trainer_state\.pt cannot be read"):
         folder.read_trainer_state()
     assert folder.snapshot()["snapshot"].startswith("voice2face ")
+
+
+# ------------------------------------------------------------------ metrics.jsonl
+
+
+def test_append_metrics_writes_one_json_line_per_record(tmp_path):
+    run = RunFolder(tmp_path)
+    first = metric_record("fid", {"fid": np.float64(12.5), "num_fake": np.int64(50)}, snapshot="network-000100")
+    path = run.append_metrics(first)
+    run.append_metrics({"metric": "ppl", "results": {"ppl_w_end": float("nan")}, "options": {"space": "w"}})
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert path == run.metrics_path and path.name == "metrics.jsonl" and len(lines) == 2
+    records = [json.loads(line) for line in lines]
+    assert records == run.read_metrics()
+    assert records[0]["metric"] == "fid" and records[0]["results"] == {"fid": 12.5, "num_fake": 50}
+    assert records[0]["snapshot"] == "network-000100" and records[0]["voice2face_version"] == __version__
+    assert records[0]["timestamp"].endswith("+00:00")
+    assert records[1]["results"] == {"ppl_w_end": None}, "NaN is stored as null, not as invalid JSON"
+    assert records[1]["options"] == {"space": "w"} and "timestamp" in records[1]
+    assert not list(tmp_path.glob(".metrics.jsonl*")), "a temporary file was left behind"
+
+
+def test_append_metrics_refuses_bad_input(tmp_path):
+    with pytest.raises(MetricError, match="does not exist"):
+        RunFolder(tmp_path / "missing").append_metrics(metric_record("fid", {}))
+    run = RunFolder(tmp_path)
+    with pytest.raises(MetricError, match="needs 'metric' and 'results'"):
+        run.append_metrics({"fid": 3})
+    with pytest.raises(MetricError, match=r"record.results.x holds a value of type object"):
+        run.append_metrics(metric_record("fid", {"x": object()}))
+    assert not (tmp_path / "metrics.jsonl").exists()
+
+
+def test_read_metrics_names_a_broken_line(tmp_path):
+    (tmp_path / "metrics.jsonl").write_text('{"metric": "fid", "results": {}}\n{"metric": "fi\n')
+    with pytest.raises(MetricError, match=r"Line 2 of .*metrics.jsonl is not JSON"):
+        RunFolder(tmp_path).read_metrics()
 
 
 # ------------------------------------------------------------------ one owner

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from voice2face.cli.options import add_device_option, default_of, non_negative_int, output_folder, positive_int
-from voice2face.config import EVALUATION_METRICS, REFERENCE_ROWS, SPLITS, EvaluationConfig
+from voice2face.config import REFERENCE_ROWS, SPLITS, EvaluationConfig
 from voice2face.utils.devices import resolve_device
 
 NAME = "evaluate"
@@ -35,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "own real faces, the same blurred by 1.2 and 2 px, and on synthvox faces re-rendered from what "
                     "the voice reveals or of a random person of the speaker's sex): realism (two-sample test, "
                     "sharpness, Fréchet distance in trait features), the face traits read by a network trained on "
-                    "sharp real faces, identity matching, FD, FID/KID (only with Inception weights) and path length. "
+                    "sharp real faces, identity matching, FD, FID/KID (only with Inception weights) and path length; "
+                    "optionally LPIPS diversity (only with VGG16 weights). "
                     "Prints the table, appends the model's records to RUN_DIR/metrics.jsonl, and with --json writes "
                     "the summary.",
     )  # fmt: skip
@@ -46,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, metavar="DATA_DIR", help="a prepared dataset folder (manifest.json)")
     parser.add_argument(
         "--metrics", type=metric_list, default=metrics, metavar="LIST",
-        help=f"comma-separated, from {', '.join(EVALUATION_METRICS)} (default: {','.join(metrics)})",
+        help=f"comma-separated registered metrics (default: {','.join(metrics)}; also attributes, and lpips "
+             "with --vgg16-weights); an unknown name is refused with the list",
     )  # fmt: skip
     parser.add_argument(
         "--references", type=reference_list, default=default_of(EvaluationConfig, "references"), metavar="LIST",
@@ -74,6 +76,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--inception-weights", metavar="PATH",
         help="FID Inception weights (pt_inception-2015-12-05-6726825d.pth; else $VOICE2FACE_INCEPTION_WEIGHTS); "
              "without them FID and KID are recorded as skipped",
+    )  # fmt: skip
+    parser.add_argument(
+        "--vgg16-weights", metavar="PATH",
+        help="VGG16 ImageNet weights for --metrics ...,lpips (torchvision's vgg16-397923af.pth; else "
+             "$VOICE2FACE_VGG16_WEIGHTS); without them lpips is recorded as skipped",
+    )  # fmt: skip
+    parser.add_argument(
+        "--lpips-weights", metavar="PATH",
+        help="LPIPS v0.1 lin weights (vgg.pth; else $VOICE2FACE_LPIPS_WEIGHTS, else the copy in an installed "
+             "lpips package)",
     )  # fmt: skip
     parser.add_argument(
         "--ppl-samples", type=positive_int, default=default_of(EvaluationConfig, "ppl").num_samples, metavar="N",
@@ -111,8 +123,9 @@ def _evaluate(args: argparse.Namespace, json_out: Path | None, device: str) -> i
     )  # fmt: skip
     config = dataclasses.replace(config, ppl=dataclasses.replace(config.ppl, num_samples=args.ppl_samples))
     summary = evaluate_model(
-        args.model, args.data, config=config, inception_weights=args.inception_weights, cache_dir=args.cache,
-        device=device, progress=not args.quiet,
+        args.model, args.data, config=config, inception_weights=args.inception_weights,
+        vgg16_weights=args.vgg16_weights, lpips_weights=args.lpips_weights, cache_dir=args.cache, device=device,
+        progress=not args.quiet,
     )  # fmt: skip
     print(format_table(summary))
     if json_out is not None:

@@ -36,7 +36,6 @@ from voice2face.config.data import (
 )
 from voice2face.config.evaluation import (
     DEFAULT_EVALUATION_METRICS,
-    EVALUATION_METRICS,
     REFERENCE_ROWS,
     EvaluationConfig,
 )
@@ -53,6 +52,7 @@ from voice2face.config.metrics import (
     FaceCNNConfig,
     FIDConfig,
     IdentityMetricsConfig,
+    LPIPSConfig,
     PPLConfig,
 )
 from voice2face.config.models import (
@@ -95,7 +95,6 @@ __all__ = [
     "ENCODER_ACTIVATIONS",
     "ENCODER_ATTENTIONS",
     "ENCODER_POOLINGS",
-    "EVALUATION_METRICS",
     "FACE_CORPUS_SEED",
     "FEATURE_KINDS",
     "GENERATOR_FAMILIES",
@@ -129,6 +128,7 @@ __all__ = [
     "GeneratorConfig",
     "IdentityMetricsConfig",
     "InferenceConfig",
+    "LPIPSConfig",
     "LogMelConfig",
     "MFCCConfig",
     "MapperConfig",

@@ -14,14 +14,15 @@ from voice2face.config.metrics import (
     FaceCNNConfig,
     FIDConfig,
     IdentityMetricsConfig,
+    LPIPSConfig,
     PPLConfig,
 )
 from voice2face.errors import ConfigError
 
-EVALUATION_METRICS = ("realism", "traits", "descriptors", "identity", "attributes", "fd", "fid", "kid", "ppl")
-#: What `voice2face evaluate` computes unless told otherwise (``attributes`` is the older, secondary
-#: sex read-out; ``traits`` reads sex with the other traits; ``descriptors`` reads them again with an
-#: instrument of another family).
+#: What `voice2face evaluate` computes unless told otherwise: registered metrics
+#: (voice2face.evaluation.registry, the one list of names). Not here: ``attributes``, the older,
+#: secondary sex read-out (``traits`` reads sex with the other traits; ``descriptors`` reads them again
+#: with an instrument of another family), and ``lpips``, which needs VGG16 weights the user gives.
 DEFAULT_EVALUATION_METRICS = ("realism", "traits", "descriptors", "identity", "fd", "fid", "kid", "ppl")
 #: Reference rows scored beside the model (see voice2face.evaluation.rows).
 REFERENCE_ROWS = ("real", "blurred_real_1.2", "blurred_real_2.0", "oracle_voice_mode", "oracle_voice", "oracle_sex")
@@ -31,11 +32,12 @@ REFERENCE_ROWS = ("real", "blurred_real_1.2", "blurred_real_2.0", "oracle_voice_
 class EvaluationConfig:
     """How `voice2face evaluate` scores a model folder on one split of a prepared dataset.
 
-    metrics: which evaluation metrics to compute (voice2face.evaluation.metrics): realism
-        (two-sample test, sharpness, Fréchet distance in trait features), traits (the sharp
-        trait read-out, a CNN), descriptors (the same traits and a two-sample test by fixed
-        descriptors and linear models: another instrument family), identity, attributes (secondary
-        sex classifier), fd (Fréchet distance in the identity embedder), fid, kid, ppl. Every
+    metrics: which registered evaluation metrics to compute (voice2face.evaluation.metrics; an
+        unknown name is refused when evaluate starts): realism (two-sample test, sharpness,
+        Fréchet distance in trait features), traits (the sharp trait read-out, a CNN), descriptors
+        (the same traits and a two-sample test by fixed descriptors and linear models: another
+        instrument family), identity, attributes (secondary sex classifier), fd (Fréchet distance
+        in the identity embedder), fid, kid, ppl, lpips (diversity, with VGG16 weights). Every
         two-sample test compares each row at the same size: the ``real`` row's number of faces.
     references: the reference rows scored beside the model, by the same instruments.
     split: the identities whose whole utterances are the probes and whose faces are the reals.
@@ -44,7 +46,8 @@ class EvaluationConfig:
     batch_size: faces per generator / embedder call.
     embedder: the face embedder; "auto" is the dataset's own trained CNN for synthvox data and
         dlib's face-recognition ResNet otherwise.
-    identity, ppl, fid, face_cnn: the settings of those metrics and of the corpus identity CNN.
+    identity, ppl, fid, lpips, face_cnn: the settings of those metrics and of the corpus identity CNN
+        (path length and LPIPS draw with ``seed`` instead of their own).
     traits: the face-trait read-out's network (trained on sharp real training faces; blur must be 0).
     c2st: the two-sample test's classifier and folds.
     descriptors: the descriptor read-out's settings (voice2face.metrics.descriptors).
@@ -66,6 +69,7 @@ class EvaluationConfig:
     identity: IdentityMetricsConfig = field(default_factory=IdentityMetricsConfig)
     ppl: PPLConfig = field(default_factory=lambda: PPLConfig(num_samples=2000))
     fid: FIDConfig = field(default_factory=FIDConfig)
+    lpips: LPIPSConfig = field(default_factory=LPIPSConfig)
     face_cnn: FaceCNNConfig = field(default_factory=FaceCNNConfig)
     traits: FaceCNNConfig = field(default_factory=lambda: TRAIT_CNN)
     c2st: C2STConfig = field(default_factory=C2STConfig)
@@ -81,12 +85,9 @@ class EvaluationConfig:
         return dataclasses.replace(self.face_cnn, blur=self.attribute_blur)
 
     def __post_init__(self) -> None:
+        # The names themselves are the registry's to check (voice2face.evaluation.registry), when
+        # evaluate runs: a config does not import the metrics it names.
         check(len(self.metrics) > 0, "metrics must name at least one metric.")
-        for name in self.metrics:
-            check(
-                name in EVALUATION_METRICS,
-                f"unknown metric {name!r}; choose from {', '.join(EVALUATION_METRICS)}.",
-            )
         check(self.split in SPLITS, f"split must be train, val or test, got {self.split!r}.")
         unknown = [row for row in self.references if row not in REFERENCE_ROWS]
         check(not unknown, f"unknown reference row {unknown[:1]}; choose from {', '.join(REFERENCE_ROWS)}.")

@@ -1,4 +1,5 @@
-"""Metric configs: FID/KID, path length, identity matching, the corpus face CNNs and the two-sample test."""
+"""Metric configs: FID/KID, path length, LPIPS diversity, identity matching, the corpus face CNNs and the
+two-sample test."""
 
 from __future__ import annotations
 
@@ -76,6 +77,26 @@ class PPLConfig:
             0 <= self.low_percentile < self.high_percentile <= 100,
             f"need 0 <= low_percentile < high_percentile <= 100, got {self.low_percentile}, {self.high_percentile}.",
         )
+
+
+@dataclass(frozen=True)
+class LPIPSConfig:
+    """LPIPS diversity: mean LPIPS-VGG16 distances over pairs of faces (voice2face.metrics.lpips).
+
+    pairs: at most this many pairs per kind (same voice, different speakers), drawn without
+        repeats; every pair when there are fewer.
+    batch_size: pairs per network call.
+    seed: the pairs' random generator.
+    """
+
+    pairs: int = 1000
+    batch_size: int = 16
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check(self.pairs >= 1, f"LPIPS pairs must be >= 1, got {self.pairs}.")
+        check(self.batch_size >= 1, f"LPIPS batch_size must be >= 1, got {self.batch_size}.")
+        check(self.seed >= 0, f"LPIPS seed must be >= 0, got {self.seed}.")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
 """`voice2face evaluate`: a model's faces beside reference rows, scored by registered metrics.
 
-- :mod:`.context`: the evaluation context every metric takes, and the metric registry;
-- :mod:`.metrics`: the built-in metrics (realism, traits, identity, attributes, fd, fid, kid, ppl);
+- :mod:`.registry`: the only metric registry (name → ``fn(ctx) -> dict`` with its table labels), and
+  how a metric is run (skipped or failed, with the reason, instead of raising);
+- :mod:`.context`: the evaluation context every metric takes;
+- :mod:`.metrics`: the built-in metrics (realism, traits, descriptors, identity, attributes, fd, fid, kid,
+  ppl, lpips);
 - :mod:`.rows`: the reference rows (real, blurred real, oracle_voice, oracle_sex);
 - :mod:`.run`: :func:`evaluate_model`, which orchestrates a whole evaluation;
 - :mod:`.tables`: the text table and the ``--json`` summary.

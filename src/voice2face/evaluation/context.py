@@ -1,9 +1,7 @@
-"""One evaluation context that every evaluation metric takes, and the registry that names them.
+"""The one evaluation context that every evaluation metric takes (``fn(ctx) -> dict``).
 
-The stylegan2-ada ``metric_main`` pattern: an evaluation metric is a function ``fn(ctx) -> dict``
-registered with :func:`evaluation_metric` under its name, with the labels of the keys that the
-text table, the report and the model card show. Adding a metric is one function in
-:mod:`voice2face.evaluation.metrics`; nothing else branches on metric names.
+The metrics are named in :mod:`voice2face.evaluation.registry` (stylegan2-ada's ``metric_main``
+pattern) and defined in :mod:`voice2face.evaluation.metrics`.
 
 A context holds one **row**: the faces to score (the model's, or a reference row's: real faces,
 blurred real faces, oracle renders) and the speaker of each, beside what every row is scored
@@ -27,43 +25,7 @@ import torch
 
 from voice2face.config import EvaluationConfig
 from voice2face.data.manifest import Manifest
-from voice2face.errors import MetricError
 from voice2face.utils.images import uint8_to_float
-
-
-@dataclass(frozen=True)
-class RegisteredMetric:
-    """An evaluation metric: its function, its table labels ``(key, label)``, and whether it needs
-    the model's generator (then reference rows record it as skipped)."""
-
-    name: str
-    fn: Callable[[EvalContext], dict[str, Any]]
-    labels: tuple[tuple[str, str], ...]
-    needs_generator: bool = False
-
-
-_METRICS: dict[str, RegisteredMetric] = {}
-
-
-def evaluation_metric(
-    name: str, *, labels: tuple[tuple[str, str], ...] = (), needs_generator: bool = False
-) -> Callable[[Callable[[EvalContext], dict[str, Any]]], Callable[[EvalContext], dict[str, Any]]]:
-    """Decorator: register ``fn(ctx) -> dict`` as evaluation metric ``name`` (twice is an error)."""
-
-    def register(fn: Callable[[EvalContext], dict[str, Any]]) -> Callable[[EvalContext], dict[str, Any]]:
-        if name in _METRICS:
-            raise MetricError(f"Evaluation metric {name!r} is already registered; rename one of the two.")
-        _METRICS[name] = RegisteredMetric(name, fn, labels, needs_generator)
-        return fn
-
-    return register
-
-
-def registered_metrics() -> dict[str, RegisteredMetric]:
-    """Every evaluation metric, by name (the built-in ones are loaded on first use)."""
-    from voice2face.evaluation import metrics  # noqa: F401 — registers the built-in metrics
-
-    return dict(_METRICS)
 
 
 @dataclass
@@ -84,11 +46,14 @@ class EvalContext:
     """What an evaluation metric reads. Images are uint8 ``[N, 3, R, R]``.
 
     row: "model" or a reference row's name. faces / face_ids: the row's faces and the speaker
-    of each. gallery / gallery_ids: the split's real faces the identity metrics compare with.
-    pool / pool_ids: real training-split faces (the realism measures' reference) and their
-    people. two_sample_size: every row's two-sample tests use this many of its faces (the ``real``
-    row's count), so rows are compared at equal sizes; None uses them all. generator and embeddings
-    (``[U, D]``) only for the model row.
+    of each; face_voices: the voice (utterance) each face was generated from, for the model row
+    (None: a reference row, whose faces come from no voice). gallery / gallery_ids: the split's
+    real faces the identity metrics compare with. pool / pool_ids: real training-split faces (the
+    realism measures' reference) and their people. two_sample_size: every row's two-sample tests
+    use this many of its faces (the ``real`` row's count), so rows are compared at equal sizes;
+    None uses them all. generator and embeddings (``[U, D]``) only for the model row.
+    inception_weights, vgg16_weights, lpips_weights: the weight files the user gave for FID/KID
+    and LPIPS (None: the environment's, else skipped).
     """
 
     manifest: Manifest
@@ -106,7 +71,10 @@ class EvalContext:
     two_sample_size: int | None = None
     generator: torch.nn.Module | None = None
     embeddings: torch.Tensor | None = None
+    face_voices: list[Any] | None = None
     inception_weights: str | Path | None = None
+    vgg16_weights: str | Path | None = None
+    lpips_weights: str | Path | None = None
 
     @property
     def split(self) -> str:

@@ -2,13 +2,15 @@
 
 Every one scores any row (the model's faces or a reference row's) in exactly the same way, with
 the instruments of :class:`~voice2face.evaluation.context.Instruments`; only path length needs
-the model's generator. Instruments are fixed by what they measure (trained on the dataset's
+the model's generator. FID, KID and LPIPS need weights the user gives, and are recorded as
+skipped (with how to give them) without. Instruments are fixed by what they measure (trained on the dataset's
 sharp real training faces), never by a model's scores.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,8 +19,9 @@ import torch
 from voice2face.config import EvaluationConfig
 from voice2face.data.manifest import Manifest
 from voice2face.errors import MetricUnavailableError
-from voice2face.evaluation.context import EvalContext, evaluation_metric
-from voice2face.metrics.registry import StatsCache, run_metric
+from voice2face.evaluation.context import EvalContext
+from voice2face.evaluation.registry import evaluation_metric
+from voice2face.metrics.cache import StatsCache
 
 
 def _train_faces(ctx: EvalContext, label: str):
@@ -240,10 +243,12 @@ def descriptors(ctx: EvalContext) -> dict[str, Any]:
 )
 def identity(ctx: EvalContext) -> dict[str, Any]:
     """1:2 matching, recall@K and cosine in the identity embedder, against the split's gallery."""
+    from voice2face.metrics.identity import identity as identity_record
+
     embedder = face_embedder(ctx)
     gallery = ctx.instruments.get(f"gallery/{embedder.name}", lambda: ctx.apply(embedder.embed, ctx.gallery))
-    return run_metric(
-        "identity", generated=ctx.apply(embedder.embed, ctx.faces), generated_ids=ctx.face_ids, real=gallery,
+    return identity_record(
+        generated=ctx.apply(embedder.embed, ctx.faces), generated_ids=ctx.face_ids, real=gallery,
         real_ids=ctx.gallery_ids, embedder=embedder.name, identity_sex=ctx.sex_of, config=ctx.config.identity,
     )  # fmt: skip
 
@@ -253,6 +258,7 @@ def attributes(ctx: EvalContext) -> dict[str, Any]:
     """Sex agreement through the corpus face CNN's sex classifier (``attribute_blur`` > 0 trains it on
     blurred faces too: a labelled secondary instrument, never the default)."""
     from voice2face.metrics.embedders import corpus_attribute_classifier
+    from voice2face.metrics.identity import attributes as attribute_record
 
     name = embedder_name(ctx.config, ctx.manifest)
     classifier = ctx.instruments.get("attributes", lambda: corpus_attribute_classifier(
@@ -260,8 +266,8 @@ def attributes(ctx: EvalContext) -> dict[str, Any]:
         name=name if name != "dlib" else ctx.manifest.name, config=ctx.config.attribute_cnn,
     ))  # fmt: skip
     predicted = [p for batch in ctx.batches(ctx.faces) for p in classifier.predict(batch)]
-    return run_metric(
-        "attributes", predicted={"sex": predicted}, target={"sex": [ctx.sex_of.get(i) for i in ctx.face_ids]},
+    return attribute_record(
+        predicted={"sex": predicted}, target={"sex": [ctx.sex_of.get(i) for i in ctx.face_ids]},
         classifier=classifier.name,
     )  # fmt: skip
 
@@ -272,22 +278,24 @@ def attributes(ctx: EvalContext) -> dict[str, Any]:
 @evaluation_metric("fd", labels=(("fd", "Fréchet distance (identity embedding)"),))
 def fd(ctx: EvalContext) -> dict[str, Any]:
     """Fréchet distance in the identity embedder's space, against the split's gallery."""
+    from voice2face.metrics.fid import fd_embedding
+
     embedder = face_embedder(ctx)
-    result = run_metric(
-        "fd_embedding", fake_images=ctx.batches(ctx.faces), embedder=embedder,
+    result = fd_embedding(
+        fake_images=ctx.batches(ctx.faces), embedder=embedder,
         real_images=ctx.batches(ctx.gallery), cache=StatsCache(ctx.cache / "stats"),
         dataset=f"{ctx.data_key}/{ctx.split}/gallery",
     )  # fmt: skip
     return {"fd": result.pop(f"fd_{embedder.name}"), **result}
 
 
-def _inception_metric(ctx: EvalContext, name: str) -> dict[str, Any]:
+def _inception_metric(ctx: EvalContext, distance: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     from voice2face.metrics.inception import load_fid_inception, resolve_inception_weights
 
     path = resolve_inception_weights(ctx.inception_weights)  # MetricUnavailableError → skipped
     inception = ctx.instruments.get(f"inception/{path}", lambda: load_fid_inception(path))
-    return run_metric(
-        name, fake_images=ctx.batches(ctx.faces), real_images=ctx.batches(ctx.gallery), inception=inception,
+    return distance(
+        fake_images=ctx.batches(ctx.faces), real_images=ctx.batches(ctx.gallery), inception=inception,
         cache=StatsCache(ctx.cache / "stats"), dataset=f"{ctx.data_key}/{ctx.split}/gallery", config=ctx.config.fid,
     )  # fmt: skip
 
@@ -295,13 +303,17 @@ def _inception_metric(ctx: EvalContext, name: str) -> dict[str, Any]:
 @evaluation_metric("fid", labels=(("fid", "FID"),))
 def fid(ctx: EvalContext) -> dict[str, Any]:
     """FID against the split's gallery, with the user's Inception weights (skipped without them)."""
-    return _inception_metric(ctx, "fid")
+    from voice2face.metrics.fid import fid as frechet_inception_distance
+
+    return _inception_metric(ctx, frechet_inception_distance)
 
 
 @evaluation_metric("kid", labels=(("kid", "KID"),))
 def kid(ctx: EvalContext) -> dict[str, Any]:
     """KID against the split's gallery, with the user's Inception weights (skipped without them)."""
-    return _inception_metric(ctx, "kid")
+    from voice2face.metrics.fid import kid as kernel_inception_distance
+
+    return _inception_metric(ctx, kernel_inception_distance)
 
 
 @evaluation_metric(
@@ -313,6 +325,7 @@ def kid(ctx: EvalContext) -> dict[str, Any]:
 def ppl(ctx: EvalContext) -> dict[str, Any]:
     """Perceptual path length in the identity embedder's distance, conditioned on the split's voices."""
     from voice2face.metrics.embedders import embedding_distance
+    from voice2face.metrics.ppl import ppl as path_length
 
     generator = ctx.generator
     if not (hasattr(generator, "mapping") and hasattr(generator, "synthesis")):
@@ -321,7 +334,35 @@ def ppl(ctx: EvalContext) -> dict[str, Any]:
         )
     config = dataclasses.replace(ctx.config.ppl, seed=ctx.config.seed)
     distance = embedding_distance(face_embedder(ctx))
-    return run_metric("ppl", generator=generator, distance=distance, conditions=ctx.embeddings, config=config)
+    return path_length(generator=generator, distance=distance, conditions=ctx.embeddings, config=config)
+
+
+@evaluation_metric(
+    "lpips",
+    labels=(
+        ("lpips_same_voice", "LPIPS, one voice at other latents (diversity)"),
+        ("lpips_other_speakers", "LPIPS, faces of different speakers"),
+    ),
+)
+def lpips(ctx: EvalContext) -> dict[str, Any]:
+    """Diversity in LPIPS-VGG16, as conditional GANs report it (BicycleGAN, Zhu et al. 2017; MSGAN,
+    Mao et al. 2019): the mean distance between two portraits of one voice at different latents
+    (``lpips_same_voice``; it needs ``samples_per_voice`` >= 2; on a reference row, two faces of one
+    speaker: how much one person's own faces differ), and between faces of two different speakers
+    (``lpips_other_speakers``: near 0 when every voice gets the same face).
+
+    Not a default metric: it needs torchvision's ImageNet VGG16 weights (``--vgg16-weights`` or
+    ``$VOICE2FACE_VGG16_WEIGHTS``) and LPIPS's lin weights (``--lpips-weights`` or
+    ``$VOICE2FACE_LPIPS_WEIGHTS``, else the copy in an installed ``lpips`` package); without them it
+    is recorded as skipped with that reason. Nothing is downloaded.
+    """
+    from voice2face.metrics.lpips import load_lpips_vgg16, lpips_diversity, resolve_lpips_weights
+
+    vgg, lin = resolve_lpips_weights(ctx.vgg16_weights, ctx.lpips_weights)  # MetricUnavailableError → skipped
+    network = ctx.instruments.get(f"lpips/{vgg}/{lin}", lambda: load_lpips_vgg16(vgg, lin))
+    voices = ctx.face_voices if ctx.face_voices is not None else ctx.face_ids
+    config = dataclasses.replace(ctx.config.lpips, seed=ctx.config.seed)
+    return lpips_diversity(network, ctx.faces, voices, ctx.face_ids, config)
 
 
 __all__ = ["embedder_name", "face_embedder", "trait_net", "trait_specs"]

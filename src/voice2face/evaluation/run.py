@@ -16,7 +16,6 @@ This module orchestrates: it reads model folders (:mod:`voice2face.storage`), da
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,15 +28,12 @@ from tqdm import tqdm
 from voice2face.config import EvaluationConfig, to_dict
 from voice2face.data.datasets import VoiceFeatures, read_faces
 from voice2face.data.manifest import Manifest, load_manifest
-from voice2face.errors import CheckpointError, DatasetError, MetricError, MetricUnavailableError
-from voice2face.metrics.registry import append_result, make_record
+from voice2face.errors import CheckpointError, DatasetError, MetricUnavailableError
 from voice2face.models.embedding import embed_utterances
 from voice2face.models.generation import generate_faces as generate_model_faces
-from voice2face.storage import ModelFolder, RunFolder, resolve
+from voice2face.storage import ModelFolder, RunFolder, metric_record, resolve
 from voice2face.storage.layout import MODEL_DIR
 from voice2face.utils.images import uint8_to_float
-
-log = logging.getLogger(__name__)
 
 CACHE_FOLDER = ".cache"
 
@@ -175,6 +171,8 @@ def evaluate_model(
     *,
     config: EvaluationConfig = EvaluationConfig(),
     inception_weights: str | Path | None = None,
+    vgg16_weights: str | Path | None = None,
+    lpips_weights: str | Path | None = None,
     cache_dir: str | Path | None = None,
     device: str = "auto",
     write: bool = True,
@@ -184,7 +182,10 @@ def evaluate_model(
     of the dataset at ``data_dir``, beside the reference rows of ``config.references``.
 
     inception_weights: the FID Inception weight file (else ``$VOICE2FACE_INCEPTION_WEIGHTS``;
-    without either FID and KID are recorded as skipped, with the reason). cache_dir: where the
+    without either FID and KID are recorded as skipped, with the reason). vgg16_weights,
+    lpips_weights: the optional ``lpips`` metric's VGG16 ImageNet and LPIPS lin weight files (else
+    ``$VOICE2FACE_VGG16_WEIGHTS`` / ``$VOICE2FACE_LPIPS_WEIGHTS``, lin also the lpips package's own;
+    without VGG16 weights lpips is recorded as skipped). cache_dir: where the
     trained instruments, real-image statistics and voice features are kept (default
     ``DATA_DIR/.cache``). write: append the model's records to ``RUN_DIR/metrics.jsonl`` and
     write the grid (never into the installed package: a bundled model is not written to).
@@ -195,10 +196,12 @@ def evaluate_model(
     all rows), ...}``; :func:`summary_json` gives the
     compact shape of ``voice2face evaluate --json``.
     """
-    from voice2face.evaluation.context import EvalContext, Instruments, registered_metrics
+    from voice2face.evaluation.context import EvalContext, Instruments
     from voice2face.evaluation.metrics import embedder_name
+    from voice2face.evaluation.registry import check_metric_names, run_metric
     from voice2face.evaluation.rows import pool_records, reference_row, split_halves
 
+    check_metric_names(config.metrics)  # before any slow work
     folder = resolve(model_dir)
     # A bare model folder keeps its own metrics.jsonl, as a run folder does.
     model_dir, run_dir = folder.path, folder.run.path if folder.run is not None else folder.path
@@ -222,13 +225,13 @@ def evaluate_model(
         batch_size=config.batch_size, device=run_device, progress=progress,
     )  # fmt: skip  # [U·S, 3, R, R] uint8
     fake_ids = [u.identity for u in utterances for _ in range(config.samples_per_voice)]
+    fake_voices = [k for k in range(len(utterances)) for _ in range(config.samples_per_voice)]
     row_records, gallery_records = split_halves(manifest, split)
     real_row = read_faces(manifest, row_records)  # [M1, 3, R, R] uint8
     gallery = read_faces(manifest, gallery_records)  # [M2, 3, R, R] uint8
     pooled = pool_records(manifest, config.realism_pool, config.seed)
     pool = read_faces(manifest, pooled)  # [P, 3, R, R]
     instruments = Instruments()
-    registry = registered_metrics()  # every name of EVALUATION_METRICS, which the config checked
 
     def context(row: str, faces: torch.Tensor, ids: list[str]) -> EvalContext:
         return EvalContext(
@@ -236,7 +239,8 @@ def evaluate_model(
             gallery=gallery, gallery_ids=[r.identity for r in gallery_records], pool=pool, instruments=instruments,
             pool_ids=[r.identity for r in pooled], two_sample_size=int(real_row.shape[0]),
             generator=generator if row == "model" else None, embeddings=embeddings if row == "model" else None,
-            inception_weights=inception_weights,
+            face_voices=fake_voices if row == "model" else None, inception_weights=inception_weights,
+            vgg16_weights=vgg16_weights, lpips_weights=lpips_weights,
         )  # fmt: skip
 
     rows: dict[str, dict[str, dict[str, Any]]] = {}
@@ -259,7 +263,7 @@ def evaluate_model(
             for name in config.metrics:
                 bar.set_postfix_str(f"{row}: {name}")
                 began = time.perf_counter()
-                rows[row][name] = _run_one(registry[name], ctx)
+                rows[row][name] = run_metric(name, ctx)
                 seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - began
                 bar.update(1)
     finally:
@@ -280,7 +284,9 @@ def evaluate_model(
     options = {
         "data": str(data_dir), "samples_per_voice": config.samples_per_voice, "seed": config.seed,
         "embedder": embedder_name(config, manifest),
-        "inception_weights": str(inception_weights) if inception_weights else None, "config": to_dict(config),
+        "inception_weights": str(inception_weights) if inception_weights else None,
+        "vgg16_weights": str(vgg16_weights) if vgg16_weights else None,
+        "lpips_weights": str(lpips_weights) if lpips_weights else None, "config": to_dict(config),
     }  # fmt: skip
     dataset = {"name": manifest.name, "source": manifest.source, "manifest_sha256_16": manifest_hash(manifest)}
     summary = {
@@ -293,36 +299,20 @@ def evaluate_model(
     }  # fmt: skip
     if write and not folder.is_packaged():
         for name, values in results.items():
-            record = make_record(name, values, snapshot=snapshot["snapshot"], options=options)
+            record = metric_record(name, values, snapshot=snapshot["snapshot"], options=options)
             record.update(
                 {"kimg": snapshot["kimg"], "step": snapshot["step"], "dataset": dataset, "split": split,
                  "model": str(model_dir), "references": {row: refs.get(name) for row, refs in references.items()}}
             )  # fmt: skip
             if name == "identity":
                 record["reference"] = reference
-            summary["metrics_file"] = append_result(run_dir, record)
+            summary["metrics_file"] = RunFolder(run_dir).append_metrics(record)
         summary["grid"] = write_evaluation_grid(
             RunFolder(run_dir).evaluation_grid(split), fakes, fake_ids, real_row, [r.identity for r in row_records],
             config.samples_per_voice, model=model_dir.parent.name if model_dir.name == MODEL_DIR else model_dir.name,
             kimg=snapshot["kimg"],
         )  # fmt: skip
     return summary
-
-
-def _run_one(metric: Any, ctx: Any) -> dict[str, Any]:
-    """One metric on one row: its results, or ``{"skipped": why}`` / ``{"failed": why}``."""
-    if metric.needs_generator and ctx.generator is None:
-        return {"skipped": f"{metric.name} needs a generator; the {ctx.row} row has none."}
-    log.info("evaluating %s on %s", metric.name, ctx.row)
-    try:
-        results = metric.fn(ctx)
-    except MetricUnavailableError as exc:
-        return {"skipped": str(exc)}
-    except MetricError as exc:
-        # One metric's failure (e.g. too few images for a covariance) must not lose the others.
-        log.warning("%s on %s failed: %s", metric.name, ctx.row, exc)
-        return {"failed": str(exc)}
-    return results
 
 
 #: The row a voice-revealed trait score calls 0 (a random person of the speaker's sex) and 1 (the

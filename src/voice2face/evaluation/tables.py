@@ -1,6 +1,6 @@
 """An evaluation as text and as JSON: the model beside every reference row, per metric key.
 
-Labels come from the metrics' registration (:func:`~voice2face.evaluation.context.evaluation_metric`),
+Labels come from the metrics' registration (:func:`~voice2face.evaluation.registry.evaluation_metric`),
 so a new metric appears here without an edit. The trait-space Bayes ceiling of synthvox is its
 own labelled line, never the ceiling of a pixel metric.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from voice2face.evaluation.context import registered_metrics
-from voice2face.metrics.registry import json_ready
+from voice2face.evaluation.registry import registered_metrics
+from voice2face.storage.metric_records import json_ready
 
 SHORT_ROW_NAMES = {
     "model": "model",

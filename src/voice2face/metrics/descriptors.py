@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from voice2face.config import DescriptorConfig, from_dict
 from voice2face.errors import ConfigError, MetricError, MetricUnavailableError
-from voice2face.metrics.registry import StatsCache, stats_key
+from voice2face.metrics.cache import StatsCache, stats_key
 from voice2face.models.face_nets import TraitSpec
 
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601

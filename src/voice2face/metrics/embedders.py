@@ -24,8 +24,8 @@ import torch.nn.functional as F
 
 from voice2face.config import ATTRIBUTE_BLUR, FaceCNNConfig
 from voice2face.errors import MetricUnavailableError
+from voice2face.metrics.cache import file_sha256
 from voice2face.metrics.face_cnn import FaceCNN, load_or_train_face_cnn
-from voice2face.metrics.registry import file_sha256
 from voice2face.utils.images import check_images, float_to_uint8
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from torch import nn
 
 from voice2face.config import FaceCNNConfig, from_dict
 from voice2face.errors import MetricError
-from voice2face.metrics.registry import StatsCache, stats_key
+from voice2face.metrics.cache import StatsCache, stats_key
 from voice2face.models.face_nets import conv_trunk, resize_faces
 from voice2face.utils.images import check_images
 

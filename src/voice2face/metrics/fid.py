@@ -22,13 +22,13 @@ from scipy import linalg
 
 from voice2face.config import FIDConfig
 from voice2face.errors import MetricError, MetricUnavailableError
+from voice2face.metrics.cache import StatsCache, stats_key
 from voice2face.metrics.inception import (
     NO_WEIGHTS_MESSAGE,
     PUBLISHED_SHA256_PREFIX,
     FIDInceptionV3,
     load_fid_inception,
 )
-from voice2face.metrics.registry import StatsCache, register_metric, stats_key
 
 __all__ = [
     "FIDInceptionV3",
@@ -175,7 +175,7 @@ def extract_features(
     return np.concatenate(chunks)
 
 
-# --------------------------------------------------------------------------- registered metrics
+# --------------------------------------------------------------------------- whole records
 
 
 def _inception(inception: FIDInceptionV3 | str | Path | None) -> FIDInceptionV3:
@@ -253,7 +253,6 @@ def _inception_features(
     return real, extract_features(network, fake_images, max_items=num_fake), weights
 
 
-@register_metric
 def fid(
     *,
     fake_images: Iterable[torch.Tensor],
@@ -284,7 +283,6 @@ def fid(
     }
 
 
-@register_metric
 def kid(
     *,
     fake_images: Iterable[torch.Tensor],
@@ -316,7 +314,6 @@ def kid(
     }
 
 
-@register_metric
 def fd_embedding(
     *,
     fake_images: Iterable[torch.Tensor],

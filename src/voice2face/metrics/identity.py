@@ -23,7 +23,6 @@ import torch
 
 from voice2face.config import IdentityMetricsConfig
 from voice2face.errors import MetricError
-from voice2face.metrics.registry import register_metric
 
 Array = np.ndarray | torch.Tensor
 
@@ -253,10 +252,9 @@ def attribute_agreement(predicted: Any, target: Any, *, name: str = "sex") -> di
     return {f"{name}_agreement": agree, f"{name}_count": count}
 
 
-# --------------------------------------------------------------------------- registered metrics
+# --------------------------------------------------------------------------- whole records
 
 
-@register_metric
 def identity(
     *,
     generated: Array,
@@ -300,7 +298,6 @@ def identity(
     return results
 
 
-@register_metric
 def attributes(*, predicted: Mapping[str, Any], target: Mapping[str, Any], classifier: str) -> dict[str, Any]:
     """Attribute agreement for each named attribute (e.g. ``{"sex": ...}``), labelled with the classifier's name."""
     results: dict[str, Any] = {"classifier": classifier}

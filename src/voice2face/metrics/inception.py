@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from voice2face.errors import MetricError, MetricUnavailableError
-from voice2face.metrics.registry import file_sha256
+from voice2face.metrics.cache import file_sha256
 from voice2face.utils.images import check_images
 
 INCEPTION_WEIGHTS_ENV = "VOICE2FACE_INCEPTION_WEIGHTS"

@@ -24,7 +24,6 @@ import torch.nn.functional as F
 
 from voice2face.config import PPLConfig
 from voice2face.errors import MetricError
-from voice2face.metrics.registry import register_metric
 
 Distance = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 ConditionSource = torch.Tensor | Callable[[int, torch.Generator], torch.Tensor] | None
@@ -138,7 +137,6 @@ def filtered_mean(values: np.ndarray, low: float = 1.0, high: float = 99.0) -> t
     return float(kept.mean()), int(kept.size)
 
 
-@register_metric
 def ppl(
     *,
     generator: StyleGenerator,

@@ -42,8 +42,8 @@ import torch.nn.functional as F
 
 from voice2face.config import FaceCNNConfig, from_dict
 from voice2face.errors import MetricError, MetricUnavailableError
+from voice2face.metrics.cache import StatsCache, stats_key
 from voice2face.metrics.face_cnn import fit_face_network, instrument_settings
-from voice2face.metrics.registry import StatsCache, stats_key
 from voice2face.models.face_nets import TraitNet, TraitSpec, resize_faces
 from voice2face.utils.images import check_images
 

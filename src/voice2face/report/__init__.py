@@ -24,7 +24,6 @@ from typing import Any
 from voice2face import __version__
 from voice2face.config import REFERENCE_ROWS
 from voice2face.errors import ConfigError, MetricUnavailableError
-from voice2face.metrics.registry import read_results
 from voice2face.storage import layout
 from voice2face.storage.resolver import resolve
 from voice2face.storage.run_folder import RunFolder, RunOptions
@@ -144,7 +143,7 @@ def load_run(run_dir: str | Path) -> RunInfo:
     if model_config.is_file():
         info.model = _read_json(model_config)
     info.stats = _read_jsonl(run.stats_path)
-    info.metrics = read_results(path)
+    info.metrics = run.read_metrics()
     fakes = run.fakes_grids()
     info.fakes = fakes[-1] if fakes else None
     info.evaluation_grids = run.evaluation_grids()

@@ -2,6 +2,7 @@
 
     run = RunFolder.create("runs", "synthvox-quick")            # runs/00003-synthvox-quick
     run.write_options(RunOptions(stage="gan", preset="synthvox-quick", ...))
+    run.append_metrics(metric_record("fid", {"fid": 12.5}, snapshot="kimg 100"))  # one line of metrics.jsonl
     run.model.save(modules, config, trainer_state=state)        # the latest snapshot, model/
     run.mark_done()                                             # it has trained the length asked for
     [r.path.name for r in find_runs("runs", "*-synthvox-quick", matching={"seed": 0})]
@@ -20,6 +21,7 @@ from typing import Any
 
 from voice2face.errors import CheckpointError, ConfigError
 from voice2face.storage import layout
+from voice2face.storage.metric_records import append_metric_record, read_metric_records
 from voice2face.storage.model_folder import ModelFolder
 from voice2face.utils.files import atomic_write_text
 
@@ -153,7 +155,7 @@ class RunFolder:
 
     @property
     def metrics_path(self) -> Path:
-        """``metrics.jsonl``: evaluation records."""
+        """``metrics.jsonl``: evaluation records (:meth:`append_metrics`, :meth:`read_metrics`)."""
         return self.path / layout.METRICS_FILE
 
     @property
@@ -229,6 +231,17 @@ class RunFolder:
     def write_options(self, options: RunOptions) -> None:
         """Write ``training_options.json`` atomically (sorted keys, two-space indent)."""
         atomic_write_text(self.options_path, json.dumps(options.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    # ------------------------------------------------------------------ evaluation records
+
+    def append_metrics(self, record: Mapping[str, Any]) -> Path:
+        """Append one evaluation record (:func:`~voice2face.storage.metric_records.metric_record`) as a
+        line of ``metrics.jsonl``, atomically; returns the file's path. The folder must exist."""
+        return append_metric_record(self.metrics_path, record)
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """Every record of ``metrics.jsonl``, oldest first (empty when the run has none)."""
+        return read_metric_records(self.metrics_path)
 
     # ------------------------------------------------------------------ snapshot and done
 
