@@ -60,7 +60,7 @@ DEMO_REFERENCES = ("real", "blurred_real_1.2", "oracle_voice_mode", "oracle_sex"
 #: so it is found as a cached instrument and is the same network. Like a dataset's shipped FID
 #: reference statistics, it is fixed by the corpus alone, never by a model; the slow test
 #: tests/test_bundled_model.py retrains it from nothing on a regenerated corpus and compares.
-INSTRUMENTS_DIR = Path(__file__).resolve().parent / "assets" / "instruments"
+INSTRUMENTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "instruments"
 SHIPPED_FOR = (200, 0)
 
 
@@ -289,7 +289,7 @@ class DemoResult:
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # wall time of each part, and the plan
 
 
-def _stopped_short(stage: str, run: Path, planned: float, unit: str) -> str | None:
+def stopped_short(stage: str, run: Path, planned: float, unit: str) -> str | None:
     """A sentence when ``run`` stopped (at its time budget) before its planned length, else None."""
     from voice2face.storage import RunFolder
 
@@ -410,7 +410,7 @@ def run_demo(
     )  # fmt: skip
     lap("encoder")
     quick = get_preset("synthvox-quick")
-    notes.append(_stopped_short("stage 1 (voice encoder)", encoder_run, quick.encoder.steps, "steps"))
+    notes.append(stopped_short("stage 1 (voice encoder)", encoder_run, quick.encoder.steps, "steps"))
     # The machine's speed as stage 1 found it (its steps in its time), and as the probe finds it now.
     steps = _steps_done(encoder_run)
     if steps:
@@ -427,13 +427,13 @@ def run_demo(
             preset, corpus, out / "runs", generator=pretrained, encoder=encoder_run, seed=seed, cache_dir=cache,
             time_budget_s=second_budget, progress=progress,
         )  # fmt: skip
-        notes.append(_stopped_short("the voice→W+ stage", run, preset.mapper.steps, "steps"))
+        notes.append(stopped_short("the voice→W+ stage", run, preset.mapper.steps, "steps"))
     else:
         run = train_generator(
             "synthvox-quick", corpus, out / "runs", encoder=encoder_run, seed=seed, cache_dir=cache,
             time_budget_s=second_budget, progress=progress,
         )  # fmt: skip
-        notes.append(_stopped_short("stage 2 (face generator)", run, quick.gan.kimg, "kimg"))
+        notes.append(stopped_short("stage 2 (face generator)", run, quick.gan.kimg, "kimg"))
     lap("second_stage")
     slowdown = max(slowdown, machine_speed() / REFERENCE.probe_s)
     seconds["slowdown_before_evaluation"] = slowdown
