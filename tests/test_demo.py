@@ -7,8 +7,8 @@ import json
 import pytest
 
 from voice2face.cli import main
-from voice2face.recipes.demo import run_demo
 from voice2face.errors import ConfigError
+from voice2face.recipes.demo import run_demo
 from voice2face.storage import bundled_model_dir
 from voice2face.storage.png import SYNTHETIC_NOTICE, read_png_metadata
 
