@@ -9,7 +9,7 @@ load average at the start and the end (a loaded machine explains a slow run; com
 only from the same conditions). The issue's target: `--minutes 10` done within 11 minutes.
 ``parts_s`` gives each part's wall time (the speed probe, corpus, both training stages, evaluation
 and each of its metrics, report and portraits) and the plan's estimates: the figures behind
-``voice2face.demo.REFERENCE`` come from this line on the reference machine.
+``voice2face.recipes.demo.REFERENCE`` come from this line on the reference machine.
 
     python benchmarks/bench_demo.py [--minutes 10] [--identities 200] [--keep DIR]
 """
@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from voice2face.demo import run_demo
+from voice2face.recipes.demo import run_demo
 
 from timing import machine
 

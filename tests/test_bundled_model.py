@@ -136,10 +136,10 @@ def test_bundled_model_figures_reproduce_on_the_regenerated_training_corpus(reme
 
 @pytest.mark.slow  # shares the re-measure's regenerated corpus and retrained instruments
 def test_the_shipped_demo_instrument_is_the_trait_read_out_the_evaluation_trains(remeasured):
-    """The demo ships the trait read-out of its default corpus (voice2face.demo.INSTRUMENTS_DIR) so as
+    """The demo ships the trait read-out of its default corpus (voice2face.recipes.demo.INSTRUMENTS_DIR) so as
     not to spend minutes training it: it must be the network `evaluate` trains on that corpus, under
     the same cache key. Bit-identical on this machine's kernels; other CPUs may differ in the last bits."""
-    from voice2face.demo import INSTRUMENTS_DIR, SHIPPED_FOR
+    from voice2face.recipes.demo import INSTRUMENTS_DIR, SHIPPED_FOR
 
     corpus = remeasured["corpus_config"]
     if (corpus["identities"], corpus["seed"]) != SHIPPED_FOR:
@@ -159,7 +159,7 @@ def test_the_shipped_demo_instrument_is_the_trait_read_out_the_evaluation_trains
 def test_the_shipped_demo_instrument_is_a_trait_read_out_with_the_evaluation_settings():
     """What the shipped file claims (its key, its settings) is what the evaluation uses today."""
     from voice2face.config import EvaluationConfig, to_dict
-    from voice2face.demo import INSTRUMENTS_DIR
+    from voice2face.recipes.demo import INSTRUMENTS_DIR
 
     (shipped,) = sorted(INSTRUMENTS_DIR.glob("trait-net-*.npz"))
     with np.load(shipped) as arrays:

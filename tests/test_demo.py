@@ -7,8 +7,8 @@ import json
 import pytest
 
 from voice2face.cli import main
-from voice2face.demo import run_demo
 from voice2face.errors import ConfigError
+from voice2face.recipes.demo import run_demo
 from voice2face.storage import bundled_model_dir
 from voice2face.storage.png import SYNTHETIC_NOTICE, read_png_metadata
 
@@ -45,21 +45,21 @@ def test_demo_refuses_a_used_folder(tmp_path, capsys):
 
 
 def test_a_stage_that_stopped_short_is_said_in_a_sentence(tmp_path):
-    from voice2face.demo import _stopped_short
+    from voice2face.recipes.demo import stopped_short
     from voice2face.storage.trainer_state import trainer_state_bytes
 
     model = tmp_path / "run" / "model"
     model.mkdir(parents=True)
     (model / "trainer_state.pt").write_bytes(trainer_state_bytes({"step": 19}))
-    assert _stopped_short("stage 1 (voice encoder)", tmp_path / "run", 200, "steps") == (
+    assert stopped_short("stage 1 (voice encoder)", tmp_path / "run", 200, "steps") == (
         "stage 1 (voice encoder) stopped at 19/200 steps when its share of the time ran out: results will be "
         "weaker than a full run's; give more --minutes."
     )
-    assert _stopped_short("stage 1 (voice encoder)", tmp_path / "run", 19, "steps") is None
+    assert stopped_short("stage 1 (voice encoder)", tmp_path / "run", 19, "steps") is None
 
 
 def test_the_plan_gives_training_what_the_fixed_parts_leave_and_cuts_then_warns_on_a_slow_machine():
-    from voice2face.demo import DEMO_METRICS, DEMO_REFERENCES, REFERENCE, plan_demo
+    from voice2face.recipes.demo import DEMO_METRICS, DEMO_REFERENCES, REFERENCE, plan_demo
 
     parts = (REFERENCE.corpus_s, REFERENCE.evaluation_s, REFERENCE.instruments_s, REFERENCE.identity_s,
              REFERENCE.voice_probe_s, REFERENCE.tail_s)  # fmt: skip
@@ -111,7 +111,7 @@ def test_the_plan_gives_training_what_the_fixed_parts_leave_and_cuts_then_warns_
 def test_a_slower_machine_than_planned_cuts_more_of_the_evaluation_to_end_on_time():
     """What the demo does when the machine slows down after its first seconds: the evaluation is
     re-estimated at the slower speed and cut until it fits the time left, or nothing is left to cut."""
-    from voice2face.demo import REFERENCE, EvaluationPlan, fit_evaluation
+    from voice2face.recipes.demo import REFERENCE, EvaluationPlan, fit_evaluation
 
     plan = EvaluationPlan(metrics=("realism", "traits"), voice_probe=False)
     idle = plan.seconds(1.0, 200, instruments_shipped=True)
@@ -130,6 +130,6 @@ def test_a_slower_machine_than_planned_cuts_more_of_the_evaluation_to_end_on_tim
 
 
 def test_the_speed_probe_times_a_fixed_workload():
-    from voice2face.demo import machine_speed
+    from voice2face.recipes.demo import machine_speed
 
     assert 0 < machine_speed(repeats=1) < 600 and 0 < machine_speed(repeats=3) < 600

@@ -108,5 +108,5 @@ def test_what_the_commands_write_by_default_is_ignored_by_git():
     wanted = ["demo/report.html", "portraits/voice_0.png", "out/portraits/a_0.png"]
     proc = subprocess.run(["git", "check-ignore", *wanted], cwd=ROOT, capture_output=True, text=True)
     assert proc.stdout.split() == wanted
-    kept = subprocess.run(["git", "check-ignore", "src/voice2face/demo.py"], cwd=ROOT, capture_output=True)
+    kept = subprocess.run(["git", "check-ignore", "src/voice2face/recipes/demo.py"], cwd=ROOT, capture_output=True)
     assert kept.returncode == 1  # the demo's own source is not caught by the pattern

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from voice2face.demo import run_demo
+    from voice2face.recipes.demo import run_demo
 
     result = run_demo(args.out, minutes=args.minutes, identities=args.identities, seed=args.seed, route=args.route)
     print(result.evaluation)

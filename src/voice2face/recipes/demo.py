@@ -42,11 +42,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from voice2face.config import SynthVoxConfig
 from voice2face.errors import CheckpointError, ConfigError
+from voice2face.recipes.routes import ENCODER_PRESET, ROUTES, voice_side_preset
 
 log = logging.getLogger(__name__)
 
-ROUTES = ("wplus", "conditional")
+_CORPUS = SynthVoxConfig()  # the default synthvox corpus: the demo's by default
 # How the training time (what the plan leaves after the corpus, the evaluation, the report and the
 # portraits) is shared. wplus: encoder, then mapper; conditional: encoder, then generator.
 SHARES = {"wplus": (0.5, 0.5), "conditional": (0.25, 0.75)}
@@ -60,7 +62,7 @@ DEMO_REFERENCES = ("real", "blurred_real_1.2", "oracle_voice_mode", "oracle_sex"
 #: so it is found as a cached instrument and is the same network. Like a dataset's shipped FID
 #: reference statistics, it is fixed by the corpus alone, never by a model; the slow test
 #: tests/test_bundled_model.py retrains it from nothing on a regenerated corpus and compares.
-INSTRUMENTS_DIR = Path(__file__).resolve().parent / "assets" / "instruments"
+INSTRUMENTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "instruments"
 SHIPPED_FOR = (200, 0)
 
 
@@ -289,7 +291,7 @@ class DemoResult:
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # wall time of each part, and the plan
 
 
-def _stopped_short(stage: str, run: Path, planned: float, unit: str) -> str | None:
+def stopped_short(stage: str, run: Path, planned: float, unit: str) -> str | None:
     """A sentence when ``run`` stopped (at its time budget) before its planned length, else None."""
     from voice2face.storage import RunFolder
 
@@ -335,8 +337,8 @@ def run_demo(
     out_dir: str | Path = "demo",
     *,
     minutes: float = 10.0,
-    identities: int = 200,
-    seed: int = 0,
+    identities: int = _CORPUS.identities,
+    seed: int = _CORPUS.seed,
     route: str = "wplus",
     progress: bool = True,
 ) -> DemoResult:
@@ -404,13 +406,13 @@ def run_demo(
     encoder_share, second_share = SHARES[route]
     left = deadline - evaluation_s() - time.monotonic()
     encoder_run = train_encoder(
-        "synthvox-quick", corpus, out / "runs", seed=seed, cache_dir=cache,
+        ENCODER_PRESET, corpus, out / "runs", seed=seed, cache_dir=cache,
         time_budget_s=max(10.0, encoder_share / (encoder_share + second_share) * left - closing("encoder")),
         progress=progress,
     )  # fmt: skip
     lap("encoder")
-    quick = get_preset("synthvox-quick")
-    notes.append(_stopped_short("stage 1 (voice encoder)", encoder_run, quick.encoder.steps, "steps"))
+    quick = get_preset(ENCODER_PRESET)
+    notes.append(stopped_short("stage 1 (voice encoder)", encoder_run, quick.encoder.steps, "steps"))
     # The machine's speed as stage 1 found it (its steps in its time), and as the probe finds it now.
     steps = _steps_done(encoder_run)
     if steps:
@@ -421,19 +423,18 @@ def run_demo(
     refit(left / 2, "after stage 1")  # the voice side keeps at least half of what is left
     second_budget = max(10.0, left - evaluation_s() - closing("second"))
     if route == "wplus":
-        preset = get_preset("synthvox-wplus-64")
-        preset = dataclasses.replace(preset, mapper=dataclasses.replace(preset.mapper, attribute_weight=1.0))
+        preset = voice_side_preset()
         run = train_mapper(
             preset, corpus, out / "runs", generator=pretrained, encoder=encoder_run, seed=seed, cache_dir=cache,
             time_budget_s=second_budget, progress=progress,
         )  # fmt: skip
-        notes.append(_stopped_short("the voice→W+ stage", run, preset.mapper.steps, "steps"))
+        notes.append(stopped_short("the voice→W+ stage", run, preset.mapper.steps, "steps"))
     else:
         run = train_generator(
-            "synthvox-quick", corpus, out / "runs", encoder=encoder_run, seed=seed, cache_dir=cache,
+            ENCODER_PRESET, corpus, out / "runs", encoder=encoder_run, seed=seed, cache_dir=cache,
             time_budget_s=second_budget, progress=progress,
         )  # fmt: skip
-        notes.append(_stopped_short("stage 2 (face generator)", run, quick.gan.kimg, "kimg"))
+        notes.append(stopped_short("stage 2 (face generator)", run, quick.gan.kimg, "kimg"))
     lap("second_stage")
     slowdown = max(slowdown, machine_speed() / REFERENCE.probe_s)
     seconds["slowdown_before_evaluation"] = slowdown
