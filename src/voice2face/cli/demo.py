@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 
 from voice2face.cli.options import non_negative_int, output_folder, positive_float, positive_int
+from voice2face.config import SynthVoxConfig
 from voice2face.errors import OutputError
+from voice2face.recipes.routes import DEFAULT_ROUTE, DEMO_MINUTES, ROUTES
 from voice2face.storage import RunFolder
 
 NAME = "demo"
@@ -24,11 +26,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", default="demo", metavar="DIR", help="a new folder for everything (default: %(default)s)"
     )
-    parser.add_argument("--minutes", type=positive_float, default=10.0, help="time budget (default: %(default)s)")
-    parser.add_argument("--identities", type=positive_int, default=200, help="corpus size (default: %(default)s)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="(default: %(default)s)")
+    corpus = SynthVoxConfig()
     parser.add_argument(
-        "--route", choices=("wplus", "conditional"), default="wplus",
+        "--minutes", type=positive_float, default=DEMO_MINUTES, help="time budget (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--identities", type=positive_int, default=corpus.identities, help="corpus size (default: %(default)s)"
+    )
+    parser.add_argument("--seed", type=non_negative_int, default=corpus.seed, help="(default: %(default)s)")
+    parser.add_argument(
+        "--route", choices=ROUTES, default=DEFAULT_ROUTE,
         help="wplus: the paper's route, the voice side trained on the bundled model's pretrained generator; "
         "conditional: the conditional GAN of Wen et al.'s protocol trained from nothing (default: %(default)s)",
     )  # fmt: skip

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from voice2face.config import SynthVoxConfig
 from voice2face.errors import CheckpointError, ConfigError
-from voice2face.recipes.routes import ENCODER_PRESET, ROUTES, voice_side_preset
+from voice2face.recipes.routes import DEFAULT_ROUTE, DEMO_MINUTES, ENCODER_PRESET, ROUTES, voice_side_preset
 
 log = logging.getLogger(__name__)
 
@@ -336,10 +336,10 @@ def _shipped_instruments() -> list[Path]:
 def run_demo(
     out_dir: str | Path = "demo",
     *,
-    minutes: float = 10.0,
+    minutes: float = DEMO_MINUTES,
     identities: int = _CORPUS.identities,
     seed: int = _CORPUS.seed,
-    route: str = "wplus",
+    route: str = DEFAULT_ROUTE,
     progress: bool = True,
 ) -> DemoResult:
     """Run the method into ``out_dir`` (which must not hold an earlier demo) in about ``minutes``."""

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from voice2face.config import TrainingPreset
 
 ROUTES = ("wplus", "conditional")
+#: The route the bundle ships and the demo runs unless told otherwise.
+DEFAULT_ROUTE = "wplus"
+#: The demo's time budget in minutes (issue 19: a new user's first run on 2 idle cores).
+DEMO_MINUTES = 10.0
 #: Stage 1 of both routes (the voice encoder), and stage 2 of the conditional route.
 ENCODER_PRESET = "synthvox-quick"
 #: The paper's route: the unconditional generator, pretrained on unpaired faces.
