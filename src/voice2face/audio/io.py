@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from voice2face.config.audio import SAMPLE_RATE
 from voice2face.errors import AudioError
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ DEFAULT_MAX_SECONDS = 600.0
 
 def load_audio(
     path: str | Path,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     *,
     max_seconds: float = DEFAULT_MAX_SECONDS,
 ) -> np.ndarray:
@@ -91,7 +92,7 @@ def load_audio(
 def prepare_waveform(
     samples: np.ndarray,
     source_rate: int,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     *,
     max_seconds: float = DEFAULT_MAX_SECONDS,
     source: str = "the waveform",

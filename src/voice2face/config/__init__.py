@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from voice2face.config.audio import (
     FEATURE_KINDS,
+    SAMPLE_RATE,
     VAD_AGGRESSIVENESS,
     VAD_BACKENDS,
     AudioConfig,
@@ -109,6 +110,7 @@ __all__ = [
     "PPL_SPACES",
     "PRESET_NAMES",
     "REFERENCE_ROWS",
+    "SAMPLE_RATE",
     "SELECTION_TRAITS",
     "SPLITS",
     "TRAIT_CNN",

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 from voice2face.config.base import check
 
+#: The rate every recording is resampled to and every feature config assumes (Hz).
+SAMPLE_RATE = 16000
+
 
 @dataclass(frozen=True)
 class AudioConfig:
@@ -16,7 +19,7 @@ class AudioConfig:
     max_seconds: longer recordings are refused before they are decoded in full.
     """
 
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     min_speech_seconds: float = 0.5
     max_seconds: float = 600.0
 
@@ -91,7 +94,7 @@ class MFCCConfig:
     normalize_variance: with ``normalize``, also divide by the std (default, as before).
     """
 
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     frame_ms: float = 25.0
     overlap: float = 0.5
     preemphasis: float = 0.95
@@ -143,7 +146,7 @@ class LogMelConfig:
     """64-band log-mel spectrogram (Wen et al. 2019 protocol, paper §3.1): 25 ms window,
     10 ms hop, natural log, then per-band mean and variance normalisation over the utterance."""
 
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     n_mels: int = 64
     frame_ms: float = 25.0
     hop_ms: float = 10.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from voice2face.config.audio import SAMPLE_RATE
 from voice2face.config.base import check
 
 #: The identity-disjoint splits every prepared dataset has, in order.
@@ -46,7 +47,7 @@ class SynthVoxConfig:
     faces_per_identity: int = 6
     resolution: int = 64
     seed: int = 0
-    sample_rate: int = 16000
+    sample_rate: int = SAMPLE_RATE
     min_utterance_seconds: float = 2.0
     max_utterance_seconds: float = 10.0
     silence_seconds: tuple[float, float] = (0.3, 1.0)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from voice2face import __version__
-from voice2face.config import FACE_CORPUS_SEED
+from voice2face.config import FACE_CORPUS_SEED, SAMPLE_RATE
 from voice2face.data.manifest import FaceRecord, IdentityRecord, Manifest, save_manifest
 from voice2face.data.synthvox.corpus import (
     check_destination,
@@ -92,7 +92,7 @@ def generate_face_corpus(
             name=f"synthface-{count}-{resolution}px-seed{seed}",
             source=SOURCE,
             created_by=f"voice2face {__version__}",
-            sample_rate=16000,
+            sample_rate=SAMPLE_RATE,
             face_resolution=resolution,
             identities=tuple(
                 IdentityRecord(r["identity"], "train", {"sex": r["latent"].sex, "age": r["latent"].age}, r["traits"])

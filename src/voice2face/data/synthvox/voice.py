@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import fftconvolve, lfilter
 
+from voice2face.config.audio import SAMPLE_RATE
 from voice2face.data.synthvox.traits import VoiceTraits
 
 #: Vocal-tract length of the male reference the formant tables describe (cm).
@@ -368,7 +369,7 @@ def synthesize_utterance(
     rng: np.random.Generator,
     *,
     seconds: float,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     silence_seconds: tuple[float, float] = (0.3, 1.0),
     snr_db: tuple[float, float] = (15.0, 40.0),
 ) -> tuple[np.ndarray, UtteranceInfo]:
@@ -415,7 +416,7 @@ def synthesize_utterance(
     excitation = voicing_n * (glottal + breath) + aspiration_n * rng.standard_normal(total)
     frication_noise = np.interp(t, control_t, frication) * glottal_rms * rng.standard_normal(total)
 
-    scale = sample_rate / 16000.0
+    scale = sample_rate / SAMPLE_RATE  # FRAME and HOP are in samples at the project's rate
     frame, hop = round(FRAME * scale), round(HOP * scale)
     frame_t = (np.arange(int(np.ceil((total + frame) / hop)) + 1) * hop - frame // 2) / sample_rate
     frame_steps = np.clip(np.round(frame_t / CONTROL_STEP_S).astype(np.int64), 0, steps - 1)
