@@ -16,7 +16,7 @@ from voice2face.metrics.embedders import (
     corpus_embedder,
     to_uint8_hwc,
 )
-from voice2face.metrics.face_cnn import _blur, train_face_cnn
+from voice2face.metrics.face_cnn import random_blur, train_face_cnn
 from voice2face.metrics.identity import match_1v2, recall_at_k
 
 SMALL = FaceCNNConfig(image_size=32, width=8, depth=3, embedding_dim=16, epochs=8, batch_size=32, seed=0)
@@ -123,15 +123,15 @@ def _high_frequency(images: torch.Tensor) -> torch.Tensor:
 
 def test_blur_augmentation_softens_each_image_by_its_own_amount():
     images, _, _ = toy_faces(2, seed=5)  # [12, 3, 32, 32]
-    blurred = _blur(images, 2.0, torch.Generator().manual_seed(0))
+    blurred = random_blur(images, 2.0, torch.Generator().manual_seed(0))
     assert blurred.shape == images.shape and torch.isfinite(blurred).all()
-    again = _blur(images, 2.0, torch.Generator().manual_seed(0))
+    again = random_blur(images, 2.0, torch.Generator().manual_seed(0))
     assert torch.equal(blurred, again), "the same generator state must give the same blur"
     ratio = _high_frequency(blurred) / _high_frequency(images)
     assert (ratio < 1).all(), "blurring must remove fine detail"
     assert ratio.max() / ratio.min() > 3, "each image gets its own σ, so some are much softer than others"
     flat = torch.full((2, 3, 16, 16), 0.25)
-    torch.testing.assert_close(_blur(flat, 2.0, torch.Generator().manual_seed(1)), flat)  # weights sum to 1
+    torch.testing.assert_close(random_blur(flat, 2.0, torch.Generator().manual_seed(1)), flat)  # weights sum to 1
     with pytest.raises(ConfigError, match="blur must be 0–4 px for image_size 32"):
         FaceCNNConfig(image_size=32, blur=5.0)
 

@@ -79,7 +79,7 @@ def augment_faces(images: torch.Tensor, generator: torch.Generator) -> torch.Ten
     return padded[:, :, dy : dy + height, dx : dx + width]
 
 
-def _blur(images: torch.Tensor, max_sigma: float, generator: torch.Generator) -> torch.Tensor:
+def random_blur(images: torch.Tensor, max_sigma: float, generator: torch.Generator) -> torch.Tensor:
     """Blur each image by a separable Gaussian of its own σ, drawn uniformly from [0, max_sigma]
     pixels (σ near 0 leaves an image as it is); reflect-padded, so the size is kept."""
     batch, channels, height, width = images.shape
@@ -183,7 +183,7 @@ def _fit(network, images, config, loss_of, progress) -> None:
             if config.augment:
                 x = augment_faces(x, generator)
             if config.blur > 0:
-                x = _blur(x, config.blur, generator)
+                x = random_blur(x, config.blur, generator)
             loss = loss_of(x, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
