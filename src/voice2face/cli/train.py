@@ -26,9 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Train the conditional face generator (StyleGAN2 by default) on (voice embedding, face) pairs "
                     "with the frozen encoder of --encoder; pretrain an unconditional one on faces alone "
                     "(--preset synthface-64); or, the paper's route on the pretrained --generator: teach the voice "
-                    "side of --encoder to predict the traits a reader CNN sees on each speaker's faces, so that "
-                    "a voice selects among the generator's own faces (--preset synthvox-wplus-64), or to "
-                    "predict the W+ codes of the projected faces (--preset synthvox-wplus-edit-64). Writes "
+                    "side of --encoder to predict a label-free embedding of each speaker's faces, so that a "
+                    "voice chooses among the generator's own faces (--preset synthvox-pool-64: reads ids, "
+                    "recordings, photos and sex only), to predict the traits a reader CNN sees on them "
+                    "(--preset synthvox-wplus-64: needs synthvox's trait labels), or to predict the W+ codes "
+                    "of the projected faces (--preset synthvox-wplus-edit-64). Writes "
                     "model/, image grids and stats to a run folder.",
     )  # fmt: skip
     add_training_options(parser)
