@@ -78,6 +78,17 @@ def speech_wav(tmp_path: Path) -> Path:
     return write_audio(tmp_path / "speech.wav", speech_like(3.0, lead=1.0, trail=1.0))
 
 
+@pytest.fixture
+def python_sigint():
+    """SIGINT handled as an interactive Python does (KeyboardInterrupt) for this test, whatever the
+    runner inherited: a suite started in the background (nohup, `&`) inherits SIGINT ignored."""
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 @pytest.fixture(scope="session")
 def example_wav() -> Path:
     """The example recording shipped inside the package."""

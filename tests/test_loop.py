@@ -79,7 +79,7 @@ def test_a_schedule_in_images_fires_where_the_count_passes_each_multiple(tmp_pat
     assert schedule.position(7) == "0.02 kimg"
 
 
-def test_ctrl_c_inside_a_validation_stops_it_with_a_snapshot_and_no_figure(tmp_path):
+def test_ctrl_c_inside_a_validation_stops_it_with_a_snapshot_and_no_figure(tmp_path, python_sigint):
     def interrupt_then_check(trainer, check):
         if trainer.step == 4:
             signal.raise_signal(signal.SIGINT)

@@ -75,7 +75,7 @@ def _assert_resume_reaches(straight: GANTrainer, run_dir, from_step: int, to_ste
     assert torch.equal(straight.loss.pl_mean, resumed.loss.pl_mean)
 
 
-def test_ctrl_c_finishes_the_step_saves_and_resumes_exactly(tmp_path):
+def test_ctrl_c_finishes_the_step_saves_and_resumes_exactly(tmp_path, python_sigint):
     straight = make_trainer()
     run_training(straight, RunFolder(tmp_path / "a"), max_steps=6, progress=False)
 
