@@ -134,6 +134,8 @@ def test_the_same_kind_of_error_gives_the_same_exit_code_in_every_command(tmp_pa
         "train: missing encoder": ["train", "--data", str(missing), "--out", str(tmp_path / "r"), "--encoder",
                                    str(missing)],
         "report: missing run": ["report", str(missing), "-o", str(tmp_path / "r.html")],
+        "import-stylegan2: missing checkpoint": ["import-stylegan2", str(missing / "x.pkl"), "-o", str(tmp_path / "m")],
+        "import-stylegan2: blocked output": ["import-stylegan2", str(wav), "-o", str(blocked / "model")],
         "features: blocked output": ["features", str(wav), "-o", str(blocked / "f.npy")],
         "portrait: blocked output": ["portrait", str(wav), "-o", str(blocked)],
         "evaluate: blocked output": ["evaluate", "--data", str(missing), "--json", str(blocked / "s.json")],
@@ -158,6 +160,7 @@ def test_the_same_kind_of_error_gives_the_same_exit_code_in_every_command(tmp_pa
         "synth-corpus: bad count": ["synth-corpus", str(tmp_path / "c"), "--identities", "0"],
         "synth-faces: bad count": ["synth-faces", str(tmp_path / "c"), "--count", "zero"],
         "report: no run": ["report"],
+        "import-stylegan2: no output": ["import-stylegan2", str(wav)],
         "demo: bad budget": ["demo", "--out", str(tmp_path / "d"), "--minutes", "0"],
     }
     for expected, cases in ((1, file_problems), (2, usage_problems)):

@@ -34,6 +34,7 @@ from voice2face.cli import (
     demo,
     evaluate,
     features,
+    import_stylegan2,
     portrait,
     report,
     synth_corpus,
@@ -46,7 +47,9 @@ from voice2face.errors import Voice2FaceError
 log = logging.getLogger("voice2face")
 
 #: The commands, in the order ``voice2face --help`` lists them.
-COMMANDS = (features, synth_corpus, synth_faces, train_encoder, train, portrait, evaluate, report, demo)
+COMMANDS = (
+    features, synth_corpus, synth_faces, import_stylegan2, train_encoder, train, portrait, evaluate, report, demo,
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
