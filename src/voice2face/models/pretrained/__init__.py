@@ -39,7 +39,7 @@ from torch import nn
 from voice2face.config import ModelConfig
 from voice2face.errors import CheckpointError
 from voice2face.models.pretrained import nvidia, rosinality
-from voice2face.models.pretrained.unpickler import PersistentRecord, RefusedGlobal, restricted_load
+from voice2face.models.pretrained.unpickler import PersistentRecord, RefusedGlobal, contents, damaged, restricted_load
 from voice2face.models.registry import build
 from voice2face.models.stylegan2 import Discriminator, Generator
 
@@ -85,8 +85,7 @@ def _unpickle(path: Path) -> Any:
     except RefusedGlobal as exc:
         raise CheckpointError(_refusal(path, exc.name)) from None
     except Exception as exc:  # a damaged pickle raises EOFError, UnpicklingError, ValueError and others
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path} is truncated or damaged ({detail}); download it again.") from None
+        raise damaged(path, exc) from None
 
 
 def _read(path: Path) -> tuple[str, Any]:
@@ -116,8 +115,8 @@ def _read(path: Path) -> tuple[str, Any]:
 def _network(content: Any, key: str, path: Path) -> PersistentRecord:
     record = content.get(key) if isinstance(content, dict) else None
     if not isinstance(record, PersistentRecord):
-        found = ", ".join(sorted(map(str, content))[:6]) if isinstance(content, dict) else type(content).__name__
-        raise CheckpointError(f"{path} holds no {key} network (it holds: {found}); give a network pickle written by "
+        raise CheckpointError(f"{path} holds no {key} network (it holds: {contents(content)}); give a network pickle "
+                              "written by "
                               "stylegan2-ada-pytorch or stylegan3.")  # fmt: skip
     return record
 

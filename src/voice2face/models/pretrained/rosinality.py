@@ -24,6 +24,7 @@ import torch
 from voice2face.config import DiscriminatorConfig, GeneratorConfig
 from voice2face.errors import CheckpointError, ConfigError
 from voice2face.models.ops import channels_per_resolution, setup_filter
+from voice2face.models.pretrained.unpickler import contents, damaged
 from voice2face.models.stylegan2 import RESAMPLE_FILTER
 
 #: The only class a rosinality training checkpoint pickles besides tensors: its command-line options.
@@ -42,17 +43,15 @@ def read_pt(path: Path) -> dict[str, Any]:
             data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError and others for bad files
         refused = _REFUSED_GLOBAL.search(str(exc))
-        if refused:
-            message = (f"Refused {path}: it asks to load {refused.group(1)}, which no rosinality StyleGAN2 checkpoint "
-                       "needs, so nothing in it was run; use the checkpoint its training wrote.")  # fmt: skip
-        else:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            message = f"{path} is truncated or damaged ({detail}); download it again."
-        raise CheckpointError(message) from None
+        if refused is None:
+            raise damaged(path, exc) from None
+        raise CheckpointError(f"Refused {path}: it asks to load {refused.group(1)}, which no rosinality StyleGAN2 "
+                              "checkpoint needs, so nothing in it was run; use the checkpoint its training "
+                              "wrote.") from None  # fmt: skip
     if not isinstance(data, dict) or not isinstance(data.get("g_ema"), dict):
-        found = ", ".join(sorted(map(str, data))[:6]) if isinstance(data, dict) else type(data).__name__
-        raise CheckpointError(f"{path} is a PyTorch file but holds no rosinality g_ema generator (it holds: {found}); "
-                              "give a checkpoint written by rosinality's train.py or convert_weight.py.")  # fmt: skip
+        raise CheckpointError(f"{path} is a PyTorch file but holds no rosinality g_ema generator (it holds: "
+                              f"{contents(data)}); give a checkpoint written by rosinality's train.py or "
+                              "convert_weight.py.")  # fmt: skip
     return data
 
 

@@ -31,6 +31,8 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
+from voice2face.errors import CheckpointError
+
 #: The one record type ``torch_utils.persistence`` writes (its version is recorded, not checked).
 RECORD_TYPE = "class"
 
@@ -235,3 +237,14 @@ class RestrictedUnpickler(pickle.Unpickler):
 def restricted_load(handle: BinaryIO) -> Any:
     """The first object pickled in ``handle``, read by :class:`RestrictedUnpickler`."""
     return RestrictedUnpickler(handle).load()
+
+
+def damaged(path: Any, exc: BaseException) -> CheckpointError:
+    """The error for a checkpoint that cannot be read to its end, with the reader's first line of detail."""
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return CheckpointError(f"{path} is truncated or damaged ({detail}); download it again.")
+
+
+def contents(data: Any) -> str:
+    """What a checkpoint's top level holds, for an error message: its first keys, or its type."""
+    return ", ".join(sorted(map(str, data))[:6]) if isinstance(data, dict) else type(data).__name__
