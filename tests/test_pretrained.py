@@ -470,3 +470,12 @@ def test_asking_for_a_discriminator_a_checkpoint_lacks_says_so(tmp_path):
     rosinality = rosinality_checkpoint(tmp_path / "g-only.pt", small_generator())
     with pytest.raises(CheckpointError, match=r"holds no discriminator \(d\); import it without --discriminator"):
         read_stylegan2(rosinality, discriminator=True)
+
+
+def test_a_tensor_reaching_outside_its_storage_is_refused(tmp_path):
+    """torch would grow the storage and show uninitialised memory; the reader refuses the file instead."""
+    storage = torch.arange(4.0)._typed_storage()
+    view = _payload(torch._utils._rebuild_tensor_v2, storage, 0, (100,), (1,), False, OrderedDict())
+    path = official_pickle(tmp_path / "overreach.pkl", small_generator(), augment_pipe=view)
+    with pytest.raises(CheckpointError, match=r"truncated or damaged \(a tensor reaches outside its storage\)"):
+        read_stylegan2(path)

@@ -147,8 +147,15 @@ def _tensor(storage: Any, offset: Any, size: Any, stride: Any, *_: Any) -> torch
         raise pickle.UnpicklingError("a tensor does not refer to a storage")
     if not (isinstance(offset, int) and all(isinstance(n, int) for n in (*size, *stride))):
         raise pickle.UnpicklingError("a tensor's offset, size or stride is not whole numbers")
+    if len(size) != len(stride) or offset < 0 or min(stride, default=0) < 0:
+        raise pickle.UnpicklingError("a tensor's offset or strides are out of range")
+    # torch would grow a storage too small for the view and show uninitialised memory: refuse instead
+    last = sum((n - 1) * step for n, step in zip(size, stride, strict=True))
+    extent = offset + last + 1 if all(n > 0 for n in size) else 0
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", UserWarning)  # TypedStorage is deprecated; the format uses it
+        if extent > storage.size():
+            raise pickle.UnpicklingError("a tensor reaches outside its storage")
         return torch._utils._rebuild_tensor_v2(storage, offset, tuple(size), tuple(stride), False, OrderedDict())
 
 
