@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -103,6 +103,15 @@ class Trainer(Protocol):
     def load_snapshot(self, model_dir: Path) -> None:
         """Continue from a snapshot written by :meth:`save_snapshot`."""
         ...
+
+
+def checked(items: Iterable, check: Callable[[], None]) -> Iterator:
+    """Yield each of ``items`` after calling ``check()`` (the loop's, inside a validation: it raises
+    to cut the validation short for the budget or Ctrl-C), so a validation over many utterances
+    stops between two of them."""
+    for item in items:
+        check()
+        yield item
 
 
 class _ValidationCut(Exception):

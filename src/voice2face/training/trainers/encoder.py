@@ -35,7 +35,7 @@ from voice2face.models.embedding import embed_utterances
 from voice2face.storage import ModelFolder
 from voice2face.training.data_order import BatchOrder, rank_share
 from voice2face.training.distributed import DistributedContext, average_gradients, per_rank_batch
-from voice2face.training.loop import Schedule
+from voice2face.training.loop import Schedule, checked
 from voice2face.training.state import capture_rng, restore_rng
 
 log = logging.getLogger(__name__)
@@ -183,19 +183,15 @@ class EncoderTrainer:
             self.encoder.eval()
             try:
                 correct = 0
-                for features, speaker in zip(holdout.features, holdout.speaker, strict=True):
-                    check()
+                for features, speaker in checked(zip(holdout.features, holdout.speaker, strict=True), check):
                     _, logits = self.encoder.forward_with_logits(torch.from_numpy(features)[None].to(device))
                     correct += int(logits.argmax(1).item() == speaker)
             finally:
                 self.encoder.train()
             results["val/speaker_id_accuracy"] = correct / len(holdout.features)
         if verification is not None and len(set(verification.speaker.tolist())) >= 2:
-            embeddings = []
-            for features in verification.features:  # one at a time: lengths differ
-                check()
-                embeddings.append(embed_utterances(self.encoder, [features], device=device))  # [1, D]
-            embeddings = F.normalize(torch.cat(embeddings), dim=1)  # [U, D]
+            embeddings = embed_utterances(self.encoder, checked(verification.features, check), device=device)
+            embeddings = F.normalize(embeddings, dim=1)  # [U, D]
             scores = embeddings @ embeddings.T
             upper = torch.triu_indices(len(embeddings), len(embeddings), offset=1)
             same = verification.speaker[upper[0].numpy()] == verification.speaker[upper[1].numpy()]

@@ -44,7 +44,7 @@ from voice2face.models.registry import build_mapper
 from voice2face.models.wplus import MappedGenerator, VoiceToWPlus
 from voice2face.storage import ModelFolder
 from voice2face.training.distributed import DistributedContext
-from voice2face.training.loop import Schedule
+from voice2face.training.loop import Schedule, checked
 from voice2face.training.state import capture_rng, restore_rng
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,37 @@ def speaker_means(values: torch.Tensor, speaker: np.ndarray, num_speakers: int) 
     counts = torch.bincount(labels, minlength=num_speakers).clamp(min=1).to(values.dtype)
     sums = torch.zeros(num_speakers, *values.shape[1:], dtype=values.dtype).index_add_(0, labels, values)
     return sums / counts.view(-1, *([1] * (values.ndim - 1)))
+
+
+def embed_each(
+    encoder: nn.Module, utterances: UtteranceFeatures, device: torch.device | str, check: Callable[[], None]
+) -> torch.Tensor:
+    """Whole-utterance embeddings ``[U, D]``, calling ``check()`` before each utterance."""
+    return embed_utterances(encoder, checked(utterances.features, check), device=device)
+
+
+def save_voice_side(trainer, model_dir: Path, extra_files: dict[str, str | bytes] | None) -> None:
+    """Replace ``model_dir`` atomically with a voice-side trainer's encoder, frozen generator and
+    mapper (under its ``model_config``) and its trainer state."""
+    ModelFolder(model_dir).save(
+        {"voice_encoder": trainer.encoder, "generator": trainer.generator, "mapper": trainer.mapper},
+        trainer.model_config, trainer_state=trainer.trainer_state(), extra_files=extra_files,
+    )  # fmt: skip
+
+
+def restore_voice_side(trainer, model_dir: Path) -> dict:
+    """Load a voice-side snapshot's encoder and mapper weights into ``trainer`` (after checking that it
+    is a mapper stage's, of the same training speakers) and return its trainer state."""
+    folder = ModelFolder(model_dir)
+    loaded = folder.load(("voice_encoder", "mapper"), device=trainer.context.device)
+    state = folder.read_trainer_state()
+    if state.get("stage") != "mapper":
+        raise CheckpointError(f"{folder.trainer_state_path} is not a mapper trainer state; resume a mapper run.")
+    if state["speaker_names"] != list(trainer.train_data.speaker_names):
+        raise DatasetError(f"{model_dir} was trained on other speakers; resume with the same dataset.")
+    trainer.encoder.load_state_dict(loaded.modules["voice_encoder"].state_dict())
+    trainer.mapper.load_state_dict(loaded.modules["mapper"].state_dict())
+    return state
 
 
 class MapperTrainer:
@@ -232,14 +263,6 @@ class MapperTrainer:
         embeddings = embed_utterances(self.encoder, utterances.features, device=self.context.device)  # [U, D]
         return speaker_means(embeddings, utterances.speaker, len(utterances.speaker_names))
 
-    def _embed_checked(self, utterances: UtteranceFeatures, check: Callable[[], None]) -> torch.Tensor:
-        """Whole-utterance embeddings ``[U, D]``, calling ``check()`` before each utterance."""
-        embeddings = []
-        for features in utterances.features:
-            check()
-            embeddings.append(embed_utterances(self.encoder, [features], device=self.context.device))  # [1, D]
-        return torch.cat(embeddings)
-
     @torch.no_grad()
     def validate(self, check: Callable[[], None] = lambda: None) -> dict[str, float]:
         """Code error of the validation utterances beside the mean-code answer's; empty without validation.
@@ -248,7 +271,7 @@ class MapperTrainer:
         if self.validation is None:
             return {}
         utterances, codes = self.validation
-        embeddings = self._embed_checked(utterances, check)  # [U, D]
+        embeddings = embed_each(self.encoder, utterances, self.context.device, check)  # [U, D]
         if self.selecting:
             return self._validate_traits(embeddings, utterances, codes)
         was_training = self.hidden.training
@@ -306,24 +329,13 @@ class MapperTrainer:
             r2 = self.mapper.fit_shortlist(self.generator, seed=self.seed)
             log.info("selection shortlist: linear read-out of the traits from W, R² %.2f", r2)
         self.encoder.train(was_training)
-        ModelFolder(model_dir).save(
-            {"voice_encoder": self.encoder, "generator": self.generator, "mapper": self.mapper}, self.model_config,
-            trainer_state=self.trainer_state(), extra_files=extra_files,
-        )  # fmt: skip
+        save_voice_side(self, model_dir, extra_files)
         log.info("snapshot at step %d; voice directions kept: %d", self.step, kept)
         return kept
 
     def load_snapshot(self, model_dir: Path) -> None:
         """Continue from a snapshot written by :meth:`save_snapshot`."""
-        folder = ModelFolder(model_dir)
-        loaded = folder.load(("voice_encoder", "mapper"), device=self.context.device)
-        state = folder.read_trainer_state()
-        if state.get("stage") != "mapper":
-            raise CheckpointError(f"{folder.trainer_state_path} is not a mapper trainer state; resume a mapper run.")
-        if state["speaker_names"] != list(self.train_data.speaker_names):
-            raise DatasetError(f"{model_dir} was trained on other speakers; resume with the same dataset.")
-        self.encoder.load_state_dict(loaded.modules["voice_encoder"].state_dict())
-        self.mapper.load_state_dict(loaded.modules["mapper"].state_dict())
+        state = restore_voice_side(self, model_dir)
         if self.head is not None:
             self.head.load_state_dict(state["head"])
         self.attribute_head.load_state_dict(state["attribute_head"])

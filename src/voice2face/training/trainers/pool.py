@@ -29,16 +29,14 @@ from torch import nn
 from voice2face.audio.features import random_crop, random_crop_length
 from voice2face.config import MapperTrainingConfig, ModelConfig, to_dict
 from voice2face.data.containers import UtteranceFeatures
-from voice2face.errors import CheckpointError, DatasetError
-from voice2face.models.embedding import embed_utterances
+from voice2face.errors import DatasetError
 from voice2face.models.face_pool import VoiceToPool
 from voice2face.models.ops import assert_shape
 from voice2face.models.wplus import MappedGenerator
-from voice2face.storage import ModelFolder
 from voice2face.training.distributed import DistributedContext
 from voice2face.training.loop import Schedule
 from voice2face.training.state import capture_rng, restore_rng
-from voice2face.training.trainers.mapper import speaker_means
+from voice2face.training.trainers.mapper import embed_each, restore_voice_side, save_voice_side, speaker_means
 
 log = logging.getLogger(__name__)
 
@@ -128,11 +126,7 @@ class PoolTrainer:
 
     def _embed(self, utterances: UtteranceFeatures, check: Callable[[], None] = lambda: None) -> torch.Tensor:
         """Whole-utterance embeddings ``[U, D]``, calling ``check()`` before each utterance."""
-        out = []
-        for features in utterances.features:
-            check()
-            out.append(embed_utterances(self.encoder, [features], device=self.context.device))  # [1, D]
-        return torch.cat(out)
+        return embed_each(self.encoder, utterances, self.context.device, check)
 
     @torch.no_grad()
     def speaker_embeddings(self, utterances: UtteranceFeatures) -> torch.Tensor:
@@ -181,25 +175,14 @@ class PoolTrainer:
                                   len(self.train_data.speaker_names))  # fmt: skip  # [S, E]
         calibration = self.mapper.fit_directions(predicted, self.targets)
         self.encoder.train(was_training)
-        ModelFolder(model_dir).save(
-            {"voice_encoder": self.encoder, "generator": self.generator, "mapper": self.mapper}, self.model_config,
-            trainer_state=self.trainer_state(), extra_files=extra_files,
-        )  # fmt: skip
+        save_voice_side(self, model_dir, extra_files)
         log.info("snapshot at step %d; voice directions calibrated by %s", self.step,
                  ", ".join(f"{c:.2f}" for c in calibration.tolist()))  # fmt: skip
         return calibration
 
     def load_snapshot(self, model_dir: Path) -> None:
         """Continue from a snapshot written by :meth:`save_snapshot`."""
-        folder = ModelFolder(model_dir)
-        loaded = folder.load(("voice_encoder", "mapper"), device=self.context.device)
-        state = folder.read_trainer_state()
-        if state.get("stage") != "mapper":
-            raise CheckpointError(f"{folder.trainer_state_path} is not a mapper trainer state; resume a mapper run.")
-        if state["speaker_names"] != list(self.train_data.speaker_names):
-            raise DatasetError(f"{model_dir} was trained on other speakers; resume with the same dataset.")
-        self.encoder.load_state_dict(loaded.modules["voice_encoder"].state_dict())
-        self.mapper.load_state_dict(loaded.modules["mapper"].state_dict())
+        state = restore_voice_side(self, model_dir)
         self.encoder.train()
         self.optimiser.load_state_dict(state["optimiser"])
         self.step = int(state["step"])
