@@ -207,8 +207,11 @@ def test_path_length_is_skipped_with_the_reason_for_a_generator_without_mapping(
     from voice2face.evaluation.registry import registered_metrics
     from voice2face.models.dcgan import DCGANGenerator
 
-    generator = DCGANGenerator(GeneratorConfig(family="dcgan", z_dim=8, c_dim=4, img_resolution=16, img_channels=3,
-                                               channel_base=64, channel_max=8))
+    generator = DCGANGenerator(
+        GeneratorConfig(
+            family="dcgan", z_dim=8, c_dim=4, img_resolution=16, img_channels=3, channel_base=64, channel_max=8
+        )
+    )
     ppl = registered_metrics()["ppl"]
     assert ppl.needs_generator
     with pytest.raises(MetricUnavailableError, match="mapping network; the DCGANGenerator has none"):

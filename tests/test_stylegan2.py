@@ -19,8 +19,9 @@ def count(module: torch.nn.Module) -> int:
 
 def small_g(resolution: int = 32, c_dim: int = 8, **kwargs) -> Generator:
     kwargs = {"channel_base": 128, "channel_max": 16, "mapping_layers": 2, **kwargs}
-    return Generator(GeneratorConfig(z_dim=16, c_dim=c_dim, w_dim=16, img_resolution=resolution, img_channels=3,
-                                     **kwargs))
+    return Generator(
+        GeneratorConfig(z_dim=16, c_dim=c_dim, w_dim=16, img_resolution=resolution, img_channels=3, **kwargs)
+    )
 
 
 def small_d(resolution: int = 32, c_dim: int = 8, **kwargs) -> Discriminator:
@@ -35,10 +36,22 @@ def small_d(resolution: int = 32, c_dim: int = 8, **kwargs) -> Discriminator:
 def test_parameter_counts_equal_the_official_networks(resolution, channel_base, g_params, d_params, num_ws):
     # Built on the meta device: the full structure with every parameter, no memory or init time.
     with torch.device("meta"):
-        G = Generator(GeneratorConfig(z_dim=512, c_dim=0, w_dim=512, img_resolution=resolution, img_channels=3,
-                                      channel_base=channel_base, channel_max=512))
-        D = Discriminator(DiscriminatorConfig(c_dim=0, img_resolution=resolution, img_channels=3,
-                                              channel_base=channel_base, channel_max=512))
+        G = Generator(
+            GeneratorConfig(
+                z_dim=512,
+                c_dim=0,
+                w_dim=512,
+                img_resolution=resolution,
+                img_channels=3,
+                channel_base=channel_base,
+                channel_max=512,
+            )
+        )
+        D = Discriminator(
+            DiscriminatorConfig(
+                c_dim=0, img_resolution=resolution, img_channels=3, channel_base=channel_base, channel_max=512
+            )
+        )
     assert count(G) == g_params
     assert count(D) == d_params
     assert G.num_ws == num_ws

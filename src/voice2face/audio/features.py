@@ -22,7 +22,12 @@ import math
 
 import numpy as np
 
+from voice2face.audio.voicing import voicing_track
 from voice2face.config import CropConfig, FeatureConfig, LogMelConfig, MFCCConfig
+
+#: Raise when a change here or in :mod:`voice2face.audio.voicing` changes the numbers for the same
+#: settings: feature caches are keyed by it (2: the voicing rows).
+FEATURES_REVISION = 2
 
 
 def num_frames(num_samples: int, frame_length: int, hop_length: int) -> int:
@@ -170,11 +175,18 @@ def log_mel(signal: np.ndarray, config: LogMelConfig | None = None) -> np.ndarra
 
 
 def compute_features(signal: np.ndarray, config: FeatureConfig | None = None) -> np.ndarray:
-    """Features in the voice encoder's layout ``[F, T]`` for the configured kind."""
+    """Features in the voice encoder's layout ``[F, T]`` for the configured kind (and the voicing
+    rows of :mod:`voice2face.audio.voicing` last, when ``config.voicing``)."""
     config = config or FeatureConfig()
     if config.kind == "mfcc":
-        return np.ascontiguousarray(mfcc(signal, config.mfcc).T)  # [3C, T]
-    return log_mel(signal, config.logmel)  # [M, T]
+        features = np.ascontiguousarray(mfcc(signal, config.mfcc).T)  # [3C, T]
+    else:
+        features = log_mel(signal, config.logmel)  # [M, T]
+    if not config.voicing:
+        return features
+    active = config.active
+    rows = voicing_track(signal, active.sample_rate, active.frame_length, active.hop_length, features.shape[1])
+    return np.concatenate([features, rows], axis=0)  # [F + 5, T]
 
 
 # ----------------------------------------------------------------------------- crops

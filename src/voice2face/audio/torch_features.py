@@ -19,6 +19,7 @@ from torch import nn
 from voice2face.audio.features import dct_matrix, lifter_weights, mel_filterbank, num_frames
 from voice2face.audio.features import window as make_window
 from voice2face.config import FeatureConfig
+from voice2face.errors import ConfigError
 
 
 class FeatureExtractor(nn.Module):
@@ -32,6 +33,11 @@ class FeatureExtractor(nn.Module):
     def __init__(self, config: FeatureConfig | None = None, dtype: torch.dtype = torch.float32):
         super().__init__()
         self.config = config or FeatureConfig()
+        if self.config.voicing:
+            raise ConfigError(
+                "the batched torch features have no voicing rows; use voice2face.audio.features.compute_features "
+                "for a FeatureConfig with voicing=True."
+            )
         active = self.config.active
         self.kind = self.config.kind
         self.frame_length = active.frame_length

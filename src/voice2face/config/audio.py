@@ -198,6 +198,8 @@ def _check_fft_and_band(sr: int, frame: int, n_fft: int | None, fmin: float, fma
 
 
 FEATURE_KINDS = ("mfcc", "logmel")
+#: Rows that :attr:`FeatureConfig.voicing` appends (``voice2face.audio.voicing.VOICING_CHANNELS``).
+VOICING_ROWS = 5
 
 
 @dataclass(frozen=True)
@@ -205,11 +207,15 @@ class FeatureConfig:
     """Which time–frequency features feed the voice encoder, with both kinds' settings.
 
     kind: "mfcc" (the paper's 39-d MFCC+Δ+ΔΔ) or "logmel" (Wen et al.'s 64-band log-mel).
+    voicing: append five rows per frame, pitch and periodicity in three bands
+        (:mod:`voice2face.audio.voicing`): where age and breathiness show, which 13 MFCCs smooth
+        away. Off in the paper's presets; on in the label-free route's.
     """
 
     kind: str = "mfcc"
     mfcc: MFCCConfig = field(default_factory=MFCCConfig)
     logmel: LogMelConfig = field(default_factory=LogMelConfig)
+    voicing: bool = False
 
     def __post_init__(self) -> None:
         check(self.kind in FEATURE_KINDS, f"feature kind must be one of {FEATURE_KINDS}, got {self.kind!r}.")
@@ -221,8 +227,8 @@ class FeatureConfig:
 
     @property
     def dim(self) -> int:
-        """Features per frame: 39 for default MFCC+Δ+ΔΔ, 64 for log-mel."""
-        return self.active.dim
+        """Features per frame: 39 for default MFCC+Δ+ΔΔ, 64 for log-mel; 5 more with ``voicing``."""
+        return self.active.dim + (VOICING_ROWS if self.voicing else 0)
 
     @property
     def frames_per_second(self) -> float:

@@ -205,7 +205,6 @@ class C2STConfig:
         check(self.seed >= 0, f"c2st seed must be >= 0, got {self.seed}.")
 
 
-
 @dataclass(frozen=True)
 class DescriptorConfig:
     """The descriptor read-out (voice2face.metrics.descriptors): a second instrument family, fixed
@@ -246,6 +245,7 @@ class DescriptorConfig:
         )
         check(2 <= self.folds <= 20, f"descriptors folds must be 2–20, got {self.folds}.")
         check(self.seed >= 0, f"descriptors seed must be >= 0, got {self.seed}.")
+
 
 #: The blur (max σ, px at 64 px) of a *secondary* sex classifier, labelled as such, never the
 #: default: an instrument that must be trained on blurred faces to see a sex in a model's output

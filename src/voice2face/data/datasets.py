@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from voice2face.audio.features import FEATURES_REVISION
 from voice2face.audio.pipeline import load_speech, speech_features
 from voice2face.config import AudioConfig, FeatureConfig, VADConfig, to_dict
 from voice2face.data.manifest import FaceRecord, Manifest, UtteranceRecord
@@ -32,13 +33,15 @@ from voice2face.utils.files import atomic_open
 class FeatureCache:
     """Speech features of utterances stored as ``.npy`` under ``folder``, written atomically.
 
-    Entries live in a subfolder named by a hash of the audio, VAD and feature settings, and each
+    Entries live in a subfolder named by a hash of the audio, VAD and feature settings and of
+    :data:`~voice2face.audio.features.FEATURES_REVISION` (the feature code's), and each
     file's name carries the source file's size and modification time, so changed settings or a
     re-written recording never reuse stale features.
     """
 
     def __init__(self, folder: str | Path, features: FeatureConfig, audio: AudioConfig, vad: VADConfig | None) -> None:
         settings = {"features": to_dict(features), "audio": to_dict(audio), "vad": vad and to_dict(vad)}
+        settings["revision"] = FEATURES_REVISION
         digest = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
         self.folder = Path(folder) / digest
 

@@ -173,8 +173,12 @@ def _pool() -> TrainingPreset:
     # 0.23 on synthvox-200's 151 → 31). Synthvox has no channel to normalise away; real data may want it.
     quick = _quick()
     features = quick.encoder.features
-    features = dataclasses.replace(features, mfcc=dataclasses.replace(features.mfcc, normalize=False))
-    encoder = dataclasses.replace(quick.encoder, features=features)
+    # It also hears pitch and periodicity (FeatureConfig.voicing: five rows per frame): jitter, shimmer,
+    # breath noise and tremor, which tell synthvox's ages, are cycle-level detail that MFCCs smooth away.
+    features = dataclasses.replace(features, mfcc=dataclasses.replace(features.mfcc, normalize=False), voicing=True)
+    encoder = dataclasses.replace(
+        quick.encoder, features=features, encoder=dataclasses.replace(quick.encoder.encoder, input_dim=features.dim)
+    )
     mapper = MapperTrainingConfig(
         mapper=MapperConfig(family="pool", embedding_dim=128, num_ws=10, w_dim=128, pool=PoolConfig()),
         crops=quick.encoder.crops, batch_size=32, steps=1000, lr=1e-3, encoder_lr=3e-4, attribute_weight=1.0,
