@@ -8,6 +8,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
+
 from voice2face.config import to_dict
 from voice2face.recipes.runs import earlier_gan_run, finished_encoder_run
 from voice2face.training.presets import get_preset
@@ -59,4 +61,30 @@ def test_the_flags_default_to_the_build_options():
     from voice2face.recipes.bundle import BuildOptions, build_options, default_work, parser
 
     parsed = build_options(parser(tmp := Path("/checkout")).parse_args([]))
-    assert parsed == dataclasses.replace(BuildOptions(), work=default_work(tmp))
+    assert parsed == build_options(dataclasses.replace(BuildOptions(), work=default_work(tmp)))
+
+
+@pytest.mark.parametrize(
+    ("argv", "stage1"),
+    [
+        ([], "synthvox-quick"),
+        (["--route", "wplus"], "synthvox-pool-64"),
+        (["--route", "wplus", "--mapper-preset", "synthvox-wplus-64"], "synthvox-wplus-64"),
+        (["--route", "wplus", "--preset", "synthvox-quick"], "synthvox-quick"),
+    ],
+)
+def test_stage_1_is_the_routes_and_the_recorded_command_rebuilds_the_same_options(argv, stage1):
+    """Stage 1 trains the voice side's own encoder on the paper's route (the label-free one hears voicing
+    rows), and the command a build records (the card's "Reproduce") parses back to the same options."""
+    import shlex
+
+    from voice2face.recipes.bundle import build_options, parser
+
+    options = build_options(parser().parse_args([*argv, "--generator", "snapshots/synthface-64/model", "--install"]))
+    assert options.preset == stage1
+    words = shlex.split(options.command())
+    assert words[:2] == ["python", "scripts/build_bundled_model.py"] and "--generator" in words
+    again = build_options(parser().parse_args(words[2:]))
+    assert dataclasses.replace(
+        again, generator=options.generator.resolve() if again.generator else None
+    ) == dataclasses.replace(options, generator=options.generator.resolve())

@@ -50,10 +50,11 @@ from pathlib import Path
 from voice2face.config import FACE_CORPUS_SEED, PAPER_IDENTITIES, SynthVoxConfig
 from voice2face.recipes.routes import (
     ATTRIBUTE_WEIGHT,
-    ENCODER_PRESET,
     MAPPER_PRESET,
+    MAPPER_PRESETS,
     PRETRAIN_PRESET,
     ROUTES,
+    stage1_preset,
     voice_side_preset,
 )
 from voice2face.recipes.runs import (
@@ -79,10 +80,12 @@ _CORPUS = SynthVoxConfig()  # the default synthvox corpus: the build's evaluatio
 @dataclass(frozen=True)
 class BuildOptions:
     """The settings of one build: the flags of ``scripts/build_bundled_model.py`` (see :func:`parser`
-    for what each means). ``work`` None: ``build/bundled-model`` in the source tree."""
+    for what each means). ``work`` None: ``build/bundled-model`` in the source tree; ``preset`` None:
+    stage 1 of the route's (:func:`~voice2face.recipes.routes.stage1_preset`), filled in by
+    :func:`build_options`."""
 
     work: Path | None = None
-    preset: str = ENCODER_PRESET
+    preset: str | None = None
     identities: int = _CORPUS.identities
     seed: int = _CORPUS.seed
     encoder_steps: int | None = None
@@ -95,17 +98,36 @@ class BuildOptions:
     encoder: Path | None = None
     voice_identities: int = PAPER_IDENTITIES
     voice_seed: int = 1
+    mapper_preset: str = MAPPER_PRESET
     mapper_steps: int | None = None
     attribute_weight: float = ATTRIBUTE_WEIGHT
     install: bool = False
     quiet: bool = False
 
+    def command(self) -> str:
+        """The build command with these options: every flag that differs from its default (the
+        stage-1 preset when it is not the route's), ``--install`` when installing."""
+        defaults = dataclasses.replace(BuildOptions(), preset=stage1_preset(self.route, self.mapper_preset))
+        words = ["python", "scripts/build_bundled_model.py"]
+        for field in dataclasses.fields(self):
+            if field.name in ("work", "quiet", "install"):
+                continue
+            value = getattr(self, field.name)
+            if value is None or value == getattr(defaults, field.name):
+                continue
+            if isinstance(value, Path) and value.resolve().is_relative_to(SOURCE_TREE):
+                value = value.resolve().relative_to(SOURCE_TREE)
+            words += [f"--{field.name.replace('_', '-')}", f"{value:g}" if isinstance(value, float) else str(value)]
+        return " ".join(words + (["--install"] if self.install else []))
+
 
 def build_options(args: argparse.Namespace | BuildOptions) -> BuildOptions:
     """``args`` (parsed flags, or options already) as :class:`BuildOptions`."""
-    if isinstance(args, BuildOptions):
-        return args
-    return BuildOptions(**{field.name: getattr(args, field.name) for field in dataclasses.fields(BuildOptions)})
+    if not isinstance(args, BuildOptions):
+        args = BuildOptions(**{field.name: getattr(args, field.name) for field in dataclasses.fields(BuildOptions)})
+    if args.preset is None:
+        args = dataclasses.replace(args, preset=stage1_preset(args.route, args.mapper_preset))
+    return args
 
 
 def default_work(repo: Path = SOURCE_TREE) -> Path:
@@ -129,7 +151,12 @@ def parser(repo: Path = SOURCE_TREE) -> argparse.ArgumentParser:
     defaults = BuildOptions()
     parser = argparse.ArgumentParser(description=DESCRIPTION)
     parser.add_argument("--work", type=Path, default=default_work(repo), help="working folder")
-    parser.add_argument("--preset", default=defaults.preset, help="training preset (default %(default)s)")
+    parser.add_argument(
+        "--preset",
+        default=None,
+        help="stage-1 (and, --route conditional, stage-2) training preset "
+        "(default: the route's: --mapper-preset's on wplus, synthvox-quick on conditional)",
+    )
     parser.add_argument("--identities", type=int, default=defaults.identities,
                         help="synthvox identities (default %(default)s)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=defaults.seed,
@@ -166,7 +193,14 @@ def parser(repo: Path = SOURCE_TREE) -> argparse.ArgumentParser:
         default=defaults.voice_seed,
         help="that corpus's seed (default %(default)s: other people than the evaluation corpus's)",
     )
-    wplus.add_argument("--mapper-steps", type=int, default=None, help="voice→W+ steps (default: the preset's)")
+    wplus.add_argument(
+        "--mapper-preset",
+        choices=MAPPER_PRESETS,
+        default=defaults.mapper_preset,
+        help=f"the voice side: {MAPPER_PRESETS[0]} (default; label-free: ids, recordings, photos and "
+        f"sex) or {MAPPER_PRESETS[1]} (the labelled reference: needs synthvox's per-face traits)",
+    )
+    wplus.add_argument("--mapper-steps", type=int, default=None, help="voice-side steps (default: the preset's)")
     wplus.add_argument(
         "--attribute-weight",
         type=float,
@@ -337,14 +371,14 @@ def train_voice_side(
     corpus = work / "voice-corpus"
     if _corpus(corpus, SynthVoxConfig(identities=options.voice_identities, seed=options.voice_seed), progress) is None:
         return None
-    preset = voice_side_preset(options.attribute_weight, options.mapper_steps)
+    preset = voice_side_preset(options.attribute_weight, options.mapper_steps, options.mapper_preset)
     # train_mapper records the model folders it used (a run folder's model/).
     folder = lambda path: resolve(path, check=False).path  # noqa: E731
     wanted = {
         "config": as_saved(preset.mapper), "generator": str(folder(generator)), "encoder": str(folder(encoder)),
         "data": str(corpus), "seed": options.seed,
     }  # fmt: skip
-    for run in find_runs(runs, f"*-{MAPPER_PRESET}", matching=wanted):
+    for run in find_runs(runs, f"*-{options.mapper_preset}", matching=wanted):
         if not run.done:
             train_mapper(None, None, resume=run.path, cache_dir=work / "cache-voice", progress=progress)
             run.mark_done()
@@ -406,7 +440,8 @@ def build(options: argparse.Namespace | BuildOptions, *, repo: Path = SOURCE_TRE
         seconds = {"generator": training_seconds(pretraining.path) if pretraining.stats_path.is_file() else None,
                    "mapper": training_seconds(run)}  # fmt: skip
         training = {
-            "route": "wplus", "preset": MAPPER_PRESET, "identities": options.identities, "seed": options.seed,
+            "route": "wplus", "preset": options.mapper_preset, "identities": options.identities, "seed": options.seed,
+            "command": options.command(),
             "encoder": encoder_options, "pretraining": options_of(generator, "pretraining"),
             "mapper": RunFolder(run).read_options().to_dict(),
             "voice_corpus": {"identities": options.voice_identities, "seed": options.voice_seed},
@@ -421,6 +456,7 @@ def build(options: argparse.Namespace | BuildOptions, *, repo: Path = SOURCE_TRE
         seconds = {"encoder": training_seconds(encoder_run), "generator": training_seconds(run)}
         training = {
             "route": "conditional", "preset": options.preset, "identities": options.identities, "seed": options.seed,
+            "command": options.command(),
             "select_every": options.select_every, "selection_curve": curve, "trained_kimg": curve[-1][0],
             "encoder": encoder_options, "gan": RunFolder(run).read_options().to_dict(),
         }  # fmt: skip
@@ -452,7 +488,7 @@ def build(options: argparse.Namespace | BuildOptions, *, repo: Path = SOURCE_TRE
     loaded = ModelFolder(best).load(components)
     config = dataclasses.replace(loaded.config, weights=(), discriminator=None)
     card = model_card(summary, training, to_dict(corpus_config), names, seconds, samples_per_voice=SAMPLES_PER_VOICE,
-                      pretrain_preset=PRETRAIN_PRESET, mapper_preset=MAPPER_PRESET)  # fmt: skip
+                      pretrain_preset=PRETRAIN_PRESET, mapper_preset=options.mapper_preset)  # fmt: skip
     provenance = {
         "corpus": to_dict(corpus_config), "examples": names, "training": training,
         "evaluation": evaluation_figures(summary, samples_per_voice=SAMPLES_PER_VOICE),

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from voice2face.config import SynthVoxConfig
 from voice2face.errors import CheckpointError, ConfigError
-from voice2face.recipes.routes import DEFAULT_ROUTE, DEMO_MINUTES, ENCODER_PRESET, ROUTES, voice_side_preset
+from voice2face.recipes.routes import DEFAULT_ROUTE, DEMO_MINUTES, ROUTES, stage1_preset, voice_side_preset
 
 log = logging.getLogger(__name__)
 
@@ -311,18 +311,17 @@ def _steps_done(run: Path) -> int:
 
 
 def _pretrained_parts() -> Path:
-    """The bundled model folder, if it holds a pretrained generator with its mapper (and, for a
-    mapper of the regression mode, its projector)."""
+    """The bundled model folder, if it holds the paper's route: a pretrained unconditional generator
+    with a voice side (whose generator the demo's voice side chooses among)."""
     from voice2face.storage import ModelFolder
 
     bundled = ModelFolder.bundled()
     folder = bundled.path
     if not bundled.exists:
         raise CheckpointError(f"No bundled model in {folder}; build it with scripts/build_bundled_model.py --install.")
-    config = bundled.config()
-    if config.mapper is None or (config.mapper.selection is None and not bundled.projector_path.is_file()):
+    if bundled.config().mapper is None:
         raise CheckpointError(
-            f"The bundled model in {folder} has no pretrained generator with a projector; use --route conditional "
+            f"The bundled model in {folder} has no pretrained unconditional generator; use --route conditional "
             "or rebuild it with scripts/build_bundled_model.py --route wplus --install."
         )
     return folder
@@ -405,13 +404,14 @@ def run_demo(
     cache = out / "cache"
     encoder_share, second_share = SHARES[route]
     left = deadline - evaluation_s() - time.monotonic()
+    stage1 = stage1_preset(route)
     encoder_run = train_encoder(
-        ENCODER_PRESET, corpus, out / "runs", seed=seed, cache_dir=cache,
+        stage1, corpus, out / "runs", seed=seed, cache_dir=cache,
         time_budget_s=max(10.0, encoder_share / (encoder_share + second_share) * left - closing("encoder")),
         progress=progress,
     )  # fmt: skip
     lap("encoder")
-    quick = get_preset(ENCODER_PRESET)
+    quick = get_preset(stage1)
     notes.append(stopped_short("stage 1 (voice encoder)", encoder_run, quick.encoder.steps, "steps"))
     # The machine's speed as stage 1 found it (its steps in its time), and as the probe finds it now.
     steps = _steps_done(encoder_run)
@@ -428,10 +428,10 @@ def run_demo(
             preset, corpus, out / "runs", generator=pretrained, encoder=encoder_run, seed=seed, cache_dir=cache,
             time_budget_s=second_budget, progress=progress,
         )  # fmt: skip
-        notes.append(stopped_short("the voice→W+ stage", run, preset.mapper.steps, "steps"))
+        notes.append(stopped_short("the voice side", run, preset.mapper.steps, "steps"))
     else:
         run = train_generator(
-            ENCODER_PRESET, corpus, out / "runs", encoder=encoder_run, seed=seed, cache_dir=cache,
+            stage1, corpus, out / "runs", encoder=encoder_run, seed=seed, cache_dir=cache,
             time_budget_s=second_budget, progress=progress,
         )  # fmt: skip
         notes.append(stopped_short("stage 2 (face generator)", run, quick.gan.kimg, "kimg"))

@@ -103,13 +103,10 @@ def _training_section(
 {_voice_side_text(options, mapper_preset)}
 - Training time on the build machine ({machine}): pretraining {pretraining}, voice side
   {seconds["mapper"] / 60:.1f} min (from the runs' `stats.jsonl`, pauses between sessions left out).
-- Reproduce: `python scripts/build_bundled_model.py --route wplus --encoder-steps {enc.get("steps")}
-  --pretrain-kimg {kimg} --mapper-steps
-  {mapper["steps"]} --attribute-weight {mapper["attribute_weight"]} --voice-identities
-  {options["voice_corpus"]["identities"]} --voice-seed {options["voice_corpus"]["seed"]} --install` (resumable: rerun
-  the same command after an interruption; the pretraining is the long part, hours on 2 CPU cores;
-  deterministic on CPU for a given torch version; `--generator DIR` / `--encoder DIR` reuse a
-  pretrained generator or encoder instead).
+- Reproduce: `{options.get("command") or _old_wplus_command(enc, kimg, mapper, options)}` (the command that
+  built it; resumable: rerun the same command after an interruption; pretraining a generator, when
+  `--generator` is not given, is the long part, hours on 2 CPU cores; deterministic on CPU for a
+  given torch version).
 """
     gan = options["gan"]["config"]
     return f"""## Training
@@ -125,10 +122,24 @@ def _training_section(
   {", ".join(f"{k:g}: {a:.3f}" for k, a in options["selection_curve"])}.
 - Training time on the build machine ({machine}): stage 1 {seconds["encoder"] / 60:.1f} min, stage 2
   {seconds["generator"] / 60:.1f} min (from the runs' `stats.jsonl`).
-- Reproduce: `python scripts/build_bundled_model.py --route conditional --identities {options["identities"]}
-  --seed {options["seed"]} --encoder-steps {enc.get("steps")} --kimg {options["trained_kimg"]:g} --select-every
-  {options["select_every"]:g} --install` (deterministic on CPU for a given torch version).
+- Reproduce: `{options.get("command") or _old_conditional_command(enc, options)}` (the command that built it;
+  deterministic on CPU for a given torch version).
 """
+
+
+def _old_wplus_command(enc: dict, kimg, mapper: dict, options: dict) -> str:
+    """The command a provenance written before builds recorded theirs implies (its flags that mattered)."""
+    return (f"python scripts/build_bundled_model.py --route wplus --encoder-steps {enc.get('steps')} --pretrain-kimg "
+            f"{kimg} --mapper-steps {mapper['steps']} --attribute-weight {mapper['attribute_weight']} "
+            f"--voice-identities {options['voice_corpus']['identities']} --voice-seed "
+            f"{options['voice_corpus']['seed']} --install")  # fmt: skip
+
+
+def _old_conditional_command(enc: dict, options: dict) -> str:
+    """As :func:`_old_wplus_command`, for the conditional route."""
+    return (f"python scripts/build_bundled_model.py --route conditional --identities {options['identities']} --seed "
+            f"{options['seed']} --encoder-steps {enc.get('steps')} --kimg {options['trained_kimg']:g} --select-every "
+            f"{options['select_every']:g} --install")  # fmt: skip
 
 
 def _selection(options: dict) -> dict | None:
@@ -143,6 +154,19 @@ def _voice_side_text(options: dict, mapper_preset: str) -> str:
               f"{options['voice_corpus']['seed']} (other people than the evaluation corpus above; its training "
               "split only).")  # fmt: skip
     selection = _selection(options)
+    pool = options["mapper"]["config"]["mapper"].get("pool")
+    if options["mapper"]["config"]["mapper"].get("family") == "pool" and pool:
+        return f"""- Voice side (`train --preset {mapper_preset}`, label-free): the generator stays frozen; training
+  reads identity ids, recordings, photos and each person's sex, nothing else. A pool of {pool["pool_size"]} of the
+  generator's faces is rendered and embedded by a PCA of those renderings at {pool["face_size"]} px
+  ({pool["face_dims"]} components{", whitened" if pool["whiten"] else ""}; no labels, no network). The encoder above
+  (fine-tuned at lr {mapper["encoder_lr"]}) and a linear head (Adam lr {mapper["lr"]}) learn to predict, from random
+  voice crops, the mean embedding of each speaker's photos, and the speaker's sex (weight
+  {mapper["attribute_weight"]}); {mapper["steps"]} steps of batch {mapper["batch_size"]}. At a portrait, z picks
+  {pool["candidates"]} candidates of the pool; the voice chooses among those of its sex by its prediction in the
+  {pool["rank"]} directions where the training speakers' predictions differ most (calibrated to the spread of
+  their real faces), and the {pool["blend"]} nearest are blended in W (`voice2face.models.face_pool`).
+  {corpus}"""
     if selection:
         reader = selection["reader"]
         return f"""- Voice side (`train --preset {mapper_preset}`): the generator stays frozen and nothing is projected.
