@@ -19,12 +19,18 @@ The model is the bundled one when it exists; otherwise the synthvox-quick preset
 with untrained weights ("weights": "untrained" in the JSON) — speed does not depend on the
 weights' values.
 
-    python benchmarks/bench_inference.py [--repeats 30] [--cold-repeats 3] [--device cpu]
+With ``--highres`` it also draws portraits at 256 px and 1024 px (issue 16) with random weights of
+the official networks (stylegan2-ada's paper256, config F) behind the ``highres-*`` presets' voice
+side, each in a fresh process: one portrait's warm latency (median of 3, after one) and that
+process's peak RSS, under ``"highres"``.
+
+    python benchmarks/bench_inference.py [--repeats 30] [--cold-repeats 3] [--device cpu] [--highres]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -101,6 +107,50 @@ def ten_second_wav(path: Path) -> Path:
     return path
 
 
+def highres_child(resolution: int, device: str) -> None:
+    """In this (fresh) process: a ``highres-<resolution>`` model of random weights, one 10 s voice,
+    one portrait to warm up, then three timed; prints their median and this process's peak RSS."""
+    from voice2face.models.face_pool import VoiceToPool
+    from voice2face.models.wplus import MappedGenerator
+
+    preset = get_preset(f"highres-{resolution}")
+    mapper_config = preset.mapper.mapper
+    mapper_config = dataclasses.replace(mapper_config, pool=dataclasses.replace(mapper_config.pool, z_dim=512))
+    config = ModelConfig(features=preset.encoder.features, voice_encoder=preset.encoder.encoder,
+                         generator=preset.gan.generator, mapper=mapper_config)  # fmt: skip
+    torch.manual_seed(0)
+    generator = MappedGenerator(build_generator(config.generator), VoiceToPool(mapper_config))
+    encoder = build_voice_encoder(config.voice_encoder)
+    pipe = VoiceToFace(config, encoder, generator, name=f"random highres-{resolution}", device=device)
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = ten_second_wav(Path(tmp) / "voice10s.wav")
+        pipe(wav, num_samples=1, seed=0)
+        runs = []
+        for _ in range(3):
+            start = time.perf_counter()
+            pipe(wav, num_samples=1, seed=0)[0].save(Path(tmp) / "face.png")
+            runs.append(time.perf_counter() - start)
+    with open("/proc/self/status") as status:
+        hwm = next(line for line in status if line.startswith("VmHWM"))
+    figures = {
+        "image_px": resolution,
+        "portrait_s": round(statistics.median(runs), 2),
+        "images_per_pass": pipe.images_per_pass,
+        "peak_rss_mib": round(int(hwm.split()[1]) / 1024, 1),
+    }
+    print(json.dumps(figures))  # fmt: skip
+
+
+def highres_figures(device: str) -> list[dict]:
+    """:func:`highres_child` at 256 and 1024 px, each in its own process (a clean peak RSS)."""
+    out = []
+    for resolution in (256, 1024):
+        command = [sys.executable, __file__, "--highres-child", str(resolution), "--device", device]
+        proc = subprocess.run(command, check=True, capture_output=True, text=True)
+        out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
@@ -110,7 +160,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--cold-repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--highres", action="store_true", help="also 256 and 1024 px portraits (random weights)")
+    parser.add_argument("--highres-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.highres_child:
+        highres_child(args.highres_child, args.device)
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -210,6 +265,8 @@ def main() -> None:
         "load_average_1m": round(os.getloadavg()[0], 2),  # other processes on these cores inflate every figure
         "device": args.device,
     }
+    if args.highres:
+        record["highres"] = highres_figures(args.device)
     print(json.dumps(record))
 
 

@@ -51,6 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="0–1; lower gives more typical, less varied faces (default: %(default)s)",
     )  # fmt: skip
     parser.add_argument("--grid", action="store_true", help="one grid image per recording instead of N files")
+    parser.add_argument(
+        "--thumbnail", type=positive_int, metavar="PX",
+        help="also write a copy downscaled to PX px beside each (NAME_0.PXpx.png); portraits are drawn at the "
+        "model's resolution (64 px for the bundled model, 256 or 1024 px for an imported one)",
+    )  # fmt: skip
     add_device_option(parser)
     parser.add_argument(
         "-q", "--quiet", action="store_true",
@@ -83,7 +88,8 @@ def _portrait(args: argparse.Namespace, device: str) -> int:
 
     result = write_portraits(
         pipe, args.audio, args.output, num_samples=args.samples, seed=args.seed, truncation_psi=args.truncation,
-        as_grid=args.grid, recursive=args.recursive, progress=not args.quiet, on_error=report,
+        as_grid=args.grid, recursive=args.recursive, thumbnail=args.thumbnail, progress=not args.quiet,
+        on_error=report,
     )  # fmt: skip
     for path in result.written:
         print(path)

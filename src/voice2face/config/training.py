@@ -239,6 +239,8 @@ PRESET_NAMES = (
     "synthvox-wplus-64",
     "synthvox-wplus-edit-64",
     "synthvox-pool-64",
+    "highres-256",
+    "highres-1024",
 )
 
 

@@ -33,7 +33,7 @@ from voice2face.audio.speechlike import check_speech_like
 from voice2face.config import AudioConfig, InferenceConfig, ModelConfig, VADConfig
 from voice2face.errors import CheckpointError, ConfigError
 from voice2face.models.embedding import embed_utterances, encode_windows
-from voice2face.models.generation import generate_faces
+from voice2face.models.generation import generate_faces, images_per_pass
 from voice2face.storage import ModelFolder, resolve
 from voice2face.storage.layout import BUNDLED_MODEL_NAME, MODEL_DIR
 from voice2face.storage.png import metadata_of, save_synthetic_pngs, synthetic_metadata
@@ -217,8 +217,16 @@ class VoiceToFace:
         _check_sampling(seed, truncation_psi)
         return generate_faces(
             self.generator, condition, seed=seed, latent_rule="per_row", truncation_psi=truncation_psi,
-            noise_mode=self.inference.noise_mode, batch_size=self.inference.batch_size, device=self.device,
+            noise_mode=self.inference.noise_mode, batch_size=self.images_per_pass, device=self.device,
         )  # fmt: skip  # [N, 3, R, R]
+
+    @property
+    def images_per_pass(self) -> int:
+        """Faces per generator pass: ``inference.batch_size``, fewer where they would not fit in
+        ``inference.memory_mb`` (a 1024 px model on CPU)."""
+        generator = self.config.generator
+        top = min(generator.channel_base // generator.img_resolution, generator.channel_max)
+        return images_per_pass(generator.img_resolution, top, self.inference.memory_mb, self.inference.batch_size)
 
     def generate(
         self, embeddings: np.ndarray | torch.Tensor, seed: int = 0, truncation_psi: float = 1.0

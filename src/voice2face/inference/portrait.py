@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import Image
+
 from voice2face.audio.io import AUDIO_EXTENSIONS
 from voice2face.errors import AudioError, ConfigError
 from voice2face.inference.pipeline import VoiceToFace
@@ -94,6 +96,12 @@ def _embed(pipe: VoiceToFace, path: Path):
     return pipe.embed(path)  # [D]
 
 
+def _downscaled(picture: Image.Image, thumbnail: int, size: int) -> Image.Image:
+    """``picture`` (a portrait, or a grid of ``size`` px portraits) scaled by ``thumbnail / size`` (Lanczos)."""
+    width, height = (max(1, round(side * thumbnail / size)) for side in picture.size)
+    return picture.resize((width, height), Image.Resampling.LANCZOS)
+
+
 def output_names(files: Sequence[Path], num_samples: int, as_grid: bool) -> dict[Path, list[str]]:
     """The PNG names each input will get, never the same for two inputs (see the module docstring)."""
     stems = unique_stems(files)
@@ -161,6 +169,7 @@ def write_portraits(
     truncation_psi: float = 1.0,
     as_grid: bool = False,
     recursive: bool = False,
+    thumbnail: int | None = None,
     progress: bool = True,
     on_error: Callable[[Path, str], None] | None = None,
 ) -> PortraitResult:
@@ -180,6 +189,10 @@ def write_portraits(
     files = collect_audio_files(inputs, recursive=recursive)
     names = output_names(files, num_samples, as_grid)
     out = Path(out_dir)
+    size = pipe.config.generator.img_resolution
+    if thumbnail is not None and not (isinstance(thumbnail, int) and 8 <= thumbnail < size):
+        raise ConfigError(f"a thumbnail must be 8 px or more and smaller than the model's {size} px portraits, "
+                          f"got {thumbnail!r}; leave it out to write the portraits alone.")  # fmt: skip
     created = prepare_output_dir(out)
     terminal = sys.stderr.isatty()
     result = PortraitResult()
@@ -202,7 +215,12 @@ def write_portraits(
                 pictures = [
                     (picture, synthetic_metadata(**common, sample=k)) for k, picture in enumerate(to_pil(images))
                 ]
-            written = save_synthetic_pngs(pictures, [out / name for name in names[path]])
+            targets = [out / name for name in names[path]]
+            if thumbnail is not None:  # a downscaled copy beside each, NAME_0.png → NAME_0.256px.png
+                pictures += [(_downscaled(picture, thumbnail, size), {**info, "Thumbnail": f"{thumbnail} px of {size}"})
+                             for picture, info in pictures]  # fmt: skip
+                targets += [target.with_suffix(f".{thumbnail}px.png") for target in targets]
+            written = save_synthetic_pngs(pictures, targets)
             result.written.extend(written)
             result.recordings += 1
             if progress and not terminal:

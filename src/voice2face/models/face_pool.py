@@ -36,7 +36,8 @@ from torch import nn
 from voice2face.config import MapperConfig
 from voice2face.models.ops import assert_shape
 
-_RENDER_CHUNK = 256  # pool renderings per generator call when the pool is fitted
+_RENDER_CHUNK = 256  # pool renderings per generator call when the pool is fitted, at most
+_RENDER_VALUES = 1 << 25  # and at most this many output values per call (128 MB of float32)
 
 
 class FaceEmbedding(nn.Module):
@@ -62,14 +63,23 @@ class FaceEmbedding(nn.Module):
         return images.float().flatten(1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return (self.pixels(images) - self.mean) @ self.components.T / self.scale  # [B, dims]
+        return self.embed_pixels(self.pixels(images))  # [B, dims]
+
+    def embed_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Faces already at ``size`` px, ``[B, 3·size²]`` (:meth:`pixels`) → ``[B, dims]``."""
+        return (pixels - self.mean) @ self.components.T / self.scale
 
     @torch.no_grad()
     def fit(self, images: torch.Tensor) -> float:
         """Fit the PCA on faces ``[N, 3, R, R]`` in [-1, 1]; returns the share of their variance kept."""
-        if images.shape[0] <= self.dims:
+        return self.fit_pixels(self.pixels(images))
+
+    @torch.no_grad()
+    def fit_pixels(self, pixels: torch.Tensor) -> float:
+        """:meth:`fit` on faces already at ``size`` px, ``[N, 3·size²]``."""
+        if pixels.shape[0] <= self.dims:
             raise ValueError(f"a {self.dims}-component face embedding needs more than {self.dims} faces")
-        x = self.pixels(images).double()
+        x = pixels.double()
         mean = x.mean(dim=0)
         _, singular, vh = torch.linalg.svd(x - mean, full_matrices=False)
         spread = singular[: self.dims] / (x.shape[0] - 1) ** 0.5
@@ -173,13 +183,16 @@ class VoiceToPool(nn.Module):
         device = self.pool_w.device
         w = generator.mapping(z.to(device), None, skip_w_avg_update=True)[:, 0]  # [P, w_dim]
         ws = w[:, None].expand(-1, self.num_ws, -1)  # [P, L, w_dim]
-        faces = torch.cat([
-            generator.synthesis(ws[i : i + _RENDER_CHUNK], noise_mode="const").clamp(-1, 1)
-            for i in range(0, w.shape[0], _RENDER_CHUNK)
-        ])  # fmt: skip  # [P, 3, R, R]
-        kept = self.face_embedding.fit(faces)
+        # Each chunk is downsampled to the embedding's size at once: 4096 renderings at 1024 px would
+        # take 51 GB, their 64 px copies 200 MB.
+        chunk = max(1, min(_RENDER_CHUNK, _RENDER_VALUES // (3 * generator.img_resolution**2)))
+        pixels = torch.cat([
+            self.face_embedding.pixels(generator.synthesis(ws[i : i + chunk], noise_mode="const").clamp(-1, 1))
+            for i in range(0, w.shape[0], chunk)
+        ])  # fmt: skip  # [P, 3·s²]
+        kept = self.face_embedding.fit_pixels(pixels)
         self.pool_w.copy_(w)
-        self.pool_face.copy_(self.face_embedding(faces))
+        self.pool_face.copy_(self.face_embedding.embed_pixels(pixels))
         self.w_avg.copy_(generator.mapping.w_avg)
         if sex_faces is not None:
             self.fit_sex(*sex_faces)

@@ -81,6 +81,9 @@ def write_mapper_grid(trainer, preview, path: Path) -> None:
         trainer.voice_generator(), embeddings[:rows], seed=GRID_SEED, samples_per_condition=GRID_SAMPLES,
         latent_rule="per_sample", batch_size=GRID_SAMPLES,
     )  # fmt: skip  # [rows·S, 3, R, R]
-    reals = [uint8_to_float(faces[identity == k][:1]) for k in range(rows)]  # each [1, 3, R, R]
+    reals = [uint8_to_float(faces[identity == k][:1]) for k in range(rows)]  # each [1, 3, R', R']
+    if reals and reals[0].shape[-1] != generated.shape[-1]:  # photos of another size than the generator's
+        size = tuple(generated.shape[-2:])
+        reals = [torch.nn.functional.interpolate(r, size=size, mode="bilinear", antialias=True) for r in reals]
     image = real_then_generated_grid(reals, list(generated.split(GRID_SAMPLES)), columns=1 + GRID_SAMPLES)
     save_synthetic_png(image, path, synthetic_metadata(model=path.parent.name, step=str(trainer.step)))

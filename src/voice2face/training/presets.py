@@ -194,6 +194,43 @@ def _pool() -> TrainingPreset:
     )
 
 
+def _highres(resolution: int) -> TrainingPreset:
+    # The paper's high-resolution route (issue 16): an imported official StyleGAN2 (W+ of 14×512 at
+    # 256 px, 18×512 at 1024 px; `voice2face import-stylegan2`) stays frozen and the label-free voice
+    # side chooses among its faces, as synthvox-pool-64 does at 64 px. The pool is embedded at 64 px
+    # (renderings and photos are area-downsampled for it, so the corpus's photos may have any size of
+    # at least 64 px). The encoder is the paper's (SE-ResNet18 + Mish, 512-d) with the voicing rows.
+    # `gan` is the official network of that size (stylegan2-ada-pytorch's paper256 at 256 px, config F
+    # at 1024 px), what an imported checkpoint is checked against and what `train` would pretrain.
+    # Meant for a GPU (`--device cuda`); on CPU they run on a small imported generator.
+    features = dataclasses.replace(_PAPER_FEATURES, voicing=True)
+    encoder = dataclasses.replace(
+        _PAPER_ENCODER, features=features, encoder=dataclasses.replace(_PAPER_ENCODER.encoder, input_dim=features.dim)
+    )
+    channel_base = 32768 if resolution >= 1024 else 16384
+    generator = GeneratorConfig(c_dim=0, img_resolution=resolution, channel_base=channel_base, channel_max=512)
+    discriminator = DiscriminatorConfig(c_dim=0, img_resolution=resolution, channel_base=channel_base, channel_max=512)
+    gan = GANTrainingConfig(
+        generator=generator, discriminator=discriminator, batch_size=32, kimg=25000, g_lr=0.0025, d_lr=0.0025,
+        betas=(0.0, 0.99), r1_gamma=0.0002 * resolution**2 / 32, pl_weight=2.0, style_mixing=0.9, ema_kimg=10.0,
+        identity_weight=0.0, mismatch_weight=0.0, snapshot_kimg=200,
+    )  # fmt: skip
+    mapper = MapperTrainingConfig(
+        mapper=MapperConfig(family="pool", embedding_dim=512, num_ws=generator.num_ws, w_dim=512,
+                            pool=PoolConfig(face_size=64, face_dims=64, pool_size=8192)),
+        crops=CropConfig(), batch_size=64, steps=4000, lr=1e-3, encoder_lr=1e-4, attribute_weight=1.0,
+        validate_every=200, snapshot_every=1000,
+    )  # fmt: skip
+    return TrainingPreset(
+        f"highres-{resolution}",
+        f"the label-free voice side on an imported official {resolution} px StyleGAN2 (W+ {generator.num_ws}×512); "
+        "for a GPU",
+        encoder,
+        gan,
+        mapper,
+    )
+
+
 def _official_stylegan2() -> TrainingPreset:
     gan = dataclasses.replace(_paper_gan("stylegan2"), g_lr=0.0025, d_lr=0.0025, betas=(0.0, 0.99))
     return TrainingPreset("stylegan2", "paper networks with the official StyleGAN2 optimiser", _PAPER_ENCODER, gan)
@@ -217,6 +254,8 @@ PRESETS: dict[str, TrainingPreset] = {
         _wplus(),
         _wplus_edit(),
         _pool(),
+        _highres(256),
+        _highres(1024),
     )
 }  # fmt: skip
 assert tuple(PRESETS) == PRESET_NAMES, "list a new preset in voice2face.config.PRESET_NAMES too"

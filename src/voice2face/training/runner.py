@@ -225,7 +225,14 @@ class MapperStage(Stage):
                 f"{generator} holds a conditional or non-StyleGAN2 generator; the voice→W+ mapper needs "
                 "an unconditional StyleGAN2 (train --preset synthface-64, or an imported checkpoint)."
             )
-        if gen_config.img_resolution != manifest.face_resolution:
+        pool = self.config.mapper.pool
+        if pool is not None:  # the pool's face embedding sees renderings and photos at its own size
+            if manifest.face_resolution < pool.face_size:
+                raise ConfigError(
+                    f"{manifest.path} holds {manifest.face_resolution} px faces, under the {pool.face_size} px the "
+                    "voice side's face embedding compares them at; use a corpus of larger photos."
+                )
+        elif gen_config.img_resolution != manifest.face_resolution:
             raise ConfigError(
                 f"the generator in {generator} makes {gen_config.img_resolution} px faces but "
                 f"{manifest.path} holds {manifest.face_resolution} px ones; use a matching corpus."
