@@ -41,3 +41,18 @@ def test_stats_cache_round_trip_and_stale_files(tmp_path):
     cache.path("k2").write_bytes(b"not an npz")
     with pytest.raises(MetricError, match=r"cannot be read.*delete the file to recompute"):
         cache.load("k2")
+
+
+
+def test_the_evaluation_takes_the_shipped_instruments_into_its_cache_unless_told_to_retrain(tmp_path):
+    from voice2face.evaluation.run import _take_shipped_instruments
+    from voice2face.storage.layout import shipped_instruments_dir
+
+    shipped = sorted(p.name for p in shipped_instruments_dir().glob("*.npz"))
+    assert shipped  # the default corpus's trait read-out
+    _take_shipped_instruments(tmp_path / "cache")
+    assert sorted(p.name for p in (tmp_path / "cache").glob("*.npz")) == shipped
+    kept = tmp_path / "cache" / shipped[0]
+    kept.write_bytes(b"a local file")  # one already in the cache is left alone (its key is checked on load)
+    _take_shipped_instruments(tmp_path / "cache")
+    assert kept.read_bytes() == b"a local file"

@@ -98,6 +98,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--cache", metavar="DIR", help="cache for face networks and statistics (default: DATA_DIR/.cache)"
     )
+    parser.add_argument(
+        "--retrain-instruments", action="store_true",
+        help="train every instrument missing from the cache, even one the package ships for this corpus (the "
+        "default corpus's trait read-out: same key, same network)",
+    )  # fmt: skip
     add_device_option(parser)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(handler=run)
@@ -125,7 +130,7 @@ def _evaluate(args: argparse.Namespace, json_out: Path | None, device: str) -> i
     summary = evaluate_model(
         args.model, args.data, config=config, inception_weights=args.inception_weights,
         vgg16_weights=args.vgg16_weights, lpips_weights=args.lpips_weights, cache_dir=args.cache, device=device,
-        progress=not args.quiet,
+        progress=not args.quiet, shipped_instruments=not args.retrain_instruments,
     )  # fmt: skip
     print(format_table(summary))
     if json_out is not None:

@@ -16,6 +16,7 @@ This module orchestrates: it reads model folders (:mod:`voice2face.storage`), da
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,10 +33,13 @@ from voice2face.errors import CheckpointError, DatasetError, MetricUnavailableEr
 from voice2face.models.embedding import embed_utterances
 from voice2face.models.generation import generate_faces as generate_model_faces
 from voice2face.storage import ModelFolder, RunFolder, metric_record, resolve
-from voice2face.storage.layout import MODEL_DIR
+from voice2face.storage.layout import MODEL_DIR, shipped_instruments_dir
+from voice2face.utils.files import atomic_write_bytes
 from voice2face.utils.images import uint8_to_float
 
 CACHE_FOLDER = ".cache"
+
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- data
@@ -165,6 +169,16 @@ def _check_inputs(folder: ModelFolder, manifest: Manifest, split: str) -> None:
         )
 
 
+def _take_shipped_instruments(cache: Path) -> None:
+    """Copy each instrument shipped with the package into ``cache`` unless it is there already."""
+    for shipped in sorted(shipped_instruments_dir().glob("*.npz")):
+        target = cache / shipped.name
+        if not target.exists():
+            cache.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(target, shipped.read_bytes())
+            log.debug("evaluation cache: %s from the package's shipped instruments", shipped.name)
+
+
 def evaluate_model(
     model_dir: str | Path | None,
     data_dir: str | Path,
@@ -177,6 +191,7 @@ def evaluate_model(
     device: str = "auto",
     write: bool = True,
     progress: bool = True,
+    shipped_instruments: bool = True,
 ) -> dict[str, Any]:
     """Evaluate a run folder, a model folder or the bundled model (``None``) on ``config.split``
     of the dataset at ``data_dir``, beside the reference rows of ``config.references``.
@@ -189,6 +204,12 @@ def evaluate_model(
     trained instruments, real-image statistics and voice features are kept (default
     ``DATA_DIR/.cache``). write: append the model's records to ``RUN_DIR/metrics.jsonl`` and
     write the grid (never into the installed package: a bundled model is not written to).
+    shipped_instruments: put the instruments shipped with the package
+    (:func:`~voice2face.storage.layout.shipped_instruments_dir`: the default corpus's trait read-out)
+    into the cache when it lacks them; an instrument is used only where its cache key (data,
+    network, settings) matches, so a shipped one is the network the evaluation would train. False:
+    every instrument missing from the cache is trained (what the bundle's build and re-measure do,
+    and what checks the shipped ones).
 
     Returns ``{"run_dir", "model_dir", "metrics_file", "snapshot", "kimg", "step", "dataset",
     "split", "embedder", "results": {metric: results}, "references": {row: {metric: results}},
@@ -212,6 +233,8 @@ def evaluate_model(
         "cuda" if device == "auto" and torch.cuda.is_available() else "cpu" if device == "auto" else device
     )
     cache = Path(cache_dir) if cache_dir is not None else manifest.root / CACHE_FOLDER
+    if shipped_instruments:
+        _take_shipped_instruments(cache)
     data_key = f"{manifest.name}-{manifest_hash(manifest)}"
     snapshot = folder.snapshot()
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +44,7 @@ from pathlib import Path
 from voice2face.config import SynthVoxConfig
 from voice2face.errors import CheckpointError, ConfigError
 from voice2face.recipes.routes import DEFAULT_ROUTE, DEMO_MINUTES, ROUTES, stage1_preset, voice_side_preset
+from voice2face.storage.layout import shipped_instruments_dir
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ DEMO_REFERENCES = ("real", "blurred_real_1.2", "oracle_voice_mode", "oracle_sex"
 #: so it is found as a cached instrument and is the same network. Like a dataset's shipped FID
 #: reference statistics, it is fixed by the corpus alone, never by a model; the slow test
 #: tests/test_bundled_model.py retrains it from nothing on a regenerated corpus and compares.
-INSTRUMENTS_DIR = Path(__file__).resolve().parent.parent / "assets" / "instruments"
+INSTRUMENTS_DIR = shipped_instruments_dir()
 SHIPPED_FOR = (200, 0)
 
 
@@ -443,8 +443,7 @@ def run_demo(
         metrics=evaluation.metrics, references=evaluation.rows, voice_probe=evaluation.voice_probe
     )
     cache.mkdir(parents=True, exist_ok=True)
-    for instrument in shipped:  # found by the evaluation as cached instruments when their keys match
-        shutil.copyfile(instrument, cache / instrument.name)
+    for instrument in shipped:  # the evaluation's cache finds them in the package when their keys match
         log.info("evaluation instrument shipped for this corpus: %s", instrument.name)
     before = {path.name for path in cache.glob("trait-net-*.npz")}
     summary = evaluate_model(run, corpus, config=config, cache_dir=cache, progress=progress)

@@ -56,6 +56,15 @@ def bundled_model_dir() -> Path:
     return Path(str(resources.files("voice2face").joinpath(*BUNDLED_MODEL_PATH)))
 
 
+#: Where evaluation instruments trained for a shipped corpus live (read-only; see its README.md).
+SHIPPED_INSTRUMENTS_PATH = ("assets", "instruments")
+
+
+def shipped_instruments_dir() -> Path:
+    """The folder of the instruments shipped with the package: ``voice2face/assets/instruments``."""
+    return Path(str(resources.files("voice2face").joinpath(*SHIPPED_INSTRUMENTS_PATH)))
+
+
 #: How a bundled model is named where a model is named by a word (``evaluate bundled``, PNG metadata).
 BUNDLED_MODEL_NAME = "bundled"
 
