@@ -114,9 +114,11 @@ def remeasured(tmp_path_factory) -> dict:
     corpus = work / "corpus"
     generate_corpus(corpus, from_dict(SynthVoxConfig, provenance["corpus"], where="provenance.json"), progress=False)
     config = EvaluationConfig(
-        metrics=("identity", "traits"), references=(), samples_per_voice=provenance["evaluation"]["samples_per_voice"]
-    )
-    summary = evaluate_model(BUNDLE, corpus, config=config, cache_dir=work / "cache", write=False, progress=False)
+        metrics=("identity", "traits", "descriptors"), references=(),
+        samples_per_voice=provenance["evaluation"]["samples_per_voice"],
+    )  # fmt: skip
+    summary = evaluate_model(BUNDLE, corpus, config=config, cache_dir=work / "cache", write=False, progress=False,
+                             shipped_instruments=False)  # fmt: skip
     return {**summary, "cache_dir": work / "cache", "corpus_config": provenance["corpus"]}
 
 
@@ -129,6 +131,15 @@ def test_bundled_model_figures_reproduce_on_the_regenerated_training_corpus(reme
     assert results["traits"]["sex"] == pytest.approx(evaluation["model"]["traits"]["sex"], abs=0.03)
     assert results["traits"]["age"] == pytest.approx(evaluation["model"]["traits"]["age"], abs=0.05)
     assert results["identity"]["match_1v2"] == pytest.approx(evaluation["model"]["identity"]["match_1v2"], abs=0.03)
+    same_sex = evaluation["model"]["identity"]["match_1v2_same_sex"]
+    assert results["identity"]["match_1v2_same_sex"] == pytest.approx(same_sex, abs=0.03)
+    if "descriptors" in evaluation["model"]:  # the second instrument family (issue 30)
+        for name in ("sex", "age"):
+            measured, card = results["descriptors"][name], evaluation["model"]["descriptors"][name]
+            assert measured == pytest.approx(card, abs=0.05), name
+    assert remeasured["voice_probe"]["age"]["score"] == pytest.approx(
+        evaluation["voice_probe"]["age"]["score"], abs=0.05
+    )
     assert remeasured["reference"]["ceiling"]["match_1v2"] == pytest.approx(
         evaluation["ceiling"]["match_1v2"], abs=1e-9
     )

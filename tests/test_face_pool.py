@@ -8,6 +8,7 @@ import dataclasses
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -207,3 +208,29 @@ def test_the_selection_preset_refuses_a_corpus_without_trait_labels_in_one_sente
                                            r"record; [^\n]*\.$"):  # fmt: skip
         train_mapper(preset, unlabelled_corpus, tmp_path / "runs", generator=tiny_generator, encoder=tiny_encoder_run,
                      steps=2, progress=False)  # fmt: skip
+
+
+def test_the_held_out_matching_is_one_for_perfect_predictions_and_chance_for_none():
+    from voice2face.training.trainers.pool import _match_1v2
+
+    torch.manual_seed(0)
+    targets = torch.randn(12, 6)
+    speaker = torch.arange(12).repeat_interleave(2)  # two recordings each
+    ones, zeros = torch.ones(6), torch.zeros(6)
+    assert _match_1v2(targets[speaker], targets, speaker, ones, zeros) == 1.0
+    flipped = _match_1v2(-targets[speaker], targets, speaker, ones, zeros)
+    assert flipped < 0.2  # anti-correlated predictions pick the other speaker
+    noise = [_match_1v2(torch.randn(24, 6), targets, speaker, ones, zeros) for _ in range(20)]
+    assert 0.4 < sum(noise) / len(noise) < 0.6
+
+
+def test_the_contrastive_face_loss_trains_the_same_voice_side(tiny_corpus, tiny_encoder_run, tiny_generator, tmp_path):
+    preset = _tiny_pool_preset()
+    preset = dataclasses.replace(preset, mapper=dataclasses.replace(preset.mapper, face_loss="contrastive"))
+    run = train_mapper(preset, tiny_corpus, tmp_path / "runs", generator=tiny_generator, encoder=tiny_encoder_run,
+                       progress=False)  # fmt: skip
+    stats = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
+    losses = [s["loss/face"] for s in stats if "loss/face" in s]
+    assert losses and all(np.isfinite(losses)) and any("val/match_1v2" in s for s in stats)
+    mapper = load_pretrained(run / "model", ("mapper",)).modules["mapper"]
+    assert bool(mapper.head.weight.any()) and bool(mapper.directions.any())

@@ -43,7 +43,6 @@ def test_stats_cache_round_trip_and_stale_files(tmp_path):
         cache.load("k2")
 
 
-
 def test_the_evaluation_takes_the_shipped_instruments_into_its_cache_unless_told_to_retrain(tmp_path):
     from voice2face.evaluation.run import _take_shipped_instruments
     from voice2face.storage.layout import shipped_instruments_dir

@@ -70,6 +70,8 @@ class EncoderTrainingConfig:
 
 
 AUGMENT_POLICIES = ("color", "translation", "cutout")
+#: How the label-free voice side compares a voice's prediction with its speaker's faces.
+FACE_LOSSES = ("mse", "contrastive")
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,10 @@ class MapperTrainingConfig:
     In selection mode (``mapper.selection`` set) nothing is projected: the mapper's selection
     reader is trained on the training faces, and the encoder and the mapper's trait head learn to
     predict from the voice what the reader reads off each speaker's faces (squared error in the
-    selection's units, times ``trait_weight``).
+    selection's units, times ``trait_weight``). In pool mode (``mapper.pool`` set; label-free)
+    the voice predicts its speaker's face embedding, by squared error (``face_loss`` "mse") or
+    contrastively ("contrastive": InfoNCE over the batch's speakers at ``temperature``, CLIP-style:
+    each crop must pick its speaker's faces among the others').
     Every ``validate_every`` steps
     the error on the validation speakers is logged beside that of the training speakers' mean code.
     """
@@ -211,6 +216,8 @@ class MapperTrainingConfig:
     target_rank: int = 32
     attribute_weight: float = 0.0
     trait_weight: float = 1.0
+    face_loss: str = "mse"
+    temperature: float = 0.1
     validate_every: int = 100
     snapshot_every: int = 500
 
@@ -222,6 +229,8 @@ class MapperTrainingConfig:
         check(self.target_rank >= 0, f"target_rank must be >= 0 (0 = all of W+), got {self.target_rank}.")
         check(self.attribute_weight >= 0, f"attribute_weight must be >= 0, got {self.attribute_weight}.")
         check(self.trait_weight > 0, f"trait_weight must be > 0, got {self.trait_weight}.")
+        check(self.face_loss in FACE_LOSSES, f"face_loss must be one of {FACE_LOSSES}, got {self.face_loss!r}.")
+        check(0 < self.temperature <= 10, f"temperature must be in (0, 10], got {self.temperature}.")
         check(self.validate_every >= 1 and self.snapshot_every >= 1, "validate_every and snapshot_every must be >= 1.")
 
 

@@ -8,10 +8,12 @@ mean embedding of their photos ``[S, E]``, and, where the data gives it, their s
 where unknown). Nothing else about a person is read.
 
 A step: random crops of training recordings → encoder (fine-tuned at ``encoder_lr``) → the
-mapper's ``head`` predicts the speaker's embedding in standardised units (squared error) and, when
+mapper's ``head`` predicts the speaker's embedding in standardised units (squared error, or
+contrastively: InfoNCE among the batch's speakers, ``face_loss``) and, when
 the data gives sex, its ``sex_head`` the speaker's sex (logistic loss). Validation: the same error
 on the validation speakers' whole recordings beside always answering the training mean (``skill``
-= 1 − ratio), and the share whose predicted sex is right. Each snapshot fits the voice directions
+= 1 − ratio), their 1:2 matching in the embedding (``match_1v2``), and the share whose predicted sex
+is right. Each snapshot fits the voice directions
 and their calibration on the training speakers' whole recordings, then saves the model.
 """
 
@@ -39,6 +41,17 @@ from voice2face.training.state import capture_rng, restore_rng
 from voice2face.training.trainers.mapper import embed_each, restore_voice_side, save_voice_side, speaker_means
 
 log = logging.getLogger(__name__)
+
+
+def _match_1v2(predicted, targets, speaker, scale, mean) -> float:
+    """Held-out 1:2 matching in the face embedding: over every pair of a validation recording's
+    speaker and another validation speaker, how often the voice's prediction lies nearer (cosine,
+    standardised units) its own speaker's faces than the other's. Chance 0.5, for either loss."""
+    own = speaker_means(predicted, speaker.numpy(), targets.shape[0])  # [S, E]: per speaker, as at test time
+    cosine = F.normalize((own - mean) / scale, dim=1) @ F.normalize((targets - mean) / scale, dim=1).T  # [S, S]
+    right = cosine.diagonal()[:, None] > cosine
+    others = ~torch.eye(cosine.shape[0], dtype=torch.bool)
+    return float(right[others].float().mean()) if bool(others.any()) else float("nan")
 
 
 class PoolTrainer:
@@ -109,7 +122,15 @@ class PoolTrainer:
         crops = torch.from_numpy(np.stack([random_crop(data.features[i], length, self.crop_rng) for i in indices]))
         speakers = torch.from_numpy(data.speaker[indices]).long()
         embeddings = self.encoder(crops.to(self.context.device)).cpu()  # [B, D]
-        loss = F.mse_loss(self.mapper.head(embeddings), self.standard[speakers])
+        predicted = self.mapper.head(embeddings)  # [B, E], standardised units
+        if self.config.face_loss == "contrastive":
+            # InfoNCE over the batch's speakers: each crop's prediction must lie nearer (cosine) its own
+            # speaker's faces than any other speaker's in the batch.
+            present, own = speakers.unique(return_inverse=True)
+            logits = F.normalize(predicted, dim=1) @ F.normalize(self.standard[present], dim=1).T
+            loss = F.cross_entropy(logits / self.config.temperature, own)
+        else:
+            loss = F.mse_loss(predicted, self.standard[speakers])
         out = {"loss/face": float(loss.detach())}
         if self.sex is not None:
             wanted = self.sex[speakers]
@@ -146,7 +167,12 @@ class PoolTrainer:
         truth = targets.float()[speaker]
         error = float(((predicted - truth) / scale).square().mean())
         baseline = float(((self.mapper.target_mean - truth) / scale).square().mean())
-        out = {"val/face_mse": error, "val/mean_face_mse": baseline, "val/skill": 1.0 - error / max(baseline, 1e-12)}
+        out = {
+            "val/face_mse": error,
+            "val/mean_face_mse": baseline,
+            "val/skill": 1.0 - error / max(baseline, 1e-12),
+            "val/match_1v2": _match_1v2(predicted, targets.float(), speaker, scale, self.mapper.target_mean),
+        }
         if self.sex is not None and sex is not None:
             wanted = sex.float()[speaker]
             known = torch.isfinite(wanted)
