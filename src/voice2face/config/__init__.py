@@ -80,6 +80,7 @@ from voice2face.config.models import (
 )
 from voice2face.config.training import (
     AUGMENT_POLICIES,
+    FACE_LOSSES,
     PRESET_NAMES,
     CropConfig,
     EncoderTrainingConfig,
@@ -98,6 +99,7 @@ __all__ = [
     "ENCODER_ATTENTIONS",
     "ENCODER_POOLINGS",
     "FACE_CORPUS_SEED",
+    "FACE_LOSSES",
     "FEATURE_KINDS",
     "GENERATOR_FAMILIES",
     "MAPPER_FAMILIES",
