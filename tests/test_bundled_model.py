@@ -39,7 +39,8 @@ def _route() -> str:
 def test_bundle_holds_only_the_inference_networks_and_stays_under_20_mb():
     route = _route()
     model = load_pretrained(BUNDLE)  # verifies every weight file's SHA-256
-    edit = route == "wplus" and model.config.mapper.selection is None
+    mapper = model.config.mapper
+    edit = route == "wplus" and mapper.family == "wplus" and mapper.selection is None  # regression mode
     assert {p.name for p in BUNDLE.iterdir()} == FILES[route] | ({"projector.safetensors"} if edit else set())
     assert sum(p.stat().st_size for p in BUNDLE.iterdir()) <= 20_000_000
     assert sorted(model.modules) == COMPONENTS[route] and model.config.discriminator is None
@@ -66,7 +67,7 @@ def test_model_card_says_synthetic_and_reports_every_figure_beside_its_reference
     evaluation = _provenance()["evaluation"]
     model, refs = evaluation["model"], evaluation["references"]
     header = _row(card, "metric")
-    assert header == ["model", "real", "blur σ1.2", "blur σ2.0", "oracle voice", "oracle sex", "chance"]
+    assert header == ["model", "real", "blur σ1.2", "blur σ2.0", "oracle mode", "oracle voice", "oracle sex", "chance"]
     matching = _row(card, "1:2 matching")
     assert float(matching[0]) == pytest.approx(model["identity"]["match_1v2"], abs=1e-3)
     assert float(matching[1]) == pytest.approx(refs["real"]["identity"]["match_1v2"], abs=1e-3)
@@ -188,19 +189,42 @@ def test_bundled_model_draws_faces():
     assert model["realism"]["sharpness_ratio"] >= 0.6
 
 
-def test_bundled_model_draws_faces_whose_sex_follows_the_voice_from_an_embedding_that_holds_age():
-    """Issue 14's sex and encoder floors, read from the card's figures (which the slow test above re-measures)."""
+#: The previous bundle (issue 14's labelled selection, synthvox-wplus-64) re-measured by today's
+#: instruments at equal sizes (93 faces a side): the two-sample accuracy issue 30 asks to be no worse than.
+PREVIOUS_TWO_SAMPLE = {"cnn": 0.693, "descriptors": 1.000}
+
+
+def test_the_bundle_is_the_label_free_voice_side():
+    """Issue 30: the bundle's voice side trains on ids, recordings, photos and sex alone."""
+    training = _provenance()["training"]
+    assert training["preset"] == "synthvox-pool-64" and training["mapper"]["config"]["mapper"]["family"] == "pool"
+    assert (
+        training["command"].startswith("python scripts/build_bundled_model.py") and "--generator" in training["command"]
+    )
+
+
+def test_bundled_model_faces_follow_the_voices_age_by_both_read_outs_from_an_embedding_that_holds_it():
+    """Issue 30's floors met so far, read from the card's figures (which the slow test above re-measures):
+    age r ≥ 0.35 and age > 50 told right ≥ 0.65 by the descriptor read-out (and the CNN's), every
+    portrait distinct, two-sample accuracy no worse than the previous bundle's, encoder age R² ≥ 0.5."""
     evaluation = _provenance()["evaluation"]
-    assert evaluation["model"]["traits"]["sex"] >= 0.95
+    model = evaluation["model"]
+    for family in ("descriptors", "traits"):
+        assert model[family]["age"] >= 0.35, family
+        assert model[family]["age_over_50"] >= 0.65, family
+    assert model["realism"]["distinct_faces"] == model["realism"]["faces"]
+    assert model["realism"]["c2st"] <= PREVIOUS_TWO_SAMPLE["cnn"]
+    assert model["descriptors"]["c2st"] <= PREVIOUS_TWO_SAMPLE["descriptors"]
     assert evaluation["voice_probe"]["age"]["score"] >= 0.5  # linear probe of the embedding: age R²
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 14: the bundled model of the paper's route draws faces whose voice-revealed traits score 0.58; "
-    "the floor is 0.6 (the marker goes when a model meets it)",
+    reason="issue 30: the label-free bundle's portraits show the voice's sex for 0.885 by the descriptor read-out "
+    "(0.916 by the CNN; real faces 0.957 by the descriptors) and tell same-sex speakers apart for 0.547; the "
+    "floors are 0.92 and 0.58 (the marker goes when a model meets them)",
 )
-def test_bundled_model_draws_faces_whose_voice_revealed_traits_follow_the_voice():
-    """Issue 14's trait floor, read from the card's figures (which the slow test above re-measures)."""
+def test_bundled_model_faces_follow_the_voices_sex_and_tell_same_sex_speakers_apart():
     model = _provenance()["evaluation"]["model"]
-    assert model["traits"]["voice_trait_score"] >= 0.6
+    assert model["descriptors"]["sex"] >= 0.92
+    assert model["identity"]["match_1v2_same_sex"] >= 0.58

@@ -247,7 +247,7 @@ class PoolConfig:
     with softmax weights of temperature ``temperature`` (in squared calibrated units), so nearby
     voices get nearby, but not identical, faces. With ``sex`` and a per-identity sex label in the
     data, the voice also predicts the speaker's sex, and only candidates of that sex (read off the
-    pool by a linear direction in the face embedding, fitted on the training faces) are chosen.
+    pool by a logistic read-out of its ``face_size`` px pixels, fitted on the training photos) are chosen.
     ``z_dim`` is the generator's (0 until the mapper stage fills it in).
     """
 

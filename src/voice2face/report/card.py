@@ -162,7 +162,8 @@ def _voice_side_text(options: dict, mapper_preset: str) -> str:
   ({pool["face_dims"]} components{", whitened" if pool["whiten"] else ""}; no labels, no network). The encoder above
   (fine-tuned at lr {mapper["encoder_lr"]}) and a linear head (Adam lr {mapper["lr"]}) learn to predict, from random
   voice crops, the mean embedding of each speaker's photos, and the speaker's sex (weight
-  {mapper["attribute_weight"]}); {mapper["steps"]} steps of batch {mapper["batch_size"]}. At a portrait, z picks
+  {mapper["attribute_weight"]}); {mapper["steps"]} steps of batch {mapper["batch_size"]}. The pool's sex is read by a
+  logistic read-out of its {pool["face_size"]} px pixels fitted on the training photos' sex. At a portrait, z picks
   {pool["candidates"]} candidates of the pool; the voice chooses among those of its sex by its prediction in the
   {pool["rank"]} directions where the training speakers' predictions differ most (calibrated to the spread of
   their real faces), and the {pool["blend"]} nearest are blended in W (`voice2face.models.face_pool`).
