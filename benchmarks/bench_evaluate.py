@@ -50,18 +50,20 @@ def main() -> None:
             data = work / "synthvox-200"
             generate_corpus(data, SynthVoxConfig(identities=200, seed=0))
         config = EvaluationConfig(samples_per_voice=args.samples_per_voice)
-        seconds = {}
+        seconds, parts = {}, {}
         for label in ("cold", "warm"):
             start = time.perf_counter()
             summary = evaluate_model(None, data, config=config, cache_dir=work / "cache", write=False, progress=False)
             seconds[label] = round(time.perf_counter() - start, 1)
+            parts[label] = {name: round(value, 1) for name, value in summary.get("seconds", {}).items()}
         rows = {"model": summary["results"], **summary["references"]}
         figures = {
             row: {f"{metric}.{key}": values.get(metric, {}).get(key) for metric, key in HEADLINES}
             for row, values in rows.items()
         }
         print(json.dumps({
-            "benchmark": "evaluate", "seconds": seconds, "target_seconds": 600, "metrics": list(config.metrics),
+            "benchmark": "evaluate", "seconds": seconds, "metric_seconds": parts, "target_seconds": 600,
+            "metrics": list(config.metrics),
             "references": list(config.references), "samples_per_voice": args.samples_per_voice,
             "threads": args.threads, "figures": figures, "machine": machine(),
         }, sort_keys=True))  # fmt: skip
