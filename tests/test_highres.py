@@ -107,8 +107,6 @@ def test_portraits_come_at_the_models_resolution_with_a_downscaled_copy_on_reque
 def test_a_1024px_model_draws_one_face_per_pass_on_the_default_memory():
     from voice2face.models.generation import images_per_pass
 
-    official = get_preset("highres-1024").gan.generator
-    top = min(official.channel_base // official.img_resolution, official.channel_max)
-    assert images_per_pass(official.img_resolution, top, 1024.0, 32) == 1
-    assert images_per_pass(256, 64, 1024.0, 32) == 12  # paper256: ~87 MB an image measured
-    assert images_per_pass(64, 16, 1024.0, 32) == 32  # the bundled 64 px model: the batch size rules
+    assert images_per_pass(get_preset("highres-1024").gan.generator, 1024.0, 32) == 1  # config F: 32 maps at 1024 px
+    assert images_per_pass(get_preset("highres-256").gan.generator, 1024.0, 32) == 12  # paper256: ~87 MB an image
+    assert images_per_pass(get_preset("synthface-64").gan.generator, 1024.0, 32) == 32  # the bundled 64 px: batch rules

@@ -224,9 +224,7 @@ class VoiceToFace:
     def images_per_pass(self) -> int:
         """Faces per generator pass: ``inference.batch_size``, fewer where they would not fit in
         ``inference.memory_mb`` (a 1024 px model on CPU)."""
-        generator = self.config.generator
-        top = min(generator.channel_base // generator.img_resolution, generator.channel_max)
-        return images_per_pass(generator.img_resolution, top, self.inference.memory_mb, self.inference.batch_size)
+        return images_per_pass(self.config.generator, self.inference.memory_mb, self.inference.batch_size)
 
     def generate(
         self, embeddings: np.ndarray | torch.Tensor, seed: int = 0, truncation_psi: float = 1.0

@@ -20,6 +20,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from voice2face.config import GeneratorConfig
+from voice2face.models.ops import channels_per_resolution
 from voice2face.utils.images import float_to_uint8
 
 LATENT_RULES = ("per_row", "per_sample")
@@ -42,9 +44,11 @@ def fixed_latents(count: int, z_dim: int, seed: int, rule: str = "per_row") -> t
 PASS_BYTES_PER_VALUE = 20.0
 
 
-def images_per_pass(resolution: int, top_channels: int, memory_mb: float, limit: int) -> int:
-    """How many ``resolution`` px images (``top_channels`` feature maps at the top) one generator pass
-    may take within ``memory_mb``: at least 1, at most ``limit``."""
+def images_per_pass(config: GeneratorConfig, memory_mb: float, limit: int) -> int:
+    """How many faces of generator ``config`` one pass may draw within ``memory_mb``: at least 1, at
+    most ``limit`` (the cost grows with the top resolution's pixels and feature maps)."""
+    resolution = config.img_resolution
+    top_channels = channels_per_resolution([resolution], config.channel_base, config.channel_max)[resolution]
     per_image = PASS_BYTES_PER_VALUE * resolution * resolution * top_channels
     return max(1, min(limit, int(memory_mb * 2**20 // per_image)))
 

@@ -411,8 +411,8 @@ def run_demo(
         progress=progress,
     )  # fmt: skip
     lap("encoder")
-    quick = get_preset(stage1)
-    notes.append(stopped_short("stage 1 (voice encoder)", encoder_run, quick.encoder.steps, "steps"))
+    first = get_preset(stage1)
+    notes.append(stopped_short("stage 1 (voice encoder)", encoder_run, first.encoder.steps, "steps"))
     # The machine's speed as stage 1 found it (its steps in its time), and as the probe finds it now.
     steps = _steps_done(encoder_run)
     if steps:
@@ -434,7 +434,7 @@ def run_demo(
             stage1, corpus, out / "runs", encoder=encoder_run, seed=seed, cache_dir=cache,
             time_budget_s=second_budget, progress=progress,
         )  # fmt: skip
-        notes.append(stopped_short("stage 2 (face generator)", run, quick.gan.kimg, "kimg"))
+        notes.append(stopped_short("stage 2 (face generator)", run, first.gan.kimg, "kimg"))
     lap("second_stage")
     slowdown = max(slowdown, machine_speed() / REFERENCE.probe_s)
     seconds["slowdown_before_evaluation"] = slowdown
@@ -443,7 +443,7 @@ def run_demo(
         metrics=evaluation.metrics, references=evaluation.rows, voice_probe=evaluation.voice_probe
     )
     cache.mkdir(parents=True, exist_ok=True)
-    for instrument in shipped:  # the evaluation's cache finds them in the package when their keys match
+    for instrument in shipped:  # evaluate_model takes them into this cache; used where their keys match
         log.info("evaluation instrument shipped for this corpus: %s", instrument.name)
     before = {path.name for path in cache.glob("trait-net-*.npz")}
     summary = evaluate_model(run, corpus, config=config, cache_dir=cache, progress=progress)
