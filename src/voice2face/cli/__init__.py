@@ -36,6 +36,7 @@ from voice2face.cli import (
     features,
     import_stylegan2,
     portrait,
+    prepare,
     report,
     synth_corpus,
     synth_faces,
@@ -48,7 +49,8 @@ log = logging.getLogger("voice2face")
 
 #: The commands, in the order ``voice2face --help`` lists them.
 COMMANDS = (
-    features, synth_corpus, synth_faces, import_stylegan2, train_encoder, train, portrait, evaluate, report, demo,
+    features, synth_corpus, synth_faces, prepare, import_stylegan2, train_encoder, train, portrait, evaluate, report,
+    demo,
 )  # fmt: skip
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from voice2face.config.audio import (
     FEATURE_KINDS,
+    PAPER_FEATURES,
     SAMPLE_RATE,
     VAD_AGGRESSIVENESS,
     VAD_BACKENDS,
     VOICING_ROWS,
+    WEN_FEATURES,
     AudioConfig,
     FeatureConfig,
     LogMelConfig,
@@ -107,6 +109,7 @@ __all__ = [
     "MODEL_FORMAT",
     "MODEL_FORMAT_VERSION",
     "OPS_IMPLS",
+    "PAPER_FEATURES",
     "PAPER_IDENTITIES",
     "PAPER_SPLIT_SUBJECTS",
     "PPL_SAMPLINGS",
@@ -120,6 +123,7 @@ __all__ = [
     "VAD_AGGRESSIVENESS",
     "VAD_BACKENDS",
     "VOICING_ROWS",
+    "WEN_FEATURES",
     "AudioConfig",
     "C2STConfig",
     "CropConfig",

@@ -235,3 +235,11 @@ class FeatureConfig:
         """Frame rate of the selected kind (80/s for 25 ms MFCC at 50% overlap, 100/s for log-mel)."""
         active = self.active
         return active.sample_rate / active.hop_length
+
+
+#: The paper's features: MFCC+Δ+ΔΔ, each coefficient normalised over the utterance (the paper gives
+#: no normalisation; see the training presets). What the paper presets train on and what
+#: ``prepare voxceleb`` stores for ``mfcc``.
+PAPER_FEATURES = FeatureConfig(kind="mfcc", mfcc=MFCCConfig(normalize=True))
+#: Wen et al.'s features: 64-band log-mel, per-band mean/variance normalised; ``prepare``'s ``logmel``.
+WEN_FEATURES = FeatureConfig(kind="logmel")

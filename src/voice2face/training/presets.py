@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 
 from voice2face.config import (
+    PAPER_FEATURES,
     PRESET_NAMES,
     CropConfig,
     DiscriminatorConfig,
@@ -34,8 +35,7 @@ from voice2face.config import (
 )
 from voice2face.errors import ConfigError
 
-_PAPER_FEATURES = FeatureConfig(kind="mfcc", mfcc=MFCCConfig(normalize=True))
-_PAPER_ENCODER = EncoderTrainingConfig(features=_PAPER_FEATURES, encoder=VoiceEncoderConfig(input_dim=39))
+_PAPER_ENCODER = EncoderTrainingConfig(features=PAPER_FEATURES, encoder=VoiceEncoderConfig(input_dim=39))
 
 
 def _paper_gan(family: str) -> GANTrainingConfig:
@@ -203,7 +203,7 @@ def _highres(resolution: int) -> TrainingPreset:
     # `gan` is the official network of that size (stylegan2-ada-pytorch's paper256 at 256 px, config F
     # at 1024 px), what an imported checkpoint is checked against and what `train` would pretrain.
     # Meant for a GPU (`--device cuda`); on CPU they run on a small imported generator.
-    features = dataclasses.replace(_PAPER_FEATURES, voicing=True)
+    features = dataclasses.replace(PAPER_FEATURES, voicing=True)
     encoder = dataclasses.replace(
         _PAPER_ENCODER, features=features, encoder=dataclasses.replace(_PAPER_ENCODER.encoder, input_dim=features.dim)
     )
