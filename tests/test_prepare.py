@@ -21,6 +21,7 @@ from voice2face.data.datasets import PackedFeatures, VoiceFeatures
 from voice2face.data.manifest import load_manifest
 from voice2face.data.prepare import PrepareOptions, feature_configs, prepare_voxceleb, read_ledger
 from voice2face.data.voxceleb import face_folders, normalise_name, plan, split_by_name
+from voice2face.errors import DatasetError
 
 pytest.importorskip("dlib", reason="face alignment needs dlib-bin (a main dependency)")
 pytest.importorskip("skimage", reason="scikit-image (dev extra) ships the astronaut photo")
@@ -237,3 +238,18 @@ def test_plan_names_who_is_left_out(tree):
     work = plan(tree.voxceleb1, tree.faces, tree.meta)
     assert [p.name for p in work.people] == [name for name, _, _ in PEOPLE]
     assert work.voices_only == [VOICE_ONLY[0]] and work.faces_only == [FACE_ONLY]
+
+
+def test_sf2f_split_file_replaces_the_first_letter_rule(tree, tmp_path):
+    names = [name for name, _, _ in PEOPLE]
+    split = {"vox1": {"train": names[:6], "val": [names[6]], "test": names[7:9]}, "vox2": {}}  # Zoë not listed
+    path = tmp_path / "split.json"
+    path.write_text(json.dumps(split), encoding="utf-8")
+    work = plan(tree.voxceleb1, tree.faces, tree.meta, split_json=path)
+    assert {p.name: p.split for p in work.people} == {
+        **{n: "train" for n in names[:6]}, names[6]: "val", names[7]: "test", names[8]: "test"
+    }  # fmt: skip
+    assert work.unsplit == [names[9]]
+    path.write_text("{}", encoding="utf-8")
+    with pytest.raises(DatasetError, match="SF2F split file"):
+        plan(tree.voxceleb1, tree.faces, tree.meta, split_json=path)

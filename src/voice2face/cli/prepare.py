@@ -37,6 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     vox.add_argument("--meta", required=True, metavar="CSV", help="VoxCeleb1's vox1_meta.csv (id, name, gender, ...)")
     vox.add_argument("--faces-meta", metavar="CSV", help="VGGFace2's identity_meta.csv (class id → name)")
     vox.add_argument(
+        "--split-json",
+        metavar="JSON",
+        help="SF2F / HQ-VoxCeleb protocol: its split.json's vox1 name lists replace the first-letter split",
+    )
+    vox.add_argument(
         "-o", "--output", required=True, metavar="DATA_DIR", help="the dataset folder to write (or resume)"
     )
     vox.add_argument("--workers", type=positive_int, default=1, metavar="N", help="processes (default: %(default)s)")
@@ -93,7 +98,14 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     with output_folder(out.parent, "-o"):
         result = prepare_voxceleb(
-            args.voxceleb1, args.faces, args.meta, out, options, faces_meta=args.faces_meta, progress=not args.quiet
+            args.voxceleb1,
+            args.faces,
+            args.meta,
+            out,
+            options,
+            faces_meta=args.faces_meta,
+            split_json=args.split_json,
+            progress=not args.quiet,
         )
     c = result.counts
     print(

@@ -391,14 +391,17 @@ def prepare_voxceleb(
     options: PrepareOptions = PrepareOptions(),
     *,
     faces_meta: str | Path | None = None,
+    split_json: str | Path | None = None,
     progress: bool = True,
 ) -> PrepareResult:
-    """Prepare VoxCeleb1 ∩ faces into ``out`` (see the module); resumes an earlier run into ``out``."""
+    """Prepare VoxCeleb1 ∩ faces into ``out`` (see the module); resumes an earlier run into ``out``.
+    ``faces_meta``: VGGFace2's identity table; ``split_json``: SF2F's split in place of the first letters."""
     out = Path(out)
-    work = plan(voxceleb1, faces, meta, faces_meta)
+    work = plan(voxceleb1, faces, meta, faces_meta, split_json)
     voice_root = Path(voxceleb1) / "wav" if (Path(voxceleb1) / "wav").is_dir() else Path(voxceleb1)
     settings = {"options": options.settings(), "voxceleb1": str(Path(voxceleb1).resolve()),
-                "faces": str(Path(faces).resolve()), "meta": str(Path(meta).resolve())}  # fmt: skip
+                "faces": str(Path(faces).resolve()), "meta": str(Path(meta).resolve()),
+                "split": str(Path(split_json).resolve()) if split_json is not None else "first letter"}  # fmt: skip
     _check_output(out, settings)
     units = [(side, person) for person in work.people for side in ("voices", "faces")]
     sizes = {(side, p.id): len(p.utterances if side == "voices" else p.faces) for side, p in units}
@@ -458,6 +461,7 @@ def _finish(
         "created_by": f"voice2face {__version__}", "counts": counts, "options": options.settings(),
         "skipped": sorted(skipped, key=lambda s: s["file"]), "dropped": dropped,
         "voices_only": work.voices_only, "faces_only": work.faces_only, "no_files": work.empty,
+        "not_in_split_file": work.unsplit,
         "this_run": _throughput(results, options.workers, wall),
     }  # fmt: skip
     report_path = out / REPORT_NAME

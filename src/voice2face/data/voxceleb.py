@@ -21,12 +21,18 @@ round(n · 112/301) (at least one, and at most n − 1, when n ≥ 2) are valida
 It depends on nothing but the name, so it is the same on every machine and for every subset,
 and the paper's 301 held-out people give exactly 112/189. A name whose first character (accents
 removed) is not a letter A–Z trains.
+
+**The SF2F protocol** (Bai et al. 2022, HQ-VoxCeleb): its ``split.json`` (``{"vox1": {"train":
+[names], "val": [...], "test": [...]}, ...}``) replaces the first-letter rule when given
+(:func:`read_split_json`; people it does not list are left out and reported), and its face
+folders (``vox1/masked_faces/<Name>/`` or ``origin_faces``) are one folder per name, read as VGGFace's.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -88,6 +94,7 @@ class Plan:
     voices_only: list[str] = field(default_factory=list)  # names with voices but no face folder
     faces_only: list[str] = field(default_factory=list)  # face folders of names VoxCeleb1 lacks
     empty: list[str] = field(default_factory=list)  # matched names without any file on one side
+    unsplit: list[str] = field(default_factory=list)  # matched names a given split file does not list
 
 
 def read_voxceleb_meta(path: str | Path) -> list[tuple[str, str, str | None, str | None]]:
@@ -137,6 +144,20 @@ def read_vggface2_meta(path: str | Path) -> dict[str, str]:
     return names
 
 
+def read_split_json(path: str | Path, subset: str = "vox1") -> dict[str, str]:
+    """SF2F's ``split.json`` → normalised name → split, for the VoxCeleb1 names (``subset``)."""
+    path = Path(path)
+    try:
+        lists = json.loads(path.read_text(encoding="utf-8"))[subset]
+        out = {normalise_name(name): split for split in ("train", "val", "test") for name in lists[split]}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise DatasetError(
+            f"{path} is not an SF2F split file with {subset}'s train/val/test name lists ({type(exc).__name__}); "
+            "pass --split-json the split.json that SF2F's create_split_json.py writes."
+        ) from None
+    return out
+
+
 def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
 
@@ -182,13 +203,25 @@ def face_folders(root: str | Path, meta: str | Path | None = None) -> dict[str, 
     return out
 
 
-def plan(voxceleb1: str | Path, faces: str | Path, meta: str | Path, faces_meta: str | Path | None = None) -> Plan:
-    """Match VoxCeleb1's people with the face folders by name, list their files, split them."""
+def plan(
+    voxceleb1: str | Path,
+    faces: str | Path,
+    meta: str | Path,
+    faces_meta: str | Path | None = None,
+    split_json: str | Path | None = None,
+) -> Plan:
+    """Match VoxCeleb1's people with the face folders by name, list their files, split them (by
+    first letter, or by SF2F's ``split_json``)."""
     rows = read_voxceleb_meta(meta)
     speakers = voxceleb_folders(voxceleb1)
     folders = face_folders(faces, faces_meta)
     names = {vid: normalise_name(name) for vid, name, _, _ in rows}
-    split = split_by_name({vid: names[vid] for vid, *_ in rows if vid in speakers and names[vid] in folders})
+    matched = {vid: names[vid] for vid, *_ in rows if vid in speakers and names[vid] in folders}
+    if split_json is None:
+        split = split_by_name(matched)
+    else:
+        listed = read_split_json(split_json)
+        split = {vid: listed[name] for vid, name in matched.items() if name in listed}
     result = Plan(people=[])
     matched_names = set()
     for vid, name, sex, nationality in rows:
@@ -199,6 +232,9 @@ def plan(voxceleb1: str | Path, faces: str | Path, meta: str | Path, faces_meta:
             result.voices_only.append(name)
             continue
         matched_names.add(key)
+        if vid not in split:
+            result.unsplit.append(name)
+            continue
         utterances = tuple(_files(speakers[vid], AUDIO_SUFFIXES))
         images = tuple(f for folder in folders[key] for f in _files(folder, IMAGE_SUFFIXES))
         if not utterances or not images:
