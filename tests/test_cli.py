@@ -147,6 +147,7 @@ def test_the_same_kind_of_error_gives_the_same_exit_code_in_every_command(tmp_pa
         "demo: blocked output": ["demo", "--out", str(blocked)],
         "demo: used output": ["demo", "--out", str(tmp_path)],
         "synth-corpus: used output": ["synth-corpus", str(tmp_path)],
+        "serve: missing model": ["serve", "-m", str(missing)],
         "prepare: missing data": ["prepare", "voxceleb", "--voxceleb1", str(missing), "--faces", str(missing),
                                   "--meta", str(missing / "vox1_meta.csv"), "-o", str(tmp_path / "v")],
         "prepare: blocked output": ["prepare", "voxceleb", "--voxceleb1", str(missing), "--faces", str(missing),
@@ -169,6 +170,7 @@ def test_the_same_kind_of_error_gives_the_same_exit_code_in_every_command(tmp_pa
         "prepare: bad face size": ["prepare", "voxceleb", "--voxceleb1", str(tmp_path), "--faces", str(tmp_path),
                                    "--meta", str(wav), "-o", str(tmp_path / "v"), "--face-size", "4"],
         "prepare: no source": ["prepare"],
+        "serve: bad port": ["serve", "--port", "0"],
     }  # fmt: skip
     for expected, cases in ((1, file_problems), (2, usage_problems)):
         for case, argv in cases.items():

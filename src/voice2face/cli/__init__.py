@@ -38,6 +38,7 @@ from voice2face.cli import (
     portrait,
     prepare,
     report,
+    serve,
     synth_corpus,
     synth_faces,
     train,
@@ -50,7 +51,7 @@ log = logging.getLogger("voice2face")
 #: The commands, in the order ``voice2face --help`` lists them.
 COMMANDS = (
     features, synth_corpus, synth_faces, prepare, import_stylegan2, train_encoder, train, portrait, evaluate, report,
-    demo,
+    demo, serve,
 )  # fmt: skip
 
 

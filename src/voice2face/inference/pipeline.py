@@ -36,7 +36,7 @@ from voice2face.models.embedding import embed_utterances, encode_windows
 from voice2face.models.generation import generate_faces, images_per_pass
 from voice2face.storage import ModelFolder, resolve
 from voice2face.storage.layout import BUNDLED_MODEL_NAME, MODEL_DIR
-from voice2face.storage.png import metadata_of, save_synthetic_pngs, synthetic_metadata
+from voice2face.storage.png import metadata_of, save_synthetic_pngs, synthetic_metadata, synthetic_png_bytes
 from voice2face.utils.files import prepare_output_dir, remove_empty_dirs
 from voice2face.utils.images import to_pil
 
@@ -177,7 +177,11 @@ class VoiceToFace:
 
     def embed(self, audio: AudioInput, sample_rate: int | None = None) -> np.ndarray:
         """One recording → its voice embedding ``[D]`` float32 (mean over windows of its speech)."""
-        windows = self.windows(self.speech(audio, sample_rate))  # [S, F, L]
+        return self.embed_speech(self.speech(audio, sample_rate))
+
+    def embed_speech(self, speech: Speech) -> np.ndarray:
+        """The speech :meth:`speech` kept → its voice embedding ``[D]`` float32."""
+        windows = self.windows(speech)  # [S, F, L]
         embedding = embed_utterances(
             self.voice_encoder, [windows], device=self.device, batch_size=self.inference.batch_size
         )  # [1, D]
@@ -240,6 +244,10 @@ class VoiceToFace:
                 synthetic_metadata(model=self.name, seed=seed, sample=sample, truncation_psi=truncation_psi)
             )
         return images
+
+    def png_bytes(self, image: Image.Image) -> bytes:
+        """One of :meth:`generate`'s images as PNG file bytes, marked synthetic as :meth:`save` marks them."""
+        return synthetic_png_bytes(image, metadata_of(image, model=self.name))
 
     def save(self, images: list[Image.Image], folder: str | Path, name: str = "face") -> list[Path]:
         """Write ``images`` to ``folder/{name}_0.png``, ``{name}_1.png`` … as PNGs marked synthetic.

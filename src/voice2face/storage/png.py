@@ -8,6 +8,7 @@ viewers and provenance tools read.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,6 +48,14 @@ def save_synthetic_png(image: Image.Image, path: str | Path, metadata: dict[str,
 
     ``metadata`` must contain the Description notice (see :func:`synthetic_metadata`).
     """
+    data = synthetic_png_bytes(image, metadata)
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+
+
+def synthetic_png_bytes(image: Image.Image, metadata: dict[str, str]) -> bytes:
+    """``image`` as the bytes of a PNG file with ``metadata`` and the XMP synthetic marker (what
+    :func:`save_synthetic_png` writes; for sending over HTTP)."""
     if metadata.get("Description") != SYNTHETIC_NOTICE:
         raise ValueError(
             "generated images must carry the synthetic-image notice; build metadata with synthetic_metadata()"
@@ -55,8 +64,9 @@ def save_synthetic_png(image: Image.Image, path: str | Path, metadata: dict[str,
     for key, value in metadata.items():
         info.add_text(key, value)
     info.add_itxt("XML:com.adobe.xmp", _XMP.format(source_type=IPTC_SYNTHETIC, notice=SYNTHETIC_NOTICE))
-    with atomic_open(path, "wb") as handle:
-        image.save(handle, format="PNG", pnginfo=info)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
 
 
 def metadata_of(image: Image.Image, **defaults: object) -> dict[str, str]:
