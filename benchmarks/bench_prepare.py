@@ -26,7 +26,7 @@ from PIL import Image
 
 from voice2face.config import SynthVoxConfig
 from voice2face.data.manifest import load_manifest
-from voice2face.data.prepare import PrepareOptions, prepare_voxceleb
+from voice2face.data.prepare import PrepareConfig, prepare_voxceleb
 from voice2face.data.synthvox import generate_corpus
 
 from timing import machine
@@ -67,7 +67,7 @@ def main() -> None:
         tree = build_fake_tree(root / "tree", load_manifest(root / "synthvox"), faces_per_person=args.faces)
         figures: dict[str, object] = {"machine": machine(), "people": len(tree.ids)}
         for workers in args.workers:
-            options = PrepareOptions(hq_size=256, workers=workers)
+            options = PrepareConfig(hq_size=256, workers=workers)
             result = prepare_voxceleb(tree.voxceleb1, tree.faces, tree.meta, root / f"out{workers}", options,
                                       progress=False)  # fmt: skip
             run = json.loads(result.report.read_text())["this_run"]

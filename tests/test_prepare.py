@@ -19,7 +19,7 @@ from voice2face.cli import main
 from voice2face.data.align import TEMPLATE_5, Detection, FaceAligner, choose_subject, similarity_transform
 from voice2face.data.datasets import PackedFeatures, VoiceFeatures
 from voice2face.data.manifest import load_manifest
-from voice2face.data.prepare import PrepareOptions, feature_configs, prepare_voxceleb, read_ledger
+from voice2face.data.prepare import PrepareConfig, feature_configs, prepare_voxceleb, read_ledger
 from voice2face.data.voxceleb import face_folders, normalise_name, plan, split_by_name
 from voice2face.errors import DatasetError
 
@@ -35,7 +35,7 @@ def tree(tiny_manifest, tmp_path_factory):
 @pytest.fixture(scope="module")
 def prepared(tree, tmp_path_factory):
     out = tmp_path_factory.mktemp("prepared") / "vox"
-    result = prepare_voxceleb(tree.voxceleb1, tree.faces, tree.meta, out, PrepareOptions(hq_size=128), progress=False)
+    result = prepare_voxceleb(tree.voxceleb1, tree.faces, tree.meta, out, PrepareConfig(hq_size=128), progress=False)
     return out, result
 
 
@@ -164,7 +164,7 @@ def test_stored_features_are_the_ones_the_recordings_give(prepared):
 
 def test_a_rerun_redoes_nothing(prepared, tree):
     out, first = prepared
-    again = prepare_voxceleb(tree.voxceleb1, tree.faces, tree.meta, out, PrepareOptions(hq_size=128), progress=False)
+    again = prepare_voxceleb(tree.voxceleb1, tree.faces, tree.meta, out, PrepareConfig(hq_size=128), progress=False)
     done = json.loads(again.report.read_text())["this_run"]
     assert done["utterances_processed"] == done["faces_processed"] == 0
     assert done["utterances_reused"] > 0 and done["faces_reused"] > 0
@@ -174,7 +174,7 @@ def test_a_rerun_redoes_nothing(prepared, tree):
 def test_two_workers_give_the_same_dataset(prepared, tree, tmp_path):
     out, _ = prepared
     parallel = prepare_voxceleb(tree.voxceleb1, tree.faces, tree.meta, tmp_path / "two",
-                                PrepareOptions(hq_size=128, workers=2), progress=False)  # fmt: skip
+                                PrepareConfig(hq_size=128, workers=2), progress=False)  # fmt: skip
     assert _records(load_manifest(parallel.manifest.parent)) == _records(load_manifest(out))
     for face in load_manifest(out).faces:
         assert (out / face.path).read_bytes() == (tmp_path / "two" / face.path).read_bytes()

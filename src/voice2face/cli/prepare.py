@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from voice2face.cli.options import non_negative_int, output_folder, positive_int
+from voice2face.cli.options import default_of, non_negative_int, output_folder, positive_int
+from voice2face.config import AUDIO_FILE_MODES, PrepareConfig
 
 NAME = "prepare"
 
@@ -44,11 +45,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     vox.add_argument(
         "-o", "--output", required=True, metavar="DATA_DIR", help="the dataset folder to write (or resume)"
     )
-    vox.add_argument("--workers", type=positive_int, default=1, metavar="N", help="processes (default: %(default)s)")
+    vox.add_argument(
+        "--workers",
+        type=positive_int,
+        default=default_of(PrepareConfig, "workers"),
+        metavar="N",
+        help="processes (default: %(default)s)",
+    )
     vox.add_argument(
         "--face-size",
         type=positive_int,
-        default=64,
+        default=default_of(PrepareConfig, "face_size"),
         metavar="PX",
         help="aligned crops, the paper's protocol (default: %(default)s)",
     )
@@ -61,20 +68,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     vox.add_argument(
         "--features",
-        default="logmel,mfcc",
+        default=",".join(default_of(PrepareConfig, "features")),
         metavar="KINDS",
         help="speech features to store: logmel, mfcc, both (comma-separated) or none (default: %(default)s)",
     )
     vox.add_argument(
         "--audio-files",
-        choices=("symlink", "copy"),
-        default="symlink",
+        choices=AUDIO_FILE_MODES,
+        default=default_of(PrepareConfig, "audio_files"),
         help="how recordings enter DATA_DIR (default: %(default)s; the originals stay the source of truth)",
     )
     vox.add_argument(
         "--upsample",
         type=non_negative_int,
-        default=1,
+        default=default_of(PrepareConfig, "upsample"),
         metavar="K",
         help="face detector upsampling: 1 finds faces down to ~40 px, 0 is 4× faster (default: %(default)s)",
     )
@@ -84,10 +91,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the options and the output's parent, then prepare."""
-    from voice2face.data.prepare import PrepareOptions, prepare_voxceleb
+    from voice2face.data.prepare import prepare_voxceleb
 
     kinds = tuple(k.strip() for k in args.features.split(",") if k.strip() and k.strip() != "none")
-    options = PrepareOptions(
+    options = PrepareConfig(
         face_size=args.face_size,
         hq_size=args.hq_size,
         features=kinds,

@@ -32,10 +32,12 @@ from voice2face.config.base import (
     to_dict,
 )
 from voice2face.config.data import (
+    AUDIO_FILE_MODES,
     FACE_CORPUS_SEED,
     PAPER_IDENTITIES,
     PAPER_SPLIT_SUBJECTS,
     SPLITS,
+    PrepareConfig,
     SynthVoxConfig,
 )
 from voice2face.config.evaluation import (
@@ -94,6 +96,7 @@ from voice2face.config.training import (
 
 __all__ = [
     "ATTRIBUTE_BLUR",
+    "AUDIO_FILE_MODES",
     "AUGMENT_POLICIES",
     "DEFAULT_EVALUATION_METRICS",
     "DEFAULT_OPS_IMPL",
@@ -146,6 +149,7 @@ __all__ = [
     "ModelConfig",
     "PPLConfig",
     "PoolConfig",
+    "PrepareConfig",
     "ProjectionConfig",
     "SelectionConfig",
     "SynthVoxConfig",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from voice2face.config.audio import SAMPLE_RATE
+from voice2face.config.audio import FEATURE_KINDS, SAMPLE_RATE
 from voice2face.config.base import check
 
 #: The identity-disjoint splits every prepared dataset has, in order.
@@ -98,3 +98,38 @@ class SynthVoxConfig:
 #: (seed, index), so it differs from the paired corpus's default (``SynthVoxConfig.seed``, 0) and
 #: no paired test person is among the faces a generator is pretrained on.
 FACE_CORPUS_SEED = 1000
+
+
+#: How ``prepare`` brings recordings into a dataset folder: links to them, or copies.
+AUDIO_FILE_MODES = ("symlink", "copy")
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """How ``voice2face prepare voxceleb`` prepares (voice2face.data.prepare): the aligned crops' size
+    (the paper's 64 px) and, optionally, FFHQ-style crops' (``hq_size``), the feature kinds stored
+    (``mfcc``: the paper's, ``logmel``: Wen et al.'s), whether recordings are linked or copied in,
+    how often dlib's detector doubles an image (1: faces down to ~40 px), and worker processes."""
+
+    face_size: int = 64
+    hq_size: int | None = None
+    features: tuple[str, ...] = ("logmel", "mfcc")
+    audio_files: str = "symlink"
+    upsample: int = 1
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        check(8 <= self.face_size <= 1024, f"--face-size must be 8–1024 px, got {self.face_size}.")
+        check(self.hq_size is None or 64 <= self.hq_size <= 1024, f"--hq-size must be 64–1024 px, got {self.hq_size}.")
+        bad = [k for k in self.features if k not in FEATURE_KINDS]
+        check(not bad, f"--features takes {', '.join(FEATURE_KINDS)} (or none), not {', '.join(bad)}.")
+        check(self.audio_files in AUDIO_FILE_MODES, f"--audio-files must be one of {', '.join(AUDIO_FILE_MODES)}.")
+        check(0 <= self.upsample <= 3, f"--upsample must be 0–3, got {self.upsample}.")
+        check(self.workers >= 1, f"--workers must be at least 1, got {self.workers}.")
+
+    def settings(self) -> dict[str, Any]:
+        """What decides the outputs (the worker count does not)."""
+        out = asdict(self)
+        out.pop("workers")
+        out["features"] = list(self.features)
+        return out

@@ -35,7 +35,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from voice2face import __version__
-from voice2face.config import FEATURE_KINDS, PAPER_FEATURES, WEN_FEATURES, AudioConfig, FeatureConfig, VADConfig
+from voice2face.config import PAPER_FEATURES, WEN_FEATURES, AudioConfig, FeatureConfig, PrepareConfig, VADConfig
 from voice2face.data.datasets import PackedFeatures, feature_digest
 from voice2face.data.manifest import (
     MANIFEST_NAME,
@@ -61,38 +61,7 @@ from voice2face.utils.files import atomic_open, atomic_write_text
 
 REPORT_NAME = "prepare_report.json"
 STATE_FOLDER = ".prepare"
-AUDIO_FILE_MODES = ("symlink", "copy")
 SAMPLE_RATE = 16000  # VoxCeleb1's
-
-
-@dataclass(frozen=True)
-class PrepareOptions:
-    """How to prepare: crop sizes, feature kinds, how recordings enter the folder, detector upsampling."""
-
-    face_size: int = 64
-    hq_size: int | None = None
-    features: tuple[str, ...] = ("logmel", "mfcc")
-    audio_files: str = "symlink"
-    upsample: int = 1
-    workers: int = 1
-
-    def __post_init__(self) -> None:
-        from voice2face.config.base import check
-
-        check(8 <= self.face_size <= 1024, f"--face-size must be 8–1024 px, got {self.face_size}.")
-        check(self.hq_size is None or 64 <= self.hq_size <= 1024, f"--hq-size must be 64–1024 px, got {self.hq_size}.")
-        bad = [k for k in self.features if k not in FEATURE_KINDS]
-        check(not bad, f"--features takes {', '.join(FEATURE_KINDS)} (or none), not {', '.join(bad)}.")
-        check(self.audio_files in AUDIO_FILE_MODES, f"--audio-files must be one of {', '.join(AUDIO_FILE_MODES)}.")
-        check(0 <= self.upsample <= 3, f"--upsample must be 0–3, got {self.upsample}.")
-        check(self.workers >= 1, f"--workers must be at least 1, got {self.workers}.")
-
-    def settings(self) -> dict[str, Any]:
-        """What decides the outputs (the worker count does not)."""
-        out = asdict(self)
-        out.pop("workers")
-        out["features"] = list(self.features)
-        return out
 
 
 @dataclass
@@ -249,14 +218,14 @@ def _unit(
     return {"side": side, "id": person.id, "processed": len(sources) - reused, "reused": reused, "seconds": elapsed}
 
 
-def _face_unit(person: Person, out: Path, options: PrepareOptions) -> dict[str, Any]:
+def _face_unit(person: Person, out: Path, options: PrepareConfig) -> dict[str, Any]:
     _aligner(options.upsample)  # loaded before the clock starts: a worker loads dlib's models once
     return _unit("faces", person, out, lambda source, outputs: _align_one(person, source, out, options, outputs),
                  lambda done: [])  # fmt: skip
 
 
 def _align_one(
-    person: Person, source: Path, out: Path, options: PrepareOptions, outputs: dict[str, int]
+    person: Person, source: Path, out: Path, options: PrepareConfig, outputs: dict[str, int]
 ) -> dict[str, Any]:
     from voice2face.data.align import choose_subject
 
@@ -288,7 +257,7 @@ def _align_one(
     return {"status": "kept", "path": f"faces/{person.id}/{name}", "score": subject.score}
 
 
-def _voice_unit(person: Person, out: Path, options: PrepareOptions, root: Path) -> dict[str, Any]:
+def _voice_unit(person: Person, out: Path, options: PrepareConfig, root: Path) -> dict[str, Any]:
     staging = out / STATE_FOLDER / "staging" / person.id
 
     def finish(done: dict[str, dict[str, Any]]) -> list[Path]:
@@ -303,7 +272,7 @@ def _voice_unit(person: Person, out: Path, options: PrepareOptions, root: Path) 
 
 
 def _voice_one(
-    person: Person, source: Path, out: Path, options: PrepareOptions, root: Path, staging: Path, outputs: dict[str, int]
+    person: Person, source: Path, out: Path, options: PrepareConfig, root: Path, staging: Path, outputs: dict[str, int]
 ) -> dict[str, Any]:
     """One recording: its speech's features staged, the recording linked (or copied) into ``out``."""
     from voice2face.audio.pipeline import load_speech, speech_features
@@ -338,7 +307,7 @@ def _place_audio(source: Path, target: Path, mode: str) -> None:
     os.replace(temporary, target)
 
 
-def _pack_features(person: Person, out: Path, options: PrepareOptions, done: dict[str, dict[str, Any]]) -> list[Path]:
+def _pack_features(person: Person, out: Path, options: PrepareConfig, done: dict[str, dict[str, Any]]) -> list[Path]:
     """Pack each kind's staged features of the person's kept recordings into one memory-mappable
     array; returns the files written."""
     written = []
@@ -354,7 +323,7 @@ def _pack_features(person: Person, out: Path, options: PrepareOptions, done: dic
     return written
 
 
-def _run_unit(side: str, person: Person, out: Path, options: PrepareOptions, voice_root: Path) -> dict[str, Any]:
+def _run_unit(side: str, person: Person, out: Path, options: PrepareConfig, voice_root: Path) -> dict[str, Any]:
     if side == "faces":
         return _face_unit(person, out, options)
     return _voice_unit(person, out, options, voice_root)
@@ -388,7 +357,7 @@ def prepare_voxceleb(
     faces: str | Path,
     meta: str | Path,
     out: str | Path,
-    options: PrepareOptions = PrepareOptions(),
+    options: PrepareConfig | None = None,
     *,
     faces_meta: str | Path | None = None,
     split_json: str | Path | None = None,
@@ -397,6 +366,7 @@ def prepare_voxceleb(
     """Prepare VoxCeleb1 ∩ faces into ``out`` (see the module); resumes an earlier run into ``out``.
     ``faces_meta``: VGGFace2's identity table; ``split_json``: SF2F's split in place of the first letters."""
     out = Path(out)
+    options = options or PrepareConfig()
     work = plan(voxceleb1, faces, meta, faces_meta, split_json)
     voice_root = Path(voxceleb1) / "wav" if (Path(voxceleb1) / "wav").is_dir() else Path(voxceleb1)
     settings = {"options": options.settings(), "voxceleb1": str(Path(voxceleb1).resolve()),
@@ -423,9 +393,7 @@ def prepare_voxceleb(
     return _finish(out, work, options, results, wall)
 
 
-def _finish(
-    out: Path, work: Plan, options: PrepareOptions, results: list[dict[str, Any]], wall: float
-) -> PrepareResult:
+def _finish(out: Path, work: Plan, options: PrepareConfig, results: list[dict[str, Any]], wall: float) -> PrepareResult:
     identities, utterances, faces, skipped, dropped = [], [], [], [], []
     for person in work.people:
         voices = read_ledger(_ledger_path(out, "voices", person.id))
