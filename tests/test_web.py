@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import glob
 import io
+import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -82,6 +84,16 @@ def test_each_bad_upload_gets_a_4xx_with_one_clear_sentence(client, tmp_path, ca
     assert tempfile.gettempdir() not in message and "--" not in message, case  # no private path, no CLI flags
     assert message[0].isupper(), case
     assert _left_behind() == []
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not on PATH (apt-get install ffmpeg)")
+@pytest.mark.parametrize("codec", [("webm", ["-c:a", "libopus"]), ("mp3", []), ("m4a", ["-c:a", "aac"])])
+def test_compressed_uploads_are_decoded_by_their_content_not_their_name(client, tmp_path, codec):
+    ext, options = codec
+    out = tmp_path / f"voice.{ext}"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(example_voices()[0]), *options, str(out)], check=True)
+    response = client.post("/v1/portrait", files={"audio": ("no-extension", out.read_bytes(), "text/plain")})
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png", response.text
 
 
 def test_the_no_speech_message_says_so(client, tmp_path):

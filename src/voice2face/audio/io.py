@@ -178,6 +178,32 @@ def sniff_container(path: Path) -> str | None:
     return None
 
 
+#: Leading bytes of compressed formats that only ffmpeg decodes here, and an extension that routes
+#: a file to it (for bytes that arrive without a trustworthy name: an upload).
+_COMPRESSED_MAGIC: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"ID3", ".mp3"),
+    (0, b"\xff\xfb", ".mp3"),
+    (0, b"\xff\xf3", ".mp3"),
+    (0, b"\xff\xf2", ".mp3"),
+    (4, b"ftyp", ".m4a"),
+    (0, b"\x1a\x45\xdf\xa3", ".webm"),
+)
+
+
+def suffix_for_content(head: bytes) -> str:
+    """An extension under which :func:`load_audio` decodes a file that starts with ``head`` (its
+    first 16 bytes) the right way: ``.wav`` for what libsndfile reads (WAV, FLAC, OGG, ...), the
+    compressed format's for MP3 / MP4-M4A / WebM-Matroska (ffmpeg), and ``.bin`` for anything else
+    (which :func:`load_audio` then refuses as not audio). The content decides, never a name."""
+    for offset, magic, name in _MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return ".wav" if name == "WAV" else f".{name.lower()}"
+    for offset, magic, suffix in _COMPRESSED_MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return suffix
+    return ".bin"
+
+
 def _check_wav_length(path: Path) -> None:
     """Refuse a WAV file whose data chunk is shorter than its header declares (a cut-short copy).
 

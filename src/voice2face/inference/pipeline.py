@@ -28,6 +28,7 @@ from PIL import Image
 from torch import nn
 
 from voice2face.audio.features import feature_windows
+from voice2face.audio.io import suffix_for_content
 from voice2face.audio.pipeline import Speech, load_speech, speech_features, speech_from_array
 from voice2face.audio.speechlike import check_speech_like
 from voice2face.config import AudioConfig, InferenceConfig, ModelConfig, VADConfig
@@ -41,6 +42,9 @@ from voice2face.utils.files import prepare_output_dir, remove_empty_dirs
 from voice2face.utils.images import to_pil
 
 AudioInput = str | Path | np.ndarray
+
+
+__all__ = ["VoiceToFace", "model_display_name", "suffix_for_content"]
 
 
 def model_display_name(model_dir: Path) -> str:

@@ -40,7 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from voice2face.errors import AudioError, ConfigError, Voice2FaceError
 from voice2face.inference import __version__
-from voice2face.inference.pipeline import VoiceToFace
+from voice2face.inference.pipeline import VoiceToFace, suffix_for_content
 
 log = logging.getLogger(__name__)
 
@@ -269,19 +269,21 @@ class _Refused(Exception):
 
 
 async def _spill(upload: Any) -> Path:
-    """The upload's bytes in a private temporary file of our own naming (0600)."""
-    fd, name = tempfile.mkstemp(prefix="voice2face-upload-", suffix=".bin")
+    """The upload's bytes in a private temporary file (0600) of our own naming, whose extension is
+    chosen by its first bytes (what it is decides how it is decoded, never its name or type)."""
+    first = await upload.read(1 << 20)
+    if not first:
+        raise _Refused(400, "The upload is empty; send a recording with speech.")
+    fd, name = tempfile.mkstemp(prefix="voice2face-upload-", suffix=suffix_for_content(first[:16]))
     path = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
+            handle.write(first)
             while chunk := await upload.read(1 << 20):
                 handle.write(chunk)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    if path.stat().st_size == 0:
-        path.unlink(missing_ok=True)
-        raise _Refused(400, "The upload is empty; send a recording with speech.")
     return path
 
 
