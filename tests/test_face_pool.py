@@ -117,6 +117,45 @@ def test_a_voice_heard_as_one_sex_gets_a_face_read_as_that_sex_while_the_candida
             assert bool(((mapper.pool_sex[chosen[torch.arange(16), index]] > 0) == (sign > 0)).all())
 
 
+def test_with_a_sex_confidence_only_candidates_clearly_of_the_voices_sex_are_chosen():
+    _, G = _generator()
+    mapper = _pool_mapper(G, blend=1, sex_confidence=0.9)
+    with torch.no_grad():
+        faces = G(torch.randn(40, G.z_dim), None).clamp(-1, 1)
+        mapper.fit_pool(G, sex_faces=(faces, (faces.mean(dim=(1, 2, 3)) > faces.mean()).float()))
+        mapper.fit_directions(torch.randn(12, 8), torch.randn(12, 8))
+        mapper.pool_sex.copy_(torch.linspace(-4, 4, mapper.pool_sex.shape[0]))  # sure and unsure faces of both sexes
+        z = torch.randn(16, G.z_dim, generator=torch.Generator().manual_seed(2))
+        chosen = mapper.candidates(z)  # [16, K]
+        sure = mapper.pool_sex[chosen].abs() > np.log(9)
+        for sign in (1.0, -1.0):
+            mapper.sex_head.bias.fill_(sign * 5)
+            w = mapper.codes(z, torch.zeros(16, 5))[:, 0]  # [16, w_dim]
+            index = (mapper.pool_w[chosen] - w[:, None]).norm(dim=-1).argmin(dim=1)  # [16]
+            logit = mapper.pool_sex[chosen[torch.arange(16), index]] * sign
+            offered = (sure & (mapper.pool_sex[chosen] * sign > 0)).any(dim=1)  # a sure face of that sex on offer
+            assert bool((logit[offered] > np.log(9)).all()) and bool(offered.any())
+
+
+def test_keep_norm_gives_a_blend_its_codes_mean_distance_from_the_average():
+    _, G = _generator()
+    mapper = _pool_mapper(G, blend=3, temperature=100.0, keep_norm=True)
+    with torch.no_grad():
+        mapper.fit_pool(G)
+        mapper.fit_directions(torch.randn(12, 8), torch.randn(12, 8))
+        # every pool code 2.5 from the average, along one of the w_dim axes: a plain blend of
+        # different ones lies nearer the average than any of them
+        axes = torch.eye(G.w_dim)[torch.arange(mapper.pool_w.shape[0]) % G.w_dim]
+        mapper.pool_w.copy_(mapper.w_avg + 2.5 * axes)
+        z = torch.randn(8, G.z_dim, generator=torch.Generator().manual_seed(3))
+        voices = torch.randn(8, 5, generator=torch.Generator().manual_seed(4))
+        kept = (mapper.codes(z, voices)[:, 0] - mapper.w_avg).norm(dim=-1)  # [8]
+        mapper.pool = dataclasses.replace(mapper.pool, keep_norm=False)
+        plain = (mapper.codes(z, voices)[:, 0] - mapper.w_avg).norm(dim=-1)
+    assert torch.allclose(kept, torch.full_like(kept, 2.5), atol=1e-4)
+    assert bool((plain <= 2.5 + 1e-4).all()) and bool((plain < 2.4).any())
+
+
 def test_the_pool_must_fit_the_generators_latent_and_its_config_needs_its_family():
     from voice2face.errors import ConfigError
 

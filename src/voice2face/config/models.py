@@ -247,8 +247,14 @@ class PoolConfig:
     with softmax weights of temperature ``temperature`` (in squared calibrated units), so nearby
     voices get nearby, but not identical, faces. With ``sex`` and a per-identity sex label in the
     data, the voice also predicts the speaker's sex, and only candidates of that sex (read off the
-    pool by a logistic read-out of its ``face_size`` px pixels, fitted on the training photos) are chosen.
-    ``z_dim`` is the generator's (0 until the mapper stage fills it in).
+    pool by a logistic read-out of its ``face_size`` px pixels, fitted on the training photos) are chosen;
+    with ``sex_confidence`` above 0.5, only those the read-out gives at least that probability of
+    being of the voice's sex (while any such remain): faces that clearly show it, not ones in between.
+    ``keep_norm``: give the blend the blended codes' (weighted) mean distance from ``w_avg``; a
+    plain average of codes lies nearer the average face than any of them (as truncation does), so
+    it loses what made each face distinct. ``z_dim`` is the generator's (0 until the mapper stage
+    fills it in). ``sex_confidence`` 0.5 and ``keep_norm`` off are how models built before these
+    settings choose.
     """
 
     face_size: int = 32
@@ -260,6 +266,8 @@ class PoolConfig:
     blend: int = 3
     temperature: float = 0.5
     sex: bool = True
+    sex_confidence: float = 0.5
+    keep_norm: bool = False
     seed: int = 0
     z_dim: int = 0
 
@@ -277,6 +285,7 @@ class PoolConfig:
         )
         check(1 <= self.blend <= self.candidates, f"pool blend must be 1–{self.candidates}, got {self.blend}.")
         check(self.temperature > 0, f"pool temperature must be > 0, got {self.temperature}.")
+        check(0.5 <= self.sex_confidence < 1, f"pool sex_confidence must be in [0.5, 1), got {self.sex_confidence}.")
         check(self.z_dim >= 0, f"pool z_dim must be >= 0 (0 = not yet known), got {self.z_dim}.")
 
 

@@ -21,13 +21,17 @@ nearby voices get nearby but distinct faces, and a portrait costs one generator 
 
     ws = Σ_k softmax_k(−(d_k − d_min)/τ) · w_k,    d_k = |C (P_kᵀ − ŷ)|²  over the m nearest,
 
+(with ``keep_norm``, the blend's offset from ``w_avg`` rescaled to the weighted mean of the w_k's),
+
 where P_k is candidate k's embedding and ŷ the voice's prediction, both projected on the voice
 directions, and C the calibration. With a sex prediction, candidates of the other sex (as a logistic
 read-out of 32 px pixels fitted on the training photos reads the pool) are passed over while any of the voice's
-sex remain.
+sex remain (with ``sex_confidence``, of those that read as it with at least that probability).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -170,13 +174,24 @@ class VoiceToPool(nn.Module):
         distance = (self.voice_coordinates(self.pool_face[chosen]) - self.wanted(embedding)[:, None]).square()
         distance = distance.sum(dim=-1)  # [B, K]
         if bool(self.uses_sex):
-            wrong = (self.pool_sex[chosen] > 0) != (self.voice_sex(embedding) > 0)[:, None]  # [B, K]
-            # Other-sex candidates go last, unless every candidate is of the other sex.
+            # A candidate is wrong when the pool's read-out does not give it the voice's sex with at
+            # least sex_confidence (0.5: when it reads as the other sex).
+            male = (self.voice_sex(embedding) > 0)[:, None]  # [B, 1]
+            margin = math.log(self.pool.sex_confidence / (1 - self.pool.sex_confidence))
+            if margin > 0:
+                wrong = self.pool_sex[chosen] * torch.where(male, 1.0, -1.0) <= margin  # [B, K]
+            else:
+                wrong = (self.pool_sex[chosen] > 0) != male
+            # Wrong candidates go last, unless every candidate is wrong.
             distance = distance + wrong.float() * (distance.max() + 1.0) * (~wrong).any(dim=1, keepdim=True).float()
         nearest = distance.topk(self.pool.blend, dim=1, largest=False)  # [B, m]
         weights = torch.softmax(-(nearest.values - nearest.values[:, :1]) / self.pool.temperature, dim=1)
-        w = (self.pool_w[chosen.gather(1, nearest.indices)] * weights[..., None]).sum(dim=1)  # [B, w_dim]
-        w = self.w_avg + truncation_psi * (w - self.w_avg)
+        offsets = self.pool_w[chosen.gather(1, nearest.indices)] - self.w_avg  # [B, m, w_dim]
+        w = (offsets * weights[..., None]).sum(dim=1)  # [B, w_dim]
+        if self.pool.keep_norm:
+            length = (offsets.norm(dim=-1) * weights).sum(dim=1, keepdim=True)  # [B, 1]
+            w = w * length / w.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+        w = self.w_avg + truncation_psi * w
         return w[:, None].expand(-1, self.num_ws, -1)
 
     # ------------------------------------------------------------------ fitting (when the model is built)

@@ -159,6 +159,12 @@ def _wplus() -> TrainingPreset:
     )
 
 
+#: How the label-free voice side chooses (session 15, on the voice corpus's validation voices, by the
+#: model's own pool sex read-out: portraits of the voice's sex 0.984 → 0.995): only candidates that
+#: read as the voice's sex with probability ≥ 0.9, and blends that keep their codes' distance from w_avg.
+_POOL_CHOICE = PoolConfig(sex_confidence=0.9, keep_norm=True)
+
+
 def _pool() -> TrainingPreset:
     # The label-free voice side: it reads identity ids, recordings and photos paired by identity, and
     # each person's sex where the data records it (VoxCeleb does), nothing else. The frozen
@@ -180,7 +186,7 @@ def _pool() -> TrainingPreset:
         quick.encoder, features=features, encoder=dataclasses.replace(quick.encoder.encoder, input_dim=features.dim)
     )
     mapper = MapperTrainingConfig(
-        mapper=MapperConfig(family="pool", embedding_dim=128, num_ws=10, w_dim=128, pool=PoolConfig()),
+        mapper=MapperConfig(family="pool", embedding_dim=128, num_ws=10, w_dim=128, pool=_POOL_CHOICE),
         crops=quick.encoder.crops, batch_size=32, steps=1000, lr=1e-3, encoder_lr=3e-4, attribute_weight=1.0,
         validate_every=50, snapshot_every=250,
     )  # fmt: skip
@@ -217,7 +223,7 @@ def _highres(resolution: int) -> TrainingPreset:
     )  # fmt: skip
     mapper = MapperTrainingConfig(
         mapper=MapperConfig(family="pool", embedding_dim=512, num_ws=generator.num_ws, w_dim=512,
-                            pool=PoolConfig(face_size=64, face_dims=64, pool_size=8192)),
+                            pool=dataclasses.replace(_POOL_CHOICE, face_size=64, face_dims=64, pool_size=8192)),
         crops=CropConfig(), batch_size=64, steps=4000, lr=1e-3, encoder_lr=1e-4, attribute_weight=1.0,
         validate_every=200, snapshot_every=1000,
     )  # fmt: skip
