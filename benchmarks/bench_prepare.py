@@ -7,7 +7,7 @@ and MFCC features) and reports utterances/s and faces/s per worker (files per se
 busy time) and files of both kinds per wall-clock second. The peer, on the same images in the same run: dlib's
 own aligner (``dlib.get_face_chip`` on its 5 landmarks, after the same detection), faces/s.
 
-    python benchmarks/bench_prepare.py [--people 24] [--faces 6] [--workers 1 2]
+    python benchmarks/bench_prepare.py [--people 24] [--faces 30] [--utterances 8] [--workers 1 2]
 
 Prints one JSON line.
 """
@@ -56,15 +56,22 @@ def dlib_peer(images: list[Path], size: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=24, help="synthvox people to draw (≥ 12)")
-    parser.add_argument("--faces", type=int, default=6, help="faces per person")
+    parser.add_argument("--faces", type=int, default=30, help="faces per person")
+    parser.add_argument("--utterances", type=int, default=8, help="recordings per person")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        corpus = SynthVoxConfig(identities=args.people, utterances_per_identity=4, faces_per_identity=args.faces,
-                                max_utterance_seconds=8.0, preview_identities=4, example_voices=1)  # fmt: skip
+        corpus = SynthVoxConfig(identities=args.people, utterances_per_identity=args.utterances,
+                                faces_per_identity=args.faces, max_utterance_seconds=8.0, preview_identities=4,
+                                example_voices=1)  # fmt: skip
         generate_corpus(root / "synthvox", corpus, workers=1)
-        tree = build_fake_tree(root / "tree", load_manifest(root / "synthvox"), faces_per_person=args.faces)
+        tree = build_fake_tree(
+            root / "tree",
+            load_manifest(root / "synthvox"),
+            faces_per_person=args.faces,
+            utterances_per_person=args.utterances,
+        )
         figures: dict[str, object] = {"machine": machine(), "people": len(tree.ids)}
         for workers in args.workers:
             options = PrepareConfig(hq_size=256, workers=workers)

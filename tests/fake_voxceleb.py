@@ -55,9 +55,11 @@ def _upscaled_jpeg(source: Path, target: Path, size: int = 192) -> None:
         face.convert("RGB").resize((size, size), Image.Resampling.BICUBIC).save(target, format="JPEG", quality=92)
 
 
-def build_fake_tree(root: Path, synthvox: Manifest, faces_per_person: int = 2) -> FakeTree:
-    """Write the fake tree under ``root`` from the first people of ``synthvox`` (needs ≥ 11 identities
-    with two recordings and ``faces_per_person`` faces each)."""
+def build_fake_tree(
+    root: Path, synthvox: Manifest, faces_per_person: int = 2, utterances_per_person: int = 2
+) -> FakeTree:
+    """Write the fake tree under ``root`` from the first people of ``synthvox`` (needs 6 women and 5 men,
+    with ``utterances_per_person`` recordings and ``faces_per_person`` faces each)."""
     from skimage import data
 
     by_sex: dict[str, list[str]] = {"male": [], "female": []}
@@ -71,7 +73,7 @@ def build_fake_tree(root: Path, synthvox: Manifest, faces_per_person: int = 2) -
         vid = f"id1{number:04d}"
         source = by_sex["male" if sex == "m" else "female"].pop(0)
         rows.append(f"{vid}\t{name}\t{sex}\tNowhere\tdev")
-        utterances = [u for u in synthvox.utterances if u.identity == source][:2]
+        utterances = [u for u in synthvox.utterances if u.identity == source][:utterances_per_person]
         for k, utterance in enumerate(utterances):
             target = voxceleb1 / "wav" / vid / f"video{k}" / "00001.wav"
             target.parent.mkdir(parents=True, exist_ok=True)
