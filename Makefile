@@ -3,13 +3,16 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 EXAMPLES := src/voice2face/assets/examples
 
-.PHONY: run test test-fast test-all lint bench setup setup-dev clean help
+.PHONY: run serve test test-fast test-all lint bench setup setup-dev clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 run: setup  ## the main job on the built-in default: portraits of the four documented example voices, bundled model
 	$(BIN)/voice2face portrait $(EXAMPLES)/synthvox-*.wav -o out/portraits --samples 4
+
+serve: setup-dev  ## the web service and its page on http://127.0.0.1:8000/ with the bundled model (Ctrl-C stops)
+	$(BIN)/voice2face serve
 
 test: setup-dev  ## the test suite without the tests marked slow (pytest -m "not slow"): about 5 minutes, what CI runs
 	scripts/run-tests.sh -m "not slow"
