@@ -253,3 +253,42 @@ def test_sf2f_split_file_replaces_the_first_letter_rule(tree, tmp_path):
     path.write_text("{}", encoding="utf-8")
     with pytest.raises(DatasetError, match="SF2F split file"):
         plan(tree.voxceleb1, tree.faces, tree.meta, split_json=path)
+
+
+def test_a_torn_ledger_line_loses_nothing_after_it(tmp_path):
+    from voice2face.data.prepare import _Ledger, _ledger_path
+
+    path = _ledger_path(tmp_path, "faces", "id1")
+    path.parent.mkdir(parents=True)
+    path.write_text('{"source": "a", "status": "kept"}\n{"source": "b", "sta', encoding="utf-8")  # killed mid-line
+    ledger = _Ledger(tmp_path, "faces", "id1")
+    assert set(ledger.done) == {"a"}
+    ledger.record({"source": "b", "status": "kept"})
+    ledger.record({"source": "c", "status": "kept"})
+    ledger.close()
+    assert set(read_ledger(path)) == {"a", "b", "c"}
+
+
+def test_output_names_of_look_alike_images_differ():
+    from voice2face.data.prepare import _face_name
+
+    root = Path("/faces/Someone")
+    names = {_face_name(root / rel, root) for rel in ("x.y.jpg", "x_y.jpg", "s/a.jpg", "s_a.jpg")}
+    assert len(names) == 4
+
+
+def test_a_recording_added_later_is_the_only_one_done_on_a_rerun(tiny_manifest, tmp_path):
+    tree = build_fake_tree(tmp_path / "tree", tiny_manifest)
+    options = PrepareConfig(features=("mfcc",))
+    first = prepare_voxceleb(tree.voxceleb1, tree.faces, tree.meta, tmp_path / "out", options, progress=False)
+    person = tree.voxceleb1 / "wav" / tree.ids["Dev_Patel"]
+    added = person / "video7" / "00001.wav"
+    added.parent.mkdir()
+    added.write_bytes((person / "video0" / "00001.wav").read_bytes())
+    again = prepare_voxceleb(tree.voxceleb1, tree.faces, tree.meta, tmp_path / "out", options, progress=False)
+    this_run = json.loads(again.report.read_text())["this_run"]
+    assert this_run["utterances_processed"] == 1 and this_run["faces_processed"] == 0
+    assert again.counts["utterances"] == first.counts["utterances"] + 1
+    manifest = load_manifest(tmp_path / "out")
+    record = next(u for u in manifest.utterances if u.path.endswith("video7/00001.wav"))
+    assert VoiceFeatures(manifest, feature_configs(("mfcc",))[0]).packed.get(manifest, record) is not None

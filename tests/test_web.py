@@ -195,3 +195,18 @@ def test_a_missing_model_fails_at_start_in_one_sentence(tmp_path, capsys):
     with pytest.raises(SystemExit) as usage:
         main(["serve", "--port", "0"])
     assert usage.value.code == 2
+
+
+def test_a_request_given_up_while_queued_is_not_drawn(app, tmp_path):
+    import threading as _threading
+
+    from voice2face.web.app import _draw
+
+    upload = tmp_path / "voice2face-upload-test.wav"
+    upload.write_bytes(_voice())
+    gate = app.state.gate
+    gate.admit()
+    given_up = _threading.Event()
+    given_up.set()
+    images, seconds = _draw(app.state.pipe, gate, upload, 1, 0, 1.0, given_up)
+    assert images == [] and seconds == 0.0 and not upload.exists() and gate.admitted == 0

@@ -7,6 +7,7 @@ of it and the output's size), so a rerun after a crash or ``kill -9`` skips ever
 ledger line is there and whose output still has the recorded size, and redoes nothing else.
 When all units are done the manifest and ``prepare_report.json`` are written (atomically), from
 the ledgers alone; the same sources and settings give the same dataset for any number of workers.
+A source counts as unchanged while its size and modification time are.
 
 Written layout (``DATA_DIR``):
 
@@ -21,7 +22,9 @@ Written layout (``DATA_DIR``):
   when asked;
 - ``prepare_report.json``: counts, who matched and who did not, every skipped file with its
   reason, and the throughput (files per second per worker, by kind);
-- ``.prepare/``: settings and ledgers (kept, so that a rerun can resume or extend).
+- ``.prepare/``: settings, ledgers, done markers and the staged features of each recording (kept, so
+  that a rerun resumes, and a person whose recordings change later is repacked without decoding the
+  others again; delete ``.prepare/staging`` to save its disk once nothing will change).
 
 A recording or image that cannot be used (unreadable, corrupt, no speech, no face, no clear
 subject) is skipped and listed in the report, never fatal.
@@ -29,6 +32,7 @@ subject) is skipped and listed in the report, never fatal.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -100,10 +104,16 @@ def read_ledger(path: Path) -> dict[str, dict[str, Any]]:
     return entries
 
 
+def _stamp(source: Path) -> list[int]:
+    """What says a source file is the one an output was made from: its size and modification time."""
+    stat = source.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
 def _still_valid(out: Path, entry: dict[str, Any], source: Path) -> bool:
     """A ledger entry is reusable when its source has the recorded size and its outputs theirs."""
     try:
-        if source.stat().st_size != entry["source_bytes"]:
+        if _stamp(source) != [entry["source_bytes"], entry.get("source_mtime_ns")]:
             return False
         return all((out / rel).stat().st_size == size for rel, size in entry.get("outputs", {}).items())
     except (OSError, KeyError, TypeError):
@@ -119,7 +129,10 @@ class _Ledger:
 
     def record(self, entry: dict[str, Any]) -> None:
         if self._handle is None:
+            torn = self.path.is_file() and self.path.stat().st_size > 0 and not self.path.read_bytes().endswith(b"\n")
             self._handle = self.path.open("a", encoding="utf-8")
+            if torn:  # a kill cut the last line short: end it, so the next entry stands on a line of its own
+                self._handle.write("\n")
         self._handle.write(json.dumps(entry, sort_keys=True) + "\n")
         self._handle.flush()
         os.fsync(self._handle.fileno())
@@ -140,7 +153,7 @@ def _unit_finished(out: Path, side: str, person: Person) -> bool:
     try:
         marker = json.loads(_marker_path(out, side, person.id).read_text())
         sources = person.utterances if side == "voices" else person.faces
-        if marker["sources"] != {str(s): s.stat().st_size for s in sources}:
+        if marker["sources"] != {str(s): _stamp(s) for s in sources}:
             return False
         return all((out / rel).stat().st_size == size for rel, size in marker["outputs"].items())
     except (OSError, KeyError, TypeError, json.JSONDecodeError):
@@ -157,7 +170,7 @@ def _mark_finished(
     outputs.update({_relative(p.relative_to(out)): p.stat().st_size for p in extra})
     marker = _marker_path(out, side, person.id)
     marker.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(marker, json.dumps({"sources": {str(s): s.stat().st_size for s in sources}, "outputs": outputs}))
+    atomic_write_text(marker, json.dumps({"sources": {str(s): _stamp(s) for s in sources}, "outputs": outputs}))
 
 
 # ---------------------------------------------------------------------------------------- units
@@ -180,9 +193,10 @@ def _relative(path: Path) -> str:
 
 def _face_name(source: Path, folder_root: Path) -> str:
     """An output file name for a source image, unique within the person: its path under the person's
-    folder, slashes and dots made underscores, then ``.png``."""
+    folder with slashes and dots made underscores, and a short hash of that path."""
     rel = source.relative_to(folder_root).as_posix()
-    return "".join(ch if ch.isalnum() or ch in "-" else "_" for ch in rel) + ".png"
+    readable = "".join(ch if ch.isalnum() or ch in "-" else "_" for ch in rel)
+    return f"{readable}-{hashlib.sha1(rel.encode()).hexdigest()[:8]}.png"  # the hash keeps x.y.jpg and x_y.jpg apart
 
 
 def _unit(
@@ -207,7 +221,13 @@ def _unit(
                 reused += 1
                 continue
             start = time.perf_counter()
-            entry: dict[str, Any] = {"source": str(source), "source_bytes": source.stat().st_size, "outputs": {}}
+            size, mtime = _stamp(source)
+            entry: dict[str, Any] = {
+                "source": str(source),
+                "source_bytes": size,
+                "source_mtime_ns": mtime,
+                "outputs": {},
+            }
             entry.update(process(source, entry["outputs"]))
             entry["seconds_spent"] = time.perf_counter() - start
             elapsed += entry["seconds_spent"]
@@ -261,9 +281,9 @@ def _voice_unit(person: Person, out: Path, options: PrepareConfig, root: Path) -
     staging = out / STATE_FOLDER / "staging" / person.id
 
     def finish(done: dict[str, dict[str, Any]]) -> list[Path]:
-        packs = _pack_features(person, out, options, done)
-        shutil.rmtree(staging, ignore_errors=True)  # the packs hold the features now
-        return packs
+        # The staged features stay (.prepare/staging): a person reopened later (a recording added or
+        # changed) repacks from them instead of decoding every recording again.
+        return _pack_features(person, out, options, done)
 
     def one(source: Path, outputs: dict[str, int]) -> dict[str, Any]:
         return _voice_one(person, source, out, options, root, staging, outputs)
@@ -386,9 +406,13 @@ def prepare_voxceleb(
         else:
             with ProcessPoolExecutor(options.workers, mp_context=get_context("spawn")) as pool:
                 futures = {pool.submit(_run_unit, side, p, out, options, voice_root): (side, p.id) for side, p in units}
-                for future in as_completed(futures):
-                    results.append(future.result())
-                    bar.update(sizes[futures[future]])
+                try:
+                    for future in as_completed(futures):
+                        results.append(future.result())
+                        bar.update(sizes[futures[future]])
+                except BaseException:
+                    pool.shutdown(wait=True, cancel_futures=True)  # units not started never start
+                    raise
     wall = time.perf_counter() - started
     return _finish(out, work, options, results, wall)
 

@@ -61,7 +61,7 @@ def split_by_name(names: dict[str, str]) -> dict[str, str]:
     held_out = sorted(
         (hashlib.sha256(name.encode()).hexdigest(), key)
         for key, name in names.items()
-        if name[:1].upper() in HELD_OUT_LETTERS and name[:1].isascii()
+        if name[:1] and name[:1].upper() in HELD_OUT_LETTERS
     )
     n = len(held_out)
     n_val = min(max(round(n * VAL_SHARE), 1), n - 1) if n >= 2 else n

@@ -45,6 +45,7 @@ from voice2face.inference.pipeline import VoiceToFace, suffix_for_content
 log = logging.getLogger(__name__)
 
 STATIC = Path(str(resources.files("voice2face.web") / "static"))
+_WORKER_THREADS = 40  # anyio's default thread limit, which run_in_threadpool draws from
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ class ServeConfig:
                 raise ConfigError(f"serve {name} must be positive, got {getattr(self, name)}.")
         if self.max_samples < 1 or self.concurrency < 1 or self.queue < 0:
             raise ConfigError("serve max_samples and concurrency must be >= 1 and queue >= 0.")
+        if self.concurrency + self.queue > _WORKER_THREADS - 8:
+            raise ConfigError(
+                f"serve concurrency + queue must be at most {_WORKER_THREADS - 8} (each waits in one of the server's "
+                f"{_WORKER_THREADS} worker threads, and uploads need some too); lower --queue."
+            )
 
 
 class Busy(Exception):
@@ -229,12 +235,15 @@ def create_app(model_dir: str | Path | None = None, config: ServeConfig = ServeC
         private = None
         try:
             private = await _spill(audio)
-            task = asyncio.ensure_future(run_in_threadpool(_draw, pipe, gate, private, samples, seed, truncation))
+            given_up = threading.Event()
+            work = run_in_threadpool(_draw, pipe, gate, private, samples, seed, truncation, given_up)
+            task = asyncio.ensure_future(work)
             handed = True  # the worker thread removes the file and leaves the gate, whenever it ends
             task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a timed-out task's error is read
             try:
                 images, seconds = await asyncio.wait_for(asyncio.shield(task), config.timeout_s)
             except asyncio.TimeoutError:
+                given_up.set()  # still waiting for a slot: it will not draw for a client that has gone
                 return error(504, f"Drawing took longer than {config.timeout_s:g} s; try a shorter recording.")
         except _Refused as refused:
             return error(refused.status, refused.message)
@@ -287,12 +296,17 @@ async def _spill(upload: Any) -> Path:
     return path
 
 
-def _draw(pipe: VoiceToFace, gate: _Gate, private: Path, samples: int, seed: int, truncation: float):
-    """In a worker thread: wait for a slot, decode and draw; always remove the file and leave the gate."""
+def _draw(
+    pipe: VoiceToFace, gate: _Gate, private: Path, samples: int, seed: int, truncation: float, given_up: threading.Event
+):
+    """In a worker thread: wait for a slot, decode and draw (unless the request has ``given_up``
+    meanwhile); always remove the file and leave the gate."""
     import numpy as np
 
     try:
         with gate.slots:
+            if given_up.is_set():
+                return [], 0.0
             try:
                 speech = pipe.speech(private)
                 embedding = pipe.embed_speech(speech)
