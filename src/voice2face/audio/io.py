@@ -169,11 +169,21 @@ _MAGIC: tuple[tuple[int, bytes, str], ...] = (
 def sniff_container(path: Path) -> str | None:
     """The audio container named by the first bytes of ``path`` (e.g. "WAV"), or None."""
     with open(path, "rb") as handle:
-        head = handle.read(16)
-    for offset, magic, name in _MAGIC:
+        return _container(handle.read(16))
+
+
+def _container(head: bytes) -> str | None:
+    """The libsndfile container a file's first 16 bytes name (a RIFF that is not WAVE: None), or None."""
+    name = _magic(head, _MAGIC)
+    if name == "WAV" and head[8:12] not in (b"WAVE", b""):
+        return None
+    return name
+
+
+def _magic(head: bytes, table: tuple[tuple[int, bytes, str], ...]) -> str | None:
+    """The name of the first ``(offset, magic, name)`` of ``table`` whose magic ``head`` holds at its offset."""
+    for offset, magic, name in table:
         if head[offset : offset + len(magic)] == magic:
-            if name == "WAV" and head[8:12] not in (b"WAVE", b""):
-                return None
             return name
     return None
 
@@ -195,13 +205,10 @@ def suffix_for_content(head: bytes) -> str:
     first 16 bytes) the right way: ``.wav`` for what libsndfile reads (WAV, FLAC, OGG, ...), the
     compressed format's for MP3 / MP4-M4A / WebM-Matroska (ffmpeg), and ``.bin`` for anything else
     (which :func:`load_audio` then refuses as not audio). The content decides, never a name."""
-    for offset, magic, name in _MAGIC:
-        if head[offset : offset + len(magic)] == magic:
-            return ".wav" if name == "WAV" else f".{name.lower()}"
-    for offset, magic, suffix in _COMPRESSED_MAGIC:
-        if head[offset : offset + len(magic)] == magic:
-            return suffix
-    return ".bin"
+    container = _container(head)
+    if container is not None:
+        return ".wav" if container == "WAV" else f".{container.lower()}"
+    return _magic(head, _COMPRESSED_MAGIC) or ".bin"
 
 
 def _check_wav_length(path: Path) -> None:

@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 
 from voice2face.errors import DatasetError
+from voice2face.utils.dlib_models import FACES_EXTRA_INSTALL, import_dlib
 
 #: The canonical 5-point layout, (x, y) in units of the crop's side, in dlib's point order:
 #: the eye on the image's right (outer corner, inner corner), the eye on its left (outer, inner),
@@ -38,7 +39,6 @@ TEMPLATE_5 = np.array(
 )  # [5, 2]
 AREA_DOMINANCE = 1.5  # the largest face is the subject when it is this many times the next one's area
 SCORE_MARGIN = 0.5  # or the most confident one, when its detector score leads every other's by this
-_DLIB_HINT = "install them with `pip install dlib-bin face-recognition-models 'setuptools<81'`"
 
 
 @dataclass(frozen=True)
@@ -93,11 +93,6 @@ def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.concatenate([linear, shift[:, None]], axis=1)  # [2, 3]
 
 
-def apply_transform(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Points ``[K, 2]`` through a 2×3 affine matrix → ``[K, 2]``."""
-    return np.asarray(points, np.float64) @ matrix[:, :2].T + matrix[:, 2]
-
-
 def warp(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     """Resample ``image`` ``[H, W, 3]`` uint8 through the 2×3 matrix (image pixels → crop pixels)
     into a ``size`` × ``size`` crop. A crop much smaller than the face is shrunk first by a
@@ -142,11 +137,11 @@ class FaceAligner:
 
     def __init__(self, upsample: int = 1) -> None:
         try:
-            import dlib
-            import face_recognition_models as models
+            dlib, models = import_dlib()
         except ImportError as exc:
             raise DatasetError(
-                f"Face alignment needs dlib and its models ({exc.name} is missing); {_DLIB_HINT}."
+                f"Face alignment needs dlib and its models ({exc.name} is missing); install them with "
+                f"{FACES_EXTRA_INSTALL}."
             ) from None
         self.upsample = upsample
         self._dlib = dlib

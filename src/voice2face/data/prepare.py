@@ -49,17 +49,24 @@ from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from voice2face import __version__
-from voice2face.config import PAPER_FEATURES, WEN_FEATURES, AudioConfig, FeatureConfig, PrepareConfig, VADConfig
+from voice2face.config import (
+    PAPER_FEATURES,
+    SPLITS,
+    WEN_FEATURES,
+    AudioConfig,
+    FeatureConfig,
+    PrepareConfig,
+    VADConfig,
+)
 from voice2face.data.datasets import PackedFeatures, feature_digest
 from voice2face.data.manifest import (
-    MANIFEST_NAME,
     FaceRecord,
     IdentityRecord,
     Manifest,
     UtteranceRecord,
     save_manifest,
 )
-from voice2face.data.voxceleb import Person, Plan, plan
+from voice2face.data.voxceleb import Person, Plan, plan, wav_folder
 from voice2face.errors import DatasetError, Voice2FaceError
 from voice2face.utils.files import atomic_open, atomic_write_text
 
@@ -104,6 +111,21 @@ def read_ledger(path: Path) -> dict[str, dict[str, Any]]:
     return entries
 
 
+def _sources(person: Person, side: str) -> tuple[Path, ...]:
+    """A unit's source files: the person's recordings ("voices") or images ("faces")."""
+    return person.utterances if side == "voices" else person.faces
+
+
+def _kept(entries: dict[str, dict[str, Any]], sources: Sequence[Path]) -> list[dict[str, Any]]:
+    """The ledger entries of ``sources`` that were kept, in the sources' order."""
+    return [entries[str(s)] for s in sources if entries.get(str(s), {}).get("status") == "kept"]
+
+
+def _intact(out: Path, outputs: dict[str, int]) -> bool:
+    """Every output (path under ``out`` → size) is there at its recorded size (OSError when one is gone)."""
+    return all((out / rel).stat().st_size == size for rel, size in outputs.items())
+
+
 def _stamp(source: Path) -> list[int]:
     """What says a source file is the one an output was made from: its size and modification time."""
     stat = source.stat()
@@ -115,7 +137,7 @@ def _still_valid(out: Path, entry: dict[str, Any], source: Path) -> bool:
     try:
         if _stamp(source) != [entry["source_bytes"], entry.get("source_mtime_ns")]:
             return False
-        return all((out / rel).stat().st_size == size for rel, size in entry.get("outputs", {}).items())
+        return _intact(out, entry.get("outputs", {}))
     except (OSError, KeyError, TypeError):
         return False
 
@@ -129,11 +151,12 @@ class _Ledger:
 
     def record(self, entry: dict[str, Any]) -> None:
         if self._handle is None:
-            torn = self.path.is_file() and self.path.stat().st_size > 0 and not self.path.read_bytes().endswith(b"\n")
-            self._handle = self.path.open("a", encoding="utf-8")
-            if torn:  # a kill cut the last line short: end it, so the next entry stands on a line of its own
-                self._handle.write("\n")
-        self._handle.write(json.dumps(entry, sort_keys=True) + "\n")
+            self._handle = self.path.open("a+b")  # appends go to the end, wherever it reads
+            if self._handle.tell() > 0:
+                self._handle.seek(-1, os.SEEK_END)
+                if self._handle.read(1) != b"\n":  # a kill cut the last line short: end it first
+                    self._handle.write(b"\n")
+        self._handle.write((json.dumps(entry, sort_keys=True) + "\n").encode())
         self._handle.flush()
         os.fsync(self._handle.fileno())
         self.done[entry["source"]] = entry
@@ -152,10 +175,9 @@ def _unit_finished(out: Path, side: str, person: Person) -> bool:
     every output it names still has its recorded size."""
     try:
         marker = json.loads(_marker_path(out, side, person.id).read_text())
-        sources = person.utterances if side == "voices" else person.faces
-        if marker["sources"] != {str(s): _stamp(s) for s in sources}:
+        if marker["sources"] != {str(s): _stamp(s) for s in _sources(person, side)}:
             return False
-        return all((out / rel).stat().st_size == size for rel, size in marker["outputs"].items())
+        return _intact(out, marker["outputs"])
     except (OSError, KeyError, TypeError, json.JSONDecodeError):
         return False
 
@@ -164,10 +186,10 @@ def _mark_finished(
     out: Path, side: str, person: Person, ledger: dict[str, dict[str, Any]], extra: Sequence[Path]
 ) -> None:
     """Write the unit's marker: its sources' sizes and its lasting outputs' (crops, recordings, packs)."""
-    sources = person.utterances if side == "voices" else person.faces
+    sources = _sources(person, side)
     outputs = {rel: size for s in sources for rel, size in ledger[str(s)].get("outputs", {}).items()
                if not rel.startswith(STATE_FOLDER)}  # fmt: skip
-    outputs.update({_relative(p.relative_to(out)): p.stat().st_size for p in extra})
+    outputs.update({p.relative_to(out).as_posix(): p.stat().st_size for p in extra})
     marker = _marker_path(out, side, person.id)
     marker.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(marker, json.dumps({"sources": {str(s): _stamp(s) for s in sources}, "outputs": outputs}))
@@ -185,10 +207,6 @@ def _aligner(upsample: int):
 
         _ALIGNER = FaceAligner(upsample)
     return _ALIGNER
-
-
-def _relative(path: Path) -> str:
-    return path.as_posix()
 
 
 def _face_name(source: Path, folder_root: Path) -> str:
@@ -209,7 +227,7 @@ def _unit(
     """Run ``process`` (source, outputs to fill → status fields) on each of the person's files of
     ``side`` not already in the ledger, record each as it is done, then ``finish`` (→ lasting files
     beyond the per-file outputs) and mark the unit finished. Returns what was done, for the report."""
-    sources = person.utterances if side == "voices" else person.faces
+    sources = _sources(person, side)
     if _unit_finished(out, side, person):
         return {"side": side, "id": person.id, "processed": 0, "reused": len(sources), "seconds": 0.0}
     ledger = _Ledger(out, side, person.id)
@@ -302,17 +320,17 @@ def _voice_one(
         speech = load_speech(source, AudioConfig(sample_rate=SAMPLE_RATE), VADConfig())
         for config in feature_configs(options.features):
             features = speech_features(speech, config)  # [F, T]
-            staged = staging / f"{_relative(rel)}.{config.kind}.npy".replace("/", "__")
+            staged = staging / f"{rel.as_posix()}.{config.kind}.npy".replace("/", "__")
             staged.parent.mkdir(parents=True, exist_ok=True)
             with atomic_open(staged, "wb") as handle:
                 np.save(handle, features.astype(np.float32), allow_pickle=False)
-            outputs[_relative(staged.relative_to(out))] = staged.stat().st_size
+            outputs[staged.relative_to(out).as_posix()] = staged.stat().st_size
         _place_audio(source, out / rel, options.audio_files)
     except Voice2FaceError as exc:
         outputs.clear()
         return {"status": "skipped", "reason": str(exc)}
-    outputs[_relative(rel)] = (out / rel).stat().st_size
-    return {"status": "kept", "path": _relative(rel), "seconds": round(len(speech.speech) / speech.sample_rate, 3)}
+    outputs[rel.as_posix()] = (out / rel).stat().st_size
+    return {"status": "kept", "path": rel.as_posix(), "seconds": round(len(speech.speech) / speech.sample_rate, 3)}
 
 
 def _place_audio(source: Path, target: Path, mode: str) -> None:
@@ -331,7 +349,7 @@ def _pack_features(person: Person, out: Path, options: PrepareConfig, done: dict
     """Pack each kind's staged features of the person's kept recordings into one memory-mappable
     array; returns the files written."""
     written = []
-    kept = [done[str(s)] for s in person.utterances if done.get(str(s), {}).get("status") == "kept"]
+    kept = _kept(done, person.utterances)
     for config in feature_configs(options.features):
         folder = out / "features" / feature_digest(config, AudioConfig(sample_rate=SAMPLE_RATE), VADConfig())
         items = []
@@ -388,13 +406,13 @@ def prepare_voxceleb(
     out = Path(out)
     options = options or PrepareConfig()
     work = plan(voxceleb1, faces, meta, faces_meta, split_json)
-    voice_root = Path(voxceleb1) / "wav" if (Path(voxceleb1) / "wav").is_dir() else Path(voxceleb1)
+    voice_root = wav_folder(voxceleb1)
     settings = {"options": options.settings(), "voxceleb1": str(Path(voxceleb1).resolve()),
                 "faces": str(Path(faces).resolve()), "meta": str(Path(meta).resolve()),
                 "split": str(Path(split_json).resolve()) if split_json is not None else "first letter"}  # fmt: skip
     _check_output(out, settings)
     units = [(side, person) for person in work.people for side in ("voices", "faces")]
-    sizes = {(side, p.id): len(p.utterances if side == "voices" else p.faces) for side, p in units}
+    sizes = {(side, p.id): len(_sources(p, side)) for side, p in units}
     total = sum(sizes.values())
     results = []
     started = time.perf_counter()
@@ -425,8 +443,7 @@ def _finish(out: Path, work: Plan, options: PrepareConfig, results: list[dict[st
         for entry in (*voices.values(), *images.values()):
             if entry.get("status") == "skipped":
                 skipped.append({"file": entry["source"], "reason": entry.get("reason", "")})
-        kept_voices = [voices[str(s)] for s in person.utterances if voices.get(str(s), {}).get("status") == "kept"]
-        kept_faces = [images[str(s)] for s in person.faces if images.get(str(s), {}).get("status") == "kept"]
+        kept_voices, kept_faces = _kept(voices, person.utterances), _kept(images, person.faces)
         if not kept_voices or not kept_faces:
             dropped.append({"id": person.id, "name": person.name,
                             "reason": "no usable recording" if not kept_voices else "no usable face"})  # fmt: skip
@@ -443,7 +460,7 @@ def _finish(out: Path, work: Plan, options: PrepareConfig, results: list[dict[st
         faces += [
             FaceRecord(person.id, e["path"], {"source": e["source"], "score": round(e["score"], 3)}) for e in kept_faces
         ]
-    splits = {s: sum(i.split == s for i in identities) for s in ("train", "val", "test")}
+    splits = {s: sum(i.split == s for i in identities) for s in SPLITS}
     counts = {
         "identities": len(identities), "splits": splits, "utterances": len(utterances), "faces": len(faces),
         "skipped_files": len(skipped), "voices_only": len(work.voices_only), "faces_only": len(work.faces_only),
@@ -484,8 +501,3 @@ def _throughput(results: list[dict[str, Any]], workers: int, wall: float) -> dic
         out[f"{unit}_reused"] = sum(r["reused"] for r in done)
         out[f"{unit}_per_second_per_worker"] = round(count / busy, 3) if busy > 0 else None
     return out
-
-
-def manifest_path(out: str | Path) -> Path:
-    """Where a preparation's manifest is."""
-    return Path(out) / MANIFEST_NAME

@@ -162,10 +162,16 @@ def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
 
 
-def voxceleb_folders(root: str | Path) -> dict[str, Path]:
-    """VoxCeleb1 id → its folder under ``root/wav`` (or ``root`` itself when it is the wav folder)."""
+def wav_folder(root: str | Path) -> Path:
+    """VoxCeleb1's speaker folders' parent: ``root/wav``, or ``root`` itself when it is the wav folder."""
     root = Path(root)
-    wav = root / "wav" if (root / "wav").is_dir() else root
+    return root / "wav" if (root / "wav").is_dir() else root
+
+
+def voxceleb_folders(root: str | Path) -> dict[str, Path]:
+    """VoxCeleb1 id → its folder under :func:`wav_folder`."""
+    root = Path(root)
+    wav = wav_folder(root)
     if not wav.is_dir():
         raise DatasetError(f"VoxCeleb1 folder {root} does not exist; pass --voxceleb1 the folder that holds wav/.")
     folders = {p.name: p for p in sorted(wav.iterdir()) if p.is_dir() and _VOXCELEB_ID.match(p.name)}

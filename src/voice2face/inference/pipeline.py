@@ -249,6 +249,13 @@ class VoiceToFace:
             )
         return images
 
+    def portraits(
+        self, speech: Speech, num_samples: int, seed: int = 0, truncation_psi: float = 1.0
+    ) -> list[Image.Image]:
+        """The speech :meth:`speech` kept → ``num_samples`` faces of that voice (latents 0..N-1 of ``seed``)."""
+        embedding = self.embed_speech(speech)  # [D]
+        return self.generate(np.repeat(embedding[None], num_samples, axis=0), seed, truncation_psi)
+
     def png_bytes(self, image: Image.Image) -> bytes:
         """One of :meth:`generate`'s images as PNG file bytes, marked synthetic as :meth:`save` marks them."""
         return synthetic_png_bytes(image, metadata_of(image, model=self.name))
@@ -288,8 +295,7 @@ class VoiceToFace:
             raise ConfigError(f"num_samples must be a whole number 1–1024, got {num_samples!r}.")
         _check_sampling(seed, truncation_psi)
         self.require_generator()  # before the recording is decoded
-        embedding = self.embed(audio, sample_rate)  # [D]
-        images = self.generate(np.repeat(embedding[None], num_samples, axis=0), seed, truncation_psi)
+        images = self.portraits(self.speech(audio, sample_rate), num_samples, seed, truncation_psi)
         if isinstance(audio, (str, Path)):
             for image in images:
                 image.info["Source"] = Path(audio).name  # the file's name, never its folders

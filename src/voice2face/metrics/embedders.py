@@ -13,7 +13,6 @@ Every embedder has ``name`` (which labels its results, e.g. ``fd_dlib``), ``dim`
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -26,12 +25,12 @@ from voice2face.config import ATTRIBUTE_BLUR, FaceCNNConfig
 from voice2face.errors import MetricUnavailableError
 from voice2face.metrics.cache import file_sha256
 from voice2face.metrics.face_cnn import FaceCNN, load_or_train_face_cnn
+from voice2face.utils.dlib_models import FACES_EXTRA_INSTALL, import_dlib
 from voice2face.utils.images import check_images, float_to_uint8
 
 log = logging.getLogger(__name__)
 FACES_EXTRA_MESSAGE = (
-    "The dlib face embedder needs dlib-bin and face-recognition-models; install them with "
-    "pip install -c constraints.txt -e '.[faces]'."
+    f"The dlib face embedder needs dlib-bin and face-recognition-models; install them with {FACES_EXTRA_INSTALL}."
 )
 
 
@@ -69,11 +68,7 @@ class DlibEmbedder:
 
     def __init__(self, *, detect: bool = True, detect_upsample: int = 1, chip_size: int = 150) -> None:
         try:
-            import dlib
-
-            with warnings.catch_warnings():  # it imports pkg_resources, which warns of its own deprecation
-                warnings.simplefilter("ignore", UserWarning)
-                import face_recognition_models as models
+            dlib, models = import_dlib()
         except ImportError:
             raise MetricUnavailableError(FACES_EXTRA_MESSAGE) from None
         self._dlib = dlib

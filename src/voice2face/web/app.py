@@ -22,6 +22,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import tempfile
@@ -144,8 +145,6 @@ def _too_large(limit_mb: float) -> dict[str, str]:
 
 
 async def _send_json(send: Any, status: int, body: dict[str, str], headers: list | None = None) -> None:
-    import json
-
     data = json.dumps(body).encode()
     start_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": start_headers + (headers or [])})
@@ -174,8 +173,6 @@ _CLI_HINTS = (
 def create_app(model_dir: str | Path | None = None, config: ServeConfig = ServeConfig(), device: str = "cpu") -> Any:
     """The FastAPI app serving ``model_dir`` (None: the bundled model). The model loads now, so a
     missing or damaged one fails here (CheckpointError), not at the first request."""
-    from starlette.exceptions import HTTPException as StarletteHTTPException
-
     pipe = VoiceToFace.from_pretrained(model_dir, device=device)
     pipe.require_generator()
     pipe.audio = dataclasses.replace(pipe.audio, max_seconds=config.max_seconds)
@@ -301,20 +298,17 @@ def _draw(
 ):
     """In a worker thread: wait for a slot, decode and draw (unless the request has ``given_up``
     meanwhile); always remove the file and leave the gate."""
-    import numpy as np
-
     try:
         with gate.slots:
             if given_up.is_set():
                 return [], 0.0
             try:
                 speech = pipe.speech(private)
-                embedding = pipe.embed_speech(speech)
+                images = pipe.portraits(speech, samples, seed, truncation)
             except AudioError as exc:
                 raise _Refused(422, public_message(exc, private)) from None
             except Voice2FaceError as exc:
                 raise _Refused(400, public_message(exc, private)) from None
-            images = pipe.generate(np.repeat(embedding[None], samples, axis=0), seed, truncation)
             return images, len(speech.speech) / speech.sample_rate
     finally:
         with contextlib.suppress(OSError):
@@ -338,7 +332,5 @@ def _model_summary(pipe: VoiceToFace) -> dict[str, Any]:
 def app_from_environment() -> Any:
     """The app that ``voice2face serve --workers N`` starts in each server process, from the
     settings the command put in ``VOICE2FACE_SERVE`` (JSON: model and limits)."""
-    import json
-
     settings = json.loads(os.environ["VOICE2FACE_SERVE"])
     return create_app(settings["model"], ServeConfig(**settings["config"]))
