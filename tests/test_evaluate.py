@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 
+import numpy as np
 import pytest
 import torch
 
@@ -350,3 +351,32 @@ def test_curves_leave_out_single_points():
     two = [*one, {"step": 2, "kimg": 0.0, "loss/G": 0.5, "acc/top1": 0.3}]
     assert [title for title, _ in stats_curves(two)] == ["stats.jsonl: loss"]  # acc has one point
     assert metric_curves([{"metric": "identity", "results": {"match_1v2": 0.5}}]) == []
+
+
+def test_a_generators_own_samples_are_scored_by_the_evaluations_realism_instruments(tiny_corpus, tmp_path):
+    """What the pretraining curve (benchmarks/bench_realism_curve.py) reads: an unconditional generator's
+    samples beside the real and blurred rows, at equal sizes, larger samples brought to the corpus's size."""
+    from voice2face.config import GeneratorConfig
+    from voice2face.evaluation.run import evaluate_samples
+    from voice2face.models import build_generator
+
+    torch.manual_seed(0)
+    config = dataclasses.replace(TINY_EVAL, metrics=("realism",), references=("real", "blurred_real_1.2"))
+    generator = build_generator(GeneratorConfig(z_dim=8, c_dim=0, w_dim=16, img_resolution=128, channel_base=256,
+                                                channel_max=16, mapping_layers=1))  # fmt: skip
+    rows = evaluate_samples(generator, tiny_corpus, count=24, config=config, cache_dir=tmp_path / "cache")
+    assert list(rows) == ["samples", "real", "blurred_real_1.2"]
+    samples, real = rows["samples"]["realism"], rows["real"]["realism"]
+    assert samples["faces"] == 24 and samples["faces_compared"] == real["faces_compared"] == real["faces"]
+    for row in rows.values():
+        assert all(np.isfinite(row["realism"][name]) for name in ("c2st", "fd_traits", "sharpness_ratio"))
+    assert rows["blurred_real_1.2"]["realism"]["sharpness_ratio"] < 0.5 * real["sharpness_ratio"]
+    # The samples are the generator's, downsampled: the same seed gives the same figures.
+    again = evaluate_samples(generator, tiny_corpus, count=24, config=config, cache_dir=tmp_path / "cache")
+    assert again["samples"]["realism"]["sharpness_ratio"] == samples["sharpness_ratio"]
+    with pytest.raises(DatasetError, match="realism only"):
+        evaluate_samples(generator, tiny_corpus, config=dataclasses.replace(config, metrics=("identity",)))
+    small = build_generator(GeneratorConfig(z_dim=8, c_dim=0, w_dim=16, img_resolution=32, channel_base=256,
+                                            channel_max=16, mapping_layers=1))  # fmt: skip
+    with pytest.raises(DatasetError, match="evaluate on a dataset of at most its resolution"):
+        evaluate_samples(small, tiny_corpus, config=config)

@@ -1,6 +1,7 @@
-"""The label-free voice side (voice2face.models.face_pool): a PCA face embedding of the generator's
-own faces, a voice that predicts its speaker's embedding, a portrait from a pool of the generator's
-faces; and a training stage that reads ids, recordings, photos and (optionally) sex, nothing else."""
+"""The label-free voice side (voice2face.models.face_pool): a face embedding (a PCA of the generator's
+own faces, or a linear discriminant of identity on the training photos), a voice that predicts its
+speaker's embedding, a portrait from a pool of the generator's faces; and a training stage that
+reads ids, recordings, photos and (optionally) sex, nothing else."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from voice2face.config import GeneratorConfig, MapperConfig, ModelConfig, PoolConfig
 from voice2face.errors import DatasetError
@@ -55,6 +57,64 @@ def test_the_face_embedding_is_a_whitened_pca_of_the_faces_it_is_fitted_on():
     assert spread[0] == pytest.approx(1.0, abs=1e-3) and bool((spread[1:] <= spread[0] + 1e-4).all())
     with pytest.raises(ValueError, match="needs more than 6 faces"):
         FaceEmbedding(size=16, dims=6, whiten=True).fit(faces[:6])
+
+
+def _photos_of_people(people: int = 24, photos: int = 4, seed: int = 0):
+    """Photos ``[people·photos, 3, 16, 16]`` where who is in them is a fixed pattern per person (small
+    spread between people) and each photo adds a large random brightness gradient (light, which changes
+    between one person's photos); and who is in each."""
+    rng = torch.Generator().manual_seed(seed)
+    look = torch.randn(people, 3, 16, 16, generator=rng) * 0.1
+    ramp = torch.linspace(-1, 1, 16).expand(16, 16)
+    light = torch.randn(people * photos, 1, 1, 1, generator=rng) * 0.8 * ramp
+    noise = torch.randn(people * photos, 3, 16, 16, generator=rng) * 0.02
+    identity = torch.arange(people).repeat_interleave(photos)
+    return (look[identity] + light + noise).clamp(-1, 1), identity
+
+
+def test_the_identity_embedding_tells_people_apart_and_disregards_what_changes_between_their_photos():
+    photos, identity = _photos_of_people()
+    identity_embedding = FaceEmbedding(size=16, dims=8, whiten=True)
+    kept = identity_embedding.fit_identity(photos, identity)
+    assert 0 < kept <= 1
+    pca = FaceEmbedding(size=16, dims=8, whiten=False)
+    pca.fit(photos)
+
+    def nearest_other_photo_is_the_same_person(embedding) -> float:
+        codes = embedding(photos)
+        distance = torch.cdist(codes, codes) + torch.eye(len(codes)) * 1e9
+        return float((identity[distance.argmin(dim=1)] == identity).float().mean())
+
+    # The PCA's leading component is the light; the identity embedding looks past it.
+    assert nearest_other_photo_is_the_same_person(identity_embedding) > 0.95
+    assert nearest_other_photo_is_the_same_person(pca) < 0.5
+    ramp = torch.linspace(-1, 1, 16).expand(1, 3, 16, 16)
+    moved = identity_embedding(photos[:1] + 0.3 * ramp) - identity_embedding(photos[:1])
+    people = identity_embedding(photos[identity == 1]).mean(0) - identity_embedding(photos[identity == 0]).mean(0)
+    assert float(moved.norm()) < 0.2 * float(people.norm())
+    # Units: one person's photos spread about one unit along each direction.
+    codes = identity_embedding(photos)
+    means = torch.stack([codes[identity == k].mean(0) for k in range(24)])
+    within = (codes - means[identity]).square().sum(0) / (len(codes) - 24)
+    assert bool((within < 1.5).all())
+    with pytest.raises(ValueError, match="more than 8 people"):
+        FaceEmbedding(size=16, dims=8, whiten=True).fit_identity(photos[:32], identity[:32])
+    with pytest.raises(ValueError, match="two or more photos"):
+        FaceEmbedding(size=16, dims=8, whiten=True).fit_identity(photos[::4], identity[::4])
+
+
+def test_a_pool_with_an_identity_embedding_is_embedded_by_the_photos_it_was_given():
+    _, G = _generator()
+    mapper = _pool_mapper(G, embedding="identity")
+    with pytest.raises(ValueError, match="pass identity_faces"):
+        mapper.fit_pool(G)
+    photos, identity = _photos_of_people()
+    with torch.no_grad():
+        mapper.fit_pool(G, identity_faces=(F.interpolate(photos, size=64), identity))
+    reference = FaceEmbedding(size=16, dims=8, whiten=True)
+    reference.fit_identity(photos, identity)
+    assert torch.allclose(mapper.face_embedding.components, reference.components, atol=1e-4)
+    assert bool(mapper.pool_face.any()) and mapper.pool_face.shape == (TINY_POOL.pool_size, 8)
 
 
 def test_a_portrait_comes_from_the_pool_faces_nearest_the_voice_among_those_z_offers():
@@ -273,3 +333,15 @@ def test_the_contrastive_face_loss_trains_the_same_voice_side(tiny_corpus, tiny_
     assert losses and all(np.isfinite(losses)) and any("val/match_1v2" in s for s in stats)
     mapper = load_pretrained(run / "model", ("mapper",)).modules["mapper"]
     assert bool(mapper.head.weight.any()) and bool(mapper.directions.any())
+
+
+def test_an_identity_embedding_wider_than_the_corpus_has_people_is_refused_in_one_sentence(
+    tiny_corpus, tiny_encoder_run, tiny_generator, tmp_path
+):
+    preset = _tiny_pool_preset()
+    pool = dataclasses.replace(preset.mapper.mapper.pool, embedding="identity", face_dims=40)
+    preset = dataclasses.replace(preset, mapper=dataclasses.replace(
+        preset.mapper, mapper=dataclasses.replace(preset.mapper.mapper, pool=pool)))  # fmt: skip
+    with pytest.raises(DatasetError, match=r"needs photos of more than 40 training speakers, and .* has \d+; use a"):
+        train_mapper(preset, tiny_corpus, tmp_path / "runs", generator=tiny_generator, encoder=tiny_encoder_run,
+                     progress=False)  # fmt: skip

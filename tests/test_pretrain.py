@@ -97,3 +97,99 @@ def test_unconditional_pretraining_runs_resumes_exactly_and_needs_no_encoder(fac
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
     with pytest.raises(ConfigError, match="drop --encoder"):
         train_generator(preset, face_corpus, tmp_path / "x", encoder=run, progress=False)
+
+
+def _grown(preset: TrainingPreset, resolution: int) -> TrainingPreset:
+    """``preset`` at ``resolution`` px, widths unchanged (what growing by a block needs)."""
+    gan = preset.gan
+    gan = dataclasses.replace(
+        gan, generator=dataclasses.replace(gan.generator, img_resolution=resolution),
+        discriminator=dataclasses.replace(gan.discriminator, img_resolution=resolution),
+    )  # fmt: skip
+    return dataclasses.replace(preset, name="tiny-grown", gan=gan)
+
+
+def test_a_grown_generator_first_draws_the_smaller_ones_faces_upsampled():
+    from voice2face.models import build_discriminator, build_generator
+    from voice2face.models.ops import setup_filter, upsample2d
+    from voice2face.models.stylegan2 import RESAMPLE_FILTER
+    from voice2face.models.stylegan2.grow import grow_discriminator, grow_generator
+
+    small_preset = tiny_pretrain()
+    big_preset = _grown(small_preset, 64)
+    torch.manual_seed(0)
+    small_g = build_generator(small_preset.gan.generator).eval()
+    big_g = build_generator(big_preset.gan.generator).eval()
+    new = grow_generator(big_g, small_g)
+    assert new and all(name.startswith("synthesis.b64.") for name in new)
+    z = torch.randn(3, small_g.z_dim)
+    with torch.no_grad():
+        expected = upsample2d(small_g(z, None, noise_mode="const"), setup_filter(RESAMPLE_FILTER))
+        grown = big_g(z, None, noise_mode="const")
+    assert grown.shape == (3, 3, 64, 64) and torch.allclose(grown, expected, atol=1e-5)
+    # The top block still learns: its toRGB gets a gradient.
+    big_g.train()
+    big_g(z, None).square().mean().backward()
+    assert big_g.synthesis.b64.torgb.weight.grad.abs().sum() > 0
+    small_d = build_discriminator(small_preset.gan.discriminator)
+    big_d = build_discriminator(big_preset.gan.discriminator)
+    new_d = grow_discriminator(big_d, small_d)
+    assert new_d and all(name.startswith("b64.") for name in new_d)
+    assert torch.equal(big_d.b32.conv0.weight, small_d.b32.conv0.weight) and not hasattr(big_d.b32, "fromrgb")
+    wider = dataclasses.replace(big_preset.gan.generator, channel_base=256)
+    with pytest.raises(ValueError, match="changes nothing else"):
+        grow_generator(build_generator(wider), small_g)
+    with pytest.raises(ValueError, match="larger generator"):
+        grow_generator(build_generator(small_preset.gan.generator), small_g)
+
+
+def test_pretraining_grows_from_a_smaller_run_and_keeps_every_snapshots_generator(
+    face_corpus, tmp_path_factory, tmp_path
+):
+    from voice2face.storage import RunFolder
+
+    small = train_generator(tiny_pretrain(), face_corpus, tmp_path / "small", progress=False)
+    # One generator per snapshot, named by kimg (the tiny run's 16 and 32 images are both kimg 0).
+    assert [p.name for p in RunFolder(small).history_generators()] == ["generator000000.safetensors"]
+    faces64 = tmp_path_factory.mktemp("faces64") / "synthface"
+    assert main(["synth-faces", str(faces64), "--count", "16", "--resolution", "64", "--seed", "5", "-q"]) == 0
+    preset = _grown(tiny_pretrain(), 64)
+    preset = dataclasses.replace(preset, gan=dataclasses.replace(preset.gan, kimg=0.008, snapshot_kimg=0.008))
+    run = train_generator(preset, faces64, tmp_path / "big", generator=small, progress=False)
+    assert RunFolder(run).read_options().generator == str(small / "model")
+    grown = load_pretrained(run / "model", ("generator",)).modules["generator"].state_dict()
+    before = load_pretrained(small / "model", ("generator",)).modules["generator"].state_dict()
+    # Two steps of fine-tuning from the small run's weights: near them, far from a fresh network's.
+    name = "synthesis.b16.conv1.weight"
+    assert (grown[name] - before[name]).abs().max() < 0.1 * before[name].abs().max()
+    assert len(RunFolder(run).history_generators()) == 1
+    with pytest.raises(ConfigError, match="smaller generator"):
+        train_generator(preset, faces64, tmp_path / "x", generator=run, progress=False)
+    with pytest.raises(ConfigError, match="drop --generator"):
+        conditional = get_preset("synthvox-quick")
+        train_generator(conditional, faces64, tmp_path / "y", generator=small, progress=False)
+
+
+def test_during_the_discriminator_warm_up_only_the_discriminator_learns(face_corpus, tmp_path):
+    from voice2face.config import ModelConfig
+    from voice2face.data.manifest import load_manifest as load
+    from voice2face.training.data import face_tensors
+    from voice2face.training.trainers.gan import GANTrainer
+
+    preset = tiny_pretrain()
+    config = dataclasses.replace(preset.gan, d_warmup_kimg=0.008)  # two steps of 4 images
+    trainer = GANTrainer(config, ModelConfig(generator=config.generator, discriminator=config.discriminator), None,
+                         face_tensors(load(face_corpus), "train", progress=False))  # fmt: skip
+    # Parameters only: the mapping's w_avg tracks the mean w of the fakes D is shown (its weights unchanged).
+    g_before = {k: v.detach().clone() for k, v in trainer.G.named_parameters()}
+    ema_before = {k: v.clone() for k, v in trainer.G_ema.state_dict().items()}
+    d_before = {k: v.clone() for k, v in trainer.D.state_dict().items()}
+    for _ in range(2):
+        trainer.train_step()
+    assert all(torch.equal(v, dict(trainer.G.named_parameters())[k]) for k, v in g_before.items())
+    assert all(torch.equal(v, trainer.G_ema.state_dict()[k]) for k, v in ema_before.items())
+    assert any(not torch.equal(v, trainer.D.state_dict()[k]) for k, v in d_before.items())
+    trainer.train_step()  # the warm-up is over: G learns
+    assert any(not torch.equal(v, dict(trainer.G.named_parameters())[k]) for k, v in g_before.items())
+    with pytest.raises(ConfigError, match="d_warmup_kimg"):
+        dataclasses.replace(config, d_warmup_kimg=1.0)

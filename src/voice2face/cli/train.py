@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--generator",
         metavar="RUN_OR_MODEL_DIR",
-        help="the paper's route: the pretrained unconditional generator (e.g. a synthface-64 run)",
+        help="the paper's route: the pretrained unconditional generator (e.g. a synthface-64 run); pretraining "
+             "(e.g. --preset synthface-128): a smaller pretrained run to grow from, one block per doubling",
     )
     parser.add_argument("--steps", type=positive_int, help="the paper's route: override the voice→W+ stage's steps")
     parser.set_defaults(handler=run)
@@ -54,9 +55,15 @@ def run(args: argparse.Namespace) -> int:
     mapper_stage = stage_of(args.resume) == "mapper" if args.resume else get_preset(args.preset).mapper is not None
     if mapper_stage and args.kimg is not None:
         raise ConfigError("--kimg applies to generator training; the voice→W+ stage takes --steps.")
-    if not mapper_stage and (args.steps is not None or args.generator is not None):
-        raise ConfigError(f"--steps and --generator apply to the paper's route (e.g. --preset synthvox-wplus-64), "
+    if not mapper_stage and args.steps is not None:
+        raise ConfigError(f"--steps applies to the paper's route (e.g. --preset synthvox-pool-64), "
                           f"not to {'this run' if args.resume else repr(args.preset)}.")  # fmt: skip
+    if not mapper_stage and args.generator is not None:
+        if args.resume:
+            raise ConfigError("--generator starts a new run; a resumed run continues from its own snapshot: drop it.")
+        if get_preset(args.preset).gan.generator.c_dim != 0:
+            raise ConfigError(f"--generator applies to the paper's route (e.g. --preset synthvox-pool-64) and to "
+                              f"pretraining (e.g. --preset synthface-128), not to {args.preset!r}.")  # fmt: skip
     if args.dry_run:
         from voice2face.training.options import resolve_options
 
@@ -76,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
             )  # fmt: skip
         else:
             result = train_generator(
-                args.preset, args.data, args.out, encoder=args.encoder, kimg=args.kimg, seed=args.seed,
+                args.preset, args.data, args.out, encoder=args.encoder, generator=args.generator, kimg=args.kimg,
+                seed=args.seed,
                 resume=args.resume, cache_dir=args.cache, time_budget_s=budget, device=args.device,
             )  # fmt: skip
     model = RunFolder(result).model.path

@@ -230,13 +230,21 @@ class SelectionConfig:
         check(self.shortlist >= 0, f"selection shortlist must be >= 0 (0 = all candidates), got {self.shortlist}.")
 
 
+#: The label-free voice side's face embeddings (PoolConfig.embedding).
+POOL_EMBEDDINGS = ("pca", "identity")
+
+
 @dataclass(frozen=True)
 class PoolConfig:
     """The label-free voice side (voice2face.models.face_pool): the voice chooses among a pool of the
     frozen generator's own faces by a face embedding learnt without labels.
 
-    The face embedding is a PCA of the pool's renderings at ``face_size`` px (``face_dims``
-    components, each scaled to unit variance when ``whiten``): no labels, no network. The voice
+    The face embedding (``embedding``) works on faces at ``face_size`` px, with no trait label and no
+    network: ``pca``, a PCA of the pool's renderings (``face_dims`` components, each scaled to unit
+    variance when ``whiten``); or ``identity``, fitted on the training speakers' photos by who is in
+    them: a PCA, whitened by how much one person's photos differ among themselves, then the
+    ``face_dims`` directions along which people differ most (a linear discriminant of identity), so
+    that lighting, pose and background, which change between one person's photos, weigh little. The voice
     predicts the embedding of its speaker's faces (the mean over their photos); the prediction's
     ``rank`` main directions over the training speakers are where voices differ, each rescaled
     (calibrated) so that the predictions spread as far as the speakers' faces do. The pool is
@@ -253,13 +261,14 @@ class PoolConfig:
     ``keep_norm``: give the blend the blended codes' (weighted) mean distance from ``w_avg``; a
     plain average of codes lies nearer the average face than any of them (as truncation does), so
     it loses what made each face distinct. ``z_dim`` is the generator's (0 until the mapper stage
-    fills it in). ``sex_confidence`` 0.5 and ``keep_norm`` off are how models built before these
-    settings choose.
+    fills it in). ``sex_confidence`` 0.5, ``keep_norm`` off and ``embedding`` ``pca`` are how models
+    built before these settings choose.
     """
 
     face_size: int = 32
     face_dims: int = 32
     whiten: bool = True
+    embedding: str = "pca"
     rank: int = 4
     pool_size: int = 4096
     candidates: int = 64
@@ -277,6 +286,8 @@ class PoolConfig:
             1 <= self.face_dims <= 3 * self.face_size**2,
             f"pool face_dims must be 1–{3 * self.face_size**2}, got {self.face_dims}.",
         )
+        check(self.embedding in POOL_EMBEDDINGS,
+              f"pool embedding must be one of {', '.join(POOL_EMBEDDINGS)}, got {self.embedding!r}.")  # fmt: skip
         check(1 <= self.rank <= self.face_dims, f"pool rank must be 1–face_dims ({self.face_dims}), got {self.rank}.")
         check(self.pool_size >= 2, f"pool pool_size must be >= 2, got {self.pool_size}.")
         check(

@@ -95,6 +95,11 @@ class GANTrainingConfig:
     ``translation`` and ``cutout`` (see voice2face.training.augment); "" for none. It keeps D from
     memorising a small face corpus; the unconditional ``synthface-64`` pretraining uses it.
 
+    ``d_warmup_kimg``: for this many kimg at the start of a run only the discriminator trains (G and
+    its EMA stay as they are): a network grown by a block (``train --generator SMALLER``) has a new
+    discriminator block at the top that reads garbage at first, and the pretrained generator would
+    follow its random gradients and lose what it knew. 0 for runs from nothing.
+
     ``ops_impl``: how the StyleGAN2 networks compute while training: ``"fast"`` (channels_last,
     demodulation as a small matrix product, gains folded into weights; about 1.5× the images/s
     of a ``synthface-64`` training step on one CPU thread) or ``"plain"``, the official arithmetic
@@ -123,10 +128,12 @@ class GANTrainingConfig:
     report_every: int = 20
     snapshot_kimg: float = 50.0
     ops_impl: str = DEFAULT_OPS_IMPL
+    d_warmup_kimg: float = 0.0
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 2, f"GAN batch_size must be >= 2, got {self.batch_size}.")
         check(self.kimg > 0, f"kimg must be positive, got {self.kimg}.")
+        check(0 <= self.d_warmup_kimg < self.kimg, f"d_warmup_kimg must be in [0, kimg), got {self.d_warmup_kimg}.")
         check(
             0 < self.g_lr <= 1 and 0 < self.d_lr <= 1,
             f"learning rates must be in (0, 1], got {self.g_lr}, {self.d_lr}.",
@@ -245,6 +252,7 @@ PRESET_NAMES = (
     "stylegan2",
     "synthvox-quick",
     "synthface-64",
+    "synthface-128",
     "synthvox-wplus-64",
     "synthvox-wplus-edit-64",
     "synthvox-pool-64",

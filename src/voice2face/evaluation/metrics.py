@@ -112,6 +112,16 @@ def distinct_faces(faces: torch.Tensor) -> int:
     return len({bytes(face.numpy().tobytes()) for face in faces})
 
 
+def shared_across_speakers(faces: torch.Tensor, face_ids: list[str]) -> int:
+    """How many of ``faces`` are pixel-identical to a face of another speaker (``face_ids``): a
+    portrait that does not move with the voice. Two recordings of one speaker may share a face."""
+    speakers: dict[bytes, set[str]] = {}
+    keys = [bytes(face.numpy().tobytes()) for face in faces]
+    for key, speaker in zip(keys, face_ids, strict=True):
+        speakers.setdefault(key, set()).add(speaker)
+    return sum(len(speakers[key]) > 1 for key in keys)
+
+
 @evaluation_metric(
     "realism",
     labels=(
@@ -119,6 +129,7 @@ def distinct_faces(faces: torch.Tensor) -> int:
         ("c2st_std", "two-sample accuracy, fold spread"),
         ("faces_compared", "faces in the two-sample test (equal for every row)"),
         ("distinct_faces", "distinct faces in the row"),
+        ("shared_across_speakers", "faces identical to another speaker's"),
         ("faces", "faces in the row"),
         ("sharpness_ratio", "sharpness / real"),
         ("fd_traits", "Fréchet distance (trait features)"),
@@ -135,6 +146,7 @@ def realism(ctx: EvalContext) -> dict[str, Any]:
     compared, _ = ctx.two_sample_faces
     results = dict(classifier_two_sample_test(ctx.pool, compared, ctx.config.c2st))
     results.update(faces_compared=int(compared.shape[0]), distinct_faces=distinct_faces(ctx.faces),
+                   shared_across_speakers=shared_across_speakers(ctx.faces, ctx.face_ids),
                    faces=int(ctx.faces.shape[0]))  # fmt: skip
     results["sharpness_ratio"] = sharpness_ratio(ctx.faces, ctx.pool)
     network = trait_net(ctx)

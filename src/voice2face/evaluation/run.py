@@ -338,6 +338,76 @@ def evaluate_model(
     return summary
 
 
+#: What :func:`evaluate_samples` can measure: metrics that need no voice and no person behind a face.
+SAMPLE_METRICS = ("realism",)
+
+
+def evaluate_samples(
+    generator: torch.nn.Module,
+    data_dir: str | Path,
+    *,
+    count: int = 1000,
+    config: EvaluationConfig = EvaluationConfig(metrics=SAMPLE_METRICS, references=("real", "blurred_real_1.2")),
+    cache_dir: str | Path | None = None,
+    device: str = "auto",
+    shipped_instruments: bool = True,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """An unconditional generator's own samples scored like a model row, beside reference rows:
+    ``{row: {metric: results}}`` with ``"samples"`` first. ``count`` samples (latents from the config's
+    seed, noise 'const', ψ 1); the two-sample tests use as many as the ``real`` row has (equal sizes),
+    sharpness and the trait Fréchet distance all of them. Samples larger than the dataset's faces are
+    area-downsampled to them (the instruments read the dataset's resolution). The instruments are
+    the evaluation's (same cache, same keys), so a pretraining curve reads on the same scale as
+    ``voice2face evaluate``'s realism rows."""
+    import torch.nn.functional as F
+
+    from voice2face.evaluation.context import EvalContext, Instruments
+    from voice2face.evaluation.registry import check_metric_names, run_metric
+    from voice2face.evaluation.rows import pool_records, reference_row, split_halves
+    from voice2face.utils.images import float_to_uint8
+
+    check_metric_names(config.metrics)
+    unsupported = [name for name in config.metrics if name not in SAMPLE_METRICS]
+    if unsupported:
+        raise DatasetError(f"generator samples come from no voice; measure {', '.join(SAMPLE_METRICS)} only, not "
+                           f"{', '.join(unsupported)}.")  # fmt: skip
+    if getattr(generator, "c_dim", 0):
+        raise CheckpointError("evaluate_samples scores an unconditional generator (c_dim 0); use evaluate_model.")
+    manifest = load_manifest(data_dir)
+    split, resolution = config.split, manifest.face_resolution
+    if generator.img_resolution < resolution:
+        raise DatasetError(f"the generator makes {generator.img_resolution} px faces, fewer than {manifest.path}'s "
+                           f"{resolution} px; evaluate on a dataset of at most its resolution.")  # fmt: skip
+    run_device = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                              "cpu" if device == "auto" else device)  # fmt: skip
+    cache = Path(cache_dir) if cache_dir is not None else manifest.root / CACHE_FOLDER
+    if shipped_instruments:
+        _take_shipped_instruments(cache)
+    images = generate_model_faces(generator.to(run_device).eval(), None, seed=config.seed, samples_per_condition=count,
+                                  noise_mode="const", batch_size=config.batch_size, device=run_device)  # fmt: skip
+    if images.shape[-1] != resolution:
+        images = F.interpolate(images, size=(resolution, resolution), mode="area")
+    samples = float_to_uint8(images)  # [count, 3, R, R]
+    row_records, gallery_records = split_halves(manifest, split)
+    real_row, gallery = read_faces(manifest, row_records), read_faces(manifest, gallery_records)
+    pooled = pool_records(manifest, config.realism_pool, config.seed)
+    pool, instruments = read_faces(manifest, pooled), Instruments()
+    rows: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in ("samples", *config.references):
+        faces, ids = (samples, [""] * count) if row == "samples" else reference_row(
+            row, manifest, split, real_row, [r.identity for r in row_records],
+            per_identity=config.oracle_per_identity, seed=config.seed,
+        )  # fmt: skip
+        ctx = EvalContext(
+            manifest=manifest, config=config, cache=cache, data_key=f"{manifest.name}-{manifest_hash(manifest)}",
+            row=row, faces=faces, face_ids=ids, gallery=gallery, gallery_ids=[r.identity for r in gallery_records],
+            pool=pool, instruments=instruments, pool_ids=[r.identity for r in pooled],
+            two_sample_size=int(real_row.shape[0]),
+        )  # fmt: skip
+        rows[row] = {name: run_metric(name, ctx) for name in config.metrics}
+    return rows
+
+
 #: The row a voice-revealed trait score calls 0 (a random person of the speaker's sex) and 1 (the
 #: posterior's best guess of the face: the ceiling of a trait read-out).
 TRAIT_SCORE_ANCHORS = ("oracle_sex", "oracle_voice_mode")

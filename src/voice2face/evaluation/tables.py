@@ -103,7 +103,16 @@ def ceiling_lines(summary: dict[str, Any]) -> list[str]:
 
 #: The compact JSON's groups: ``--json`` keeps these keys of each metric's results.
 JSON_GROUPS = {
-    "realism": ("c2st", "c2st_std", "faces_compared", "distinct_faces", "faces", "sharpness_ratio", "fd_traits"),
+    "realism": (
+        "c2st",
+        "c2st_std",
+        "faces_compared",
+        "distinct_faces",
+        "shared_across_speakers",
+        "faces",
+        "sharpness_ratio",
+        "fd_traits",
+    ),
     "traits": None,  # every trait, voice_traits_mean and voice_trait_score
     "descriptors": None,  # the same, by the other instrument family, and its two-sample test
     "identity": ("match_1v2", "match_1v2_same_sex", "recall@1", "recall@5", "recall@10", "cosine_speaker"),
@@ -164,7 +173,13 @@ def verdict(summary: dict[str, Any]) -> str:
         parts.append(realism)
     faces, distinct = _get(summary, "model", "realism", "faces"), _get(summary, "model", "realism", "distinct_faces")
     if faces and distinct is not None and distinct < faces:
-        parts.append(f"{distinct} of the {faces} portraits are distinct.")
+        shared = _get(summary, "model", "realism", "shared_across_speakers")
+        where = ""
+        if shared == 0:
+            where = " (the same face only for recordings of one speaker)"
+        elif shared:
+            where = f" ({shared} are identical to another speaker's)"
+        parts.append(f"{distinct} of the {faces} portraits are distinct{where}.")
     sex = _get(summary, "model", "traits", "sex")
     if sex is not None:
         real_sex = _get(summary, "real", "traits", "sex")

@@ -97,7 +97,7 @@ def _training_section(
 
 {stage1}
 - Face generator, pretrained without voices (`train --preset {pretrain_preset}`): an unconditional StyleGAN2
-  on {options.get("face_count", "?")} unpaired synthvox faces (`voice2face synth-faces`, seed {face_seed}: other people
+  on {options.get("face_count") or "an unrecorded number of"} unpaired synthvox faces (`voice2face synth-faces`, seed {face_seed}: other people
   than any voice corpus), batch {gan.get("batch_size")}, Adam lr {gan.get("g_lr")}, R1 γ {gan.get("r1_gamma")},
   DiffAugment `{gan.get("augment")}`, EMA half-life {gan.get("ema_kimg")} kimg; shipped at **{kimg} kimg**.
 {_voice_side_text(options, mapper_preset)}
@@ -147,6 +147,17 @@ def _selection(options: dict) -> dict | None:
     return options["mapper"]["config"]["mapper"].get("selection")
 
 
+def _pool_embedding_text(pool: dict) -> str:
+    """How the label-free voice side's face embedding was fitted, in the card's words."""
+    if pool.get("embedding", "pca") == "identity":
+        return (f"an identity embedding at {pool['face_size']} px fitted on the training photos by who is in them "
+                f"(a linear discriminant: the {pool['face_dims']} directions along which people differ most, in "
+                "units of how far one person's photos spread; no trait label, no network)")  # fmt: skip
+    whitened = ", whitened" if pool["whiten"] else ""
+    return (f"a PCA of those renderings at {pool['face_size']} px ({pool['face_dims']} components{whitened}; "
+            "no labels, no network)")  # fmt: skip
+
+
 def _voice_side_text(options: dict, mapper_preset: str) -> str:
     """The card's paragraph on how the voice side was trained (selection or regression mode)."""
     mapper = options["mapper"]["config"]
@@ -158,8 +169,7 @@ def _voice_side_text(options: dict, mapper_preset: str) -> str:
     if options["mapper"]["config"]["mapper"].get("family") == "pool" and pool:
         return f"""- Voice side (`train --preset {mapper_preset}`, label-free): the generator stays frozen; training
   reads identity ids, recordings, photos and each person's sex, nothing else. A pool of {pool["pool_size"]} of the
-  generator's faces is rendered and embedded by a PCA of those renderings at {pool["face_size"]} px
-  ({pool["face_dims"]} components{", whitened" if pool["whiten"] else ""}; no labels, no network). The encoder above
+  generator's faces is rendered and embedded by {_pool_embedding_text(pool)}. The encoder above
   (fine-tuned at lr {mapper["encoder_lr"]}) and a linear head (Adam lr {mapper["lr"]}) learn to predict, from random
   voice crops, the mean embedding of each speaker's photos, and the speaker's sex (weight
   {mapper["attribute_weight"]}); {mapper["steps"]} steps of batch {mapper["batch_size"]}. The pool's sex is read by a

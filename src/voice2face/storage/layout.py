@@ -16,6 +16,8 @@ A run folder (:class:`~voice2face.storage.RunFolder`), ``runs/00003-<description
     model/                           the latest snapshot: a model folder
     DONE                             written once a run has finished the length it was asked for
     reals.png, fakesNNNNNN.png       stage-2 grids: real faces, then generated ones per snapshot (kimg)
+    history/generatorNNNNNN.safetensors  a pretraining run's EMA generator at every snapshot (kimg; the
+                                     realism-against-kimg curve reads them with model/config.json)
     portraitsNNNNNN.png              voice→W+ grids per snapshot (step)
     projection.png                   training faces beside their projected codes
     projector.safetensors            the projector the run used (the mapper's regression mode)
@@ -93,6 +95,15 @@ PROJECTION_GRID = "projection.png"
 #: Glob of a stage-2 run's snapshot grids and of its evaluation grids.
 FAKES_GRIDS = "fakes*.png"
 EVALUATION_GRIDS = "eval-*-fakes.png"
+
+
+HISTORY_DIR = "history"
+HISTORY_GENERATORS = "generator*.safetensors"
+
+
+def history_generator_name(images_seen: int) -> str:
+    """A pretraining snapshot's EMA generator in ``history/``: ``generatorNNNNNN.safetensors`` (kimg)."""
+    return f"generator{images_seen // 1000:06d}{WEIGHTS_SUFFIX}"
 
 
 def fakes_grid_name(images_seen: int) -> str:

@@ -196,6 +196,14 @@ class RunFolder:
         """A voice→W+ snapshot's grid, ``portraitsNNNNNN.png``."""
         return self.path / layout.portraits_grid_name(step)
 
+    def history_generator(self, images_seen: int) -> Path:
+        """A pretraining snapshot's EMA generator, ``history/generatorNNNNNN.safetensors`` (kimg)."""
+        return self.path / layout.HISTORY_DIR / layout.history_generator_name(images_seen)
+
+    def history_generators(self) -> list[Path]:
+        """Every kept pretraining snapshot's generator, oldest first."""
+        return sorted((self.path / layout.HISTORY_DIR).glob(layout.HISTORY_GENERATORS))
+
     def evaluation_grid(self, split: str) -> Path:
         """The grid of the latest evaluation on ``split``, ``eval-<split>-fakes.png``."""
         return self.path / layout.evaluation_grid_name(split)

@@ -118,7 +118,8 @@ def pool_trainer(
     progress: bool,
 ) -> PoolTrainer:
     """The label-free voice side's trainer: the pool rendered and its face embedding fitted (a PCA of
-    the generator's own faces), each speaker's target (the mean embedding of their photos), and, when
+    the generator's own faces, or an identity embedding of the training photos), each speaker's target
+    (the mean embedding of their photos), and, when
     the preset asks for it and the manifest records it, each speaker's sex. Reads nothing else."""
     from voice2face.models.registry import build_mapper
     from voice2face.utils.images import uint8_to_float
@@ -131,11 +132,18 @@ def pool_trainer(
     faces, speaker = speaker_faces(manifest, "train", train.speaker_names, progress=False)  # uint8 [N, 3, R, R]
     sex = identity_sex(manifest.identities, train.speaker_names) if mapper_config.pool.sex else None
     known = sex is not None and bool(torch.isfinite(sex).any()) and len(set(sex[torch.isfinite(sex)].tolist())) == 2
+    pool = mapper_config.pool
+    if pool.embedding == "identity" and len(train.speaker_names) <= pool.face_dims:
+        raise DatasetError(
+            f"the identity face embedding ({pool.face_dims} directions) needs photos of more than {pool.face_dims} "
+            f"training speakers, and {manifest.path} has {len(train.speaker_names)}; use a larger corpus."
+        )
+    photos = uint8_to_float(faces)
     with torch.no_grad():
-        kept = mapper.fit_pool(G, sex_faces=(uint8_to_float(faces), sex[speaker]) if known else None)
-        targets = speaker_means(mapper.face_embedding(uint8_to_float(faces)), speaker.numpy(), len(train.speaker_names))
-    log.info("voice side: a pool of %d faces; their face embedding (%d components) keeps %.0f%% of their variance%s",
-             mapper_config.pool.pool_size, mapper_config.pool.face_dims, 100 * kept,
+        kept = mapper.fit_pool(G, sex_faces=(photos, sex[speaker]) if known else None, identity_faces=(photos, speaker))
+        targets = speaker_means(mapper.face_embedding(photos), speaker.numpy(), len(train.speaker_names))
+    log.info("voice side: a pool of %d faces; the %s face embedding (%d components) keeps %.0f%% of the variance%s",
+             mapper_config.pool.pool_size, mapper_config.pool.embedding, mapper_config.pool.face_dims, 100 * kept,
              "; sex from the manifest" if known else "; no sex labels")  # fmt: skip
     held = None
     if validation is not None:

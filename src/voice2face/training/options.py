@@ -40,8 +40,9 @@ def resolve_options(
     With ``resume``, the run's own options (``preset``, ``data_dir``, ``seed`` and the model folders
     are the run's; ``kimg`` may lengthen a generator run); else ``preset``'s stage config with the
     overrides: ``steps`` (encoder, mapper), ``kimg`` (gan), and the model folders the stage starts
-    from (``encoder`` for gan and mapper, ``generator`` for mapper; a gan's is not checked, as a dry
-    run may name an encoder still to be trained)."""
+    from (``encoder`` for gan and mapper, a gan's not checked, as a dry run may name an encoder still
+    to be trained; ``generator``: for mapper the frozen pretrained generator, for gan the smaller
+    pretrained one that a pretraining run grows from)."""
     if stage not in STAGES:
         raise ConfigError(f"no training stage {stage!r}; choose one of {', '.join(STAGES)}.")
     resume_dir = Path(resume) if resume is not None else None
@@ -59,15 +60,16 @@ def resolve_options(
         if length[1] is not None:
             config = dataclasses.replace(config, **{length[0]: length[1]})
         name = chosen.name
-        if stage == "mapper":
+        if stage in ("mapper", "gan"):
             generator = None if generator is None else _model_folder(Path(generator), "--generator")
+        if stage == "mapper":
             encoder = None if encoder is None else _model_folder(Path(encoder), "--encoder")
     if stage == "gan":
         encoder = None if encoder is None else resolve(Path(encoder), check=False).path
     return RunOptions(
         stage=stage, preset=name, data=_optional_str(data_dir), seed=seed,
         encoder=_optional_str(encoder) if stage != "encoder" else None,
-        generator=_optional_str(generator) if stage == "mapper" else None,
+        generator=_optional_str(generator) if stage != "encoder" else None,
         config=to_dict(config), voice2face_version=__version__,
     )  # fmt: skip
 

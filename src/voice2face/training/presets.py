@@ -114,6 +114,31 @@ def _synthface() -> TrainingPreset:
     )
 
 
+def _synthface_128() -> TrainingPreset:
+    # synthface-64 grown by one block (issue 31): `train --preset synthface-128 --data FACES_128
+    # --generator SYNTHFACE_64_RUN` starts from the 64 px run (its top block's toRGB at zero, so the first
+    # images are its own, upsampled; models.stylegan2.grow), or from nothing without --generator. Same
+    # widths (the new 128 px block has channel_base/128 = 8 feature maps: growing keeps every smaller
+    # block's shape), R1 γ by the same rule at 128 px, the rest as synthface-64. The first 4 kimg train
+    # D alone (d_warmup_kimg): its new top block reads noise at first, and in a first try without the
+    # warm-up the grown generator lost its beards and glasses within 5 kimg, following those gradients.
+    small = _synthface().gan
+    gan = dataclasses.replace(
+        small,
+        generator=dataclasses.replace(small.generator, img_resolution=128),
+        discriminator=dataclasses.replace(small.discriminator, img_resolution=128),
+        r1_gamma=0.0002 * 128**2 / small.batch_size,
+        kimg=200,
+        d_warmup_kimg=4.0,
+    )
+    return TrainingPreset(
+        "synthface-128",
+        "unconditional StyleGAN2 at 128 px on unpaired synthvox faces, grown from synthface-64 (--generator)",
+        EncoderTrainingConfig(),
+        gan,
+    )
+
+
 def _wplus_edit() -> TrainingPreset:
     # The paper's route, step 4, as a regression to projected codes, sized for 2 CPU cores: the
     # synthface-64 generator (pretrained with this preset's `gan` settings, `train --preset
@@ -162,13 +187,19 @@ def _wplus() -> TrainingPreset:
 #: How the label-free voice side chooses (session 15, on the voice corpus's validation voices, by the
 #: model's own pool sex read-out: portraits of the voice's sex 0.984 → 0.995): only candidates that
 #: read as the voice's sex with probability ≥ 0.9, and blends that keep their codes' distance from w_avg.
-_POOL_CHOICE = PoolConfig(sex_confidence=0.9, keep_norm=True)
+#: Session 16: the face embedding is the identity one (16 directions; FaceEmbedding.fit_identity), and
+#: the voice chooses among 256 candidates, judged on the same validation voices by the model's own
+#: identity guide (each portrait against its speaker's and the other same-sex speakers' mean photo in that
+#: embedding; no instrument, no trait label): the PCA bundle 0.542; the identity embedding with a head
+#: refitted on the frozen encoder, 64 candidates 0.552, 256 candidates 0.565 (rank 8: 0.566).
+_POOL_CHOICE = PoolConfig(sex_confidence=0.9, keep_norm=True, embedding="identity", face_dims=16, candidates=256)
 
 
 def _pool() -> TrainingPreset:
     # The label-free voice side: it reads identity ids, recordings and photos paired by identity, and
     # each person's sex where the data records it (VoxCeleb does), nothing else. The frozen
-    # synthface-64 generator renders a pool of its own faces; a PCA of them is the face embedding; the
+    # synthface-64 generator renders a pool of its own faces; the face embedding is a linear discriminant
+    # of identity on the training photos (where people differ, not where one person's photos do); the
     # synthvox-quick encoder (a speaker classifier) is fine-tuned to predict the embedding of each
     # speaker's photos (and their sex, attribute_weight); a portrait blends the pool faces nearest the
     # voice among those z offers (voice2face.models.face_pool). Nothing renders while training.
@@ -192,8 +223,8 @@ def _pool() -> TrainingPreset:
     )  # fmt: skip
     return TrainingPreset(
         "synthvox-pool-64",
-        "the label-free voice side: the voice chooses among the frozen synthface-64 generator's faces by a PCA face "
-        "embedding (reads ids, recordings, photos and, where recorded, sex)",
+        "the label-free voice side: the voice chooses among the frozen synthface-64 generator's faces by an identity "
+        "face embedding (reads ids, recordings, photos and, where recorded, sex)",
         encoder,
         _synthface().gan,
         mapper,
@@ -223,7 +254,7 @@ def _highres(resolution: int) -> TrainingPreset:
     )  # fmt: skip
     mapper = MapperTrainingConfig(
         mapper=MapperConfig(family="pool", embedding_dim=512, num_ws=generator.num_ws, w_dim=512,
-                            pool=dataclasses.replace(_POOL_CHOICE, face_size=64, face_dims=64, pool_size=8192)),
+                            pool=dataclasses.replace(_POOL_CHOICE, face_size=64, pool_size=8192)),
         crops=CropConfig(), batch_size=64, steps=4000, lr=1e-3, encoder_lr=1e-4, attribute_weight=1.0,
         validate_every=200, snapshot_every=1000,
     )  # fmt: skip
@@ -257,6 +288,7 @@ PRESETS: dict[str, TrainingPreset] = {
         _official_stylegan2(),
         _quick(),
         _synthface(),
+        _synthface_128(),
         _wplus(),
         _wplus_edit(),
         _pool(),

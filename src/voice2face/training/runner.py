@@ -61,6 +61,7 @@ def train_generator(
     out_dir: str | Path | None = None,
     *,
     encoder: str | Path | None = None,
+    generator: str | Path | None = None,
     kimg: float | None = None,
     seed: int = 0,
     resume: str | Path | None = None,
@@ -72,10 +73,14 @@ def train_generator(
 ) -> Path:
     """Stage 2 with the frozen encoder of ``encoder`` (a run folder or a model folder); or, for a
     preset whose generator is unconditional (``c_dim`` 0, e.g. ``synthface-64``), pretraining on the
-    split's faces alone, without an encoder. Returns the run folder."""
+    split's faces alone, without an encoder, from nothing or grown from the smaller pretrained
+    ``generator`` (e.g. synthface-64 → synthface-128). Returns the run folder."""
     called = time.monotonic()
-    options = resolve_options("gan", preset, data_dir, encoder=encoder, kimg=kimg, seed=seed, resume=resume)
+    options = resolve_options("gan", preset, data_dir, encoder=encoder, generator=generator, kimg=kimg, seed=seed,
+                              resume=resume)  # fmt: skip
     unconditional = options.training_config().generator.c_dim == 0
+    if options.generator is not None and not unconditional:
+        raise ConfigError(f"preset {options.preset!r} trains a conditional generator from nothing; drop --generator.")
     if options.encoder is None and not unconditional:
         raise ConfigError("stage 2 needs a trained voice encoder: pass --encoder RUN_OR_MODEL_DIR from train-encoder.")
     if options.encoder is not None and unconditional:
@@ -188,8 +193,11 @@ class GeneratorStage(Stage):
     def build(self, run: RunFolder, context: DistributedContext):
         from voice2face.training.trainers.gan import GANTrainer
 
-        return GANTrainer(self.config, self.model_config, self.voice_encoder, self.data, seed=self.options.seed,
-                          context=context)  # fmt: skip
+        trainer = GANTrainer(self.config, self.model_config, self.voice_encoder, self.data, seed=self.options.seed,
+                             context=context)  # fmt: skip
+        if self.options.generator is not None and not run.model.exists:  # a resumed run loads its own snapshot
+            trainer.grow_from(self.options.generator)
+        return trainer
 
     def start(self, run: RunFolder, trainer) -> None:
         from voice2face.training.grids import write_generator_grid
@@ -199,7 +207,22 @@ class GeneratorStage(Stage):
     def on_snapshot(self, run: RunFolder) -> Callable:
         from voice2face.training.grids import write_generator_grid
 
-        return lambda trainer: write_generator_grid(trainer, run.fakes_grid(trainer.images_seen))
+        def snapshot(trainer) -> None:
+            write_generator_grid(trainer, run.fakes_grid(trainer.images_seen))
+            if self.voice_encoder is None:  # pretraining: keep each snapshot's generator for the realism curve
+                keep_generator(trainer.G_ema, run.history_generator(trainer.images_seen))
+
+        return snapshot
+
+
+def keep_generator(generator, path: Path) -> None:
+    """Write ``generator``'s weights (safetensors) to ``path`` atomically: a pretraining snapshot kept
+    in the run's ``history/``, read later with the run's ``model/config.json``."""
+    from voice2face.storage.checkpoint import state_dict_to_bytes
+    from voice2face.utils.files import atomic_write_bytes
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, state_dict_to_bytes(generator.state_dict()))
 
 
 class MapperStage(Stage):

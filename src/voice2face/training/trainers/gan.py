@@ -183,16 +183,18 @@ class GANTrainer:
         """One iteration of every due phase; returns the phases' scalars."""
         real, c, identity, c_other = self.next_batch()
         stats: dict[str, float] = {}
-        self.G.requires_grad_(True)
-        self.D.requires_grad_(False)
         batch = real.shape[0]
-        result = self.loss.g_main(c, identity, batch)
-        phase_step(result.loss, self.G, self.opt_G, self.context)
-        stats.update(result.stats)
-        if self.pl.fires(self.step):
-            result = self.loss.g_path_length(c, gain=self.pl.interval, batch=batch)
+        generator_trains = self.images_seen >= self.config.d_warmup_kimg * 1000
+        if generator_trains:
+            self.G.requires_grad_(True)
+            self.D.requires_grad_(False)
+            result = self.loss.g_main(c, identity, batch)
             phase_step(result.loss, self.G, self.opt_G, self.context)
             stats.update(result.stats)
+            if self.pl.fires(self.step):
+                result = self.loss.g_path_length(c, gain=self.pl.interval, batch=batch)
+                phase_step(result.loss, self.G, self.opt_G, self.context)
+                stats.update(result.stats)
         self.G.requires_grad_(False)
         self.D.requires_grad_(True)
         result = self.loss.d_main(real, c, identity, c_other)
@@ -205,8 +207,9 @@ class GANTrainer:
         self.D.requires_grad_(False)
         average_buffers(self.G, self.context)
         self.images_seen += self.global_batch
-        beta = ema_beta(self.global_batch, self.images_seen, self.config.ema_kimg, self.config.ema_rampup)
-        update_ema(self.G_ema, self.G, beta)
+        if generator_trains:
+            beta = ema_beta(self.global_batch, self.images_seen, self.config.ema_kimg, self.config.ema_rampup)
+            update_ema(self.G_ema, self.G, beta)
         self.step += 1
         return stats
 
@@ -215,6 +218,40 @@ class GANTrainer:
         return {}
 
     # ------------------------------------------------------------------ snapshots
+
+    def grow_from(self, model_dir: str | Path) -> None:
+        """Start from a smaller pretrained unconditional model (``model_dir``, e.g. a synthface-64 run's
+        model/), grown to this run's resolution (:mod:`voice2face.models.stylegan2.grow`): G and its EMA
+        both start from the saved (EMA) generator, D from the saved discriminator when there is one.
+        Optimisers start fresh. Called on a new run only; a resumed run loads its own snapshot."""
+        from voice2face.models.stylegan2.grow import grow_discriminator, grow_generator
+
+        folder = ModelFolder(model_dir)
+        config = folder.config()
+        small_g, small_d = config.generator, config.discriminator
+        wanted = self.model_config.generator
+        if small_g is None or small_g.c_dim != 0 or self.conditional:
+            raise ConfigError(
+                f"{model_dir} must hold an unconditional generator to grow, and this run must pretrain one."
+            )
+        if small_g.img_resolution >= wanted.img_resolution:
+            raise ConfigError(
+                f"{model_dir} makes {small_g.img_resolution} px faces; growing starts from a smaller generator than "
+                f"this run's {wanted.img_resolution} px."
+            )
+        with_d = small_d is not None and folder.weight_path("discriminator").is_file()
+        components = ("generator", "discriminator") if with_d else ("generator",)
+        loaded = folder.load(components, device=self.context.device)
+        try:
+            new = grow_generator(self.G, loaded.modules["generator"])
+            grow_generator(self.G_ema, loaded.modules["generator"])
+            if "discriminator" in loaded.modules:
+                new += grow_discriminator(self.D, loaded.modules["discriminator"])
+        except ValueError as exc:
+            raise ConfigError(f"{model_dir} cannot grow into this preset's networks: {exc}.") from None
+        fresh_d = "" if "discriminator" in loaded.modules else "; D starts fresh"
+        log.info("grown from %s (%d px → %d px): %d new tensors%s", model_dir, small_g.img_resolution,
+                 wanted.img_resolution, len(new), fresh_d)  # fmt: skip
 
     def trainer_state(self) -> dict:
         """Everything besides the saved networks that an exact resume needs."""

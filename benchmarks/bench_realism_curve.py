@@ -1,0 +1,117 @@
+"""Realism against kimg for a pretraining run (issue 31): every generator a `train --preset synthface-*`
+run kept in ``RUN/history/`` (one per snapshot), scored by the evaluation's own realism instruments on
+a synthvox corpus beside the ``real`` and ``blurred_real_1.2`` rows (voice2face.evaluation.run.evaluate_samples):
+
+- ``c2st``: the two-sample accuracy, at equal sizes (as many samples as the real row has faces);
+- ``fd_traits``: the Fréchet distance in the trait read-out's features;
+- ``sharpness_ratio``: Laplacian sharpness against real training faces;
+
+and its fakes grid (``RUN/fakesNNNNNN.png``). One JSON line per snapshot, then a summary line with
+the reference rows and s/kimg from the run's stats; with ``--plot PNG``, the three curves in one figure.
+No peer library measures this; the reference rows are the comparison.
+
+    python benchmarks/bench_realism_curve.py RUN [RUN ...] --data /work/data/synthvox-200 [--count 1000]
+        [--every 1] [--cache DIR] [--plot benchmarks/figures/realism-curve.png] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from voice2face.models import build_generator
+from voice2face.storage import ModelFolder, RunFolder
+from voice2face.storage.checkpoint import bytes_to_state_dict, load_state_into
+
+from timing import machine
+
+FIGURES = ("c2st", "fd_traits", "sharpness_ratio")
+
+
+def history(run: Path) -> list[tuple[float, Path]]:
+    """(kimg, weights) of every kept snapshot, oldest first."""
+    return [(int(path.stem.removeprefix("generator")), path) for path in RunFolder(run).history_generators()]
+
+
+def seconds_per_kimg(run: Path) -> float | None:
+    """Wall seconds per kimg over the run's stats (snapshots and grids included)."""
+    stats = [json.loads(line) for line in RunFolder(run).stats_path.read_text().splitlines() if line.strip()]
+    timed = [s for s in stats if "time" in s and "kimg" in s]
+    if len(timed) < 2 or timed[-1]["kimg"] <= timed[0]["kimg"]:
+        return None
+    return round((timed[-1]["time"] - timed[0]["time"]) / (timed[-1]["kimg"] - timed[0]["kimg"]), 1)
+
+
+def main() -> int:
+    from voice2face.evaluation.run import evaluate_samples
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--every", type=int, default=1, help="score every N-th kept snapshot (the last always)")
+    parser.add_argument("--cache", type=Path)
+    parser.add_argument("--plot", type=Path)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    curves, references = {}, None
+    for run in args.runs:
+        config = ModelFolder(RunFolder(run).model.path).config()
+        kept = history(run)
+        if not kept:
+            raise SystemExit(f"{run} keeps no snapshot generators in history/; it predates them or is not pretraining")
+        chosen = [item for k, item in enumerate(kept) if k % args.every == 0 or k == len(kept) - 1]
+        points = []
+        for kimg, path in chosen:
+            generator = build_generator(config.generator)
+            load_state_into(generator, bytes_to_state_dict(path.read_bytes(), path), path)
+            began = time.perf_counter()
+            rows = evaluate_samples(generator, args.data, count=args.count, cache_dir=args.cache)
+            realism = rows["samples"]["realism"]
+            point = {"run": str(run), "kimg": kimg, **{name: round(float(realism[name]), 4) for name in FIGURES},
+                     "grid": str(RunFolder(run).fakes_grid(kimg * 1000)),
+                     "seconds": round(time.perf_counter() - began, 1)}  # fmt: skip
+            print(json.dumps(point), flush=True)
+            points.append(point)
+            references = {row: {name: round(float(values["realism"][name]), 4) for name in FIGURES}
+                          for row, values in rows.items() if row != "samples"}  # fmt: skip
+        curves[str(run)] = {
+            "points": points,
+            "s_per_kimg": seconds_per_kimg(run),
+            "resolution": config.generator.img_resolution,
+        }
+    summary = {"benchmark": "realism_curve", "data": str(args.data), "count": args.count, "references": references,
+               "runs": {run: {k: v for k, v in c.items() if k != "points"} for run, c in curves.items()},
+               "machine": machine(), "load": list(os.getloadavg())}  # fmt: skip
+    print(json.dumps(summary), flush=True)
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+        for ax, name in zip(axes, FIGURES, strict=True):
+            for run, curve in curves.items():
+                ax.plot([p["kimg"] for p in curve["points"]], [p[name] for p in curve["points"]], marker="o",
+                        label=f"{Path(run).name} ({curve['resolution']} px)")  # fmt: skip
+            for row, style in (("real", ":"), ("blurred_real_1.2", "--")):
+                if references and row in references:
+                    ax.axhline(references[row][name], color="grey", linestyle=style, label=row)
+            ax.set_title(name)
+            ax.set_xlabel("kimg")
+        axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.plot, dpi=110)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
