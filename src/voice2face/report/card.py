@@ -85,6 +85,7 @@ def _training_section(
     if options["route"] == "wplus":
         pre, mapper = options["pretraining"], options["mapper"]["config"]
         face_seed = FACE_CORPUS_SEED  # the unpaired face corpus's (synth-faces' default): other people
+        face_count = options.get("face_count") or "an unrecorded number of"  # None: its corpus was not at hand
         gan = pre.get("config", {})
         kimg = summary.get("pretrain_kimg")
         if seconds.get("generator") is not None:
@@ -97,7 +98,7 @@ def _training_section(
 
 {stage1}
 - Face generator, pretrained without voices (`train --preset {pretrain_preset}`): an unconditional StyleGAN2
-  on {options.get("face_count") or "an unrecorded number of"} unpaired synthvox faces (`voice2face synth-faces`, seed {face_seed}: other people
+  on {face_count} unpaired synthvox faces (`voice2face synth-faces`, seed {face_seed}: other people
   than any voice corpus), batch {gan.get("batch_size")}, Adam lr {gan.get("g_lr")}, R1 γ {gan.get("r1_gamma")},
   DiffAugment `{gan.get("augment")}`, EMA half-life {gan.get("ema_kimg")} kimg; shipped at **{kimg} kimg**.
 {_voice_side_text(options, mapper_preset)}
