@@ -26,7 +26,8 @@ import torch
 
 from voice2face.models import build_generator
 from voice2face.storage import ModelFolder, RunFolder
-from voice2face.storage.checkpoint import bytes_to_state_dict, load_state_into
+from voice2face.storage.checkpoint import load_state_into, load_tensors
+from voice2face.storage.layout import history_generator_kimg
 
 from timing import machine
 
@@ -35,7 +36,7 @@ FIGURES = ("c2st", "fd_traits", "sharpness_ratio")
 
 def history(run: Path) -> list[tuple[float, Path]]:
     """(kimg, weights) of every kept snapshot, oldest first."""
-    return [(int(path.stem.removeprefix("generator")), path) for path in RunFolder(run).history_generators()]
+    return [(history_generator_kimg(path.name), path) for path in RunFolder(run).history_generators()]
 
 
 def seconds_per_kimg(run: Path) -> float | None:
@@ -70,7 +71,7 @@ def main() -> int:
         points = []
         for kimg, path in chosen:
             generator = build_generator(config.generator)
-            load_state_into(generator, bytes_to_state_dict(path.read_bytes(), path), path)
+            load_state_into(generator, load_tensors(path), path)
             began = time.perf_counter()
             rows = evaluate_samples(generator, args.data, count=args.count, cache_dir=args.cache)
             realism = rows["samples"]["realism"]

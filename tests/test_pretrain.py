@@ -147,10 +147,12 @@ def test_pretraining_grows_from_a_smaller_run_and_keeps_every_snapshots_generato
     face_corpus, tmp_path_factory, tmp_path
 ):
     from voice2face.storage import RunFolder
+    from voice2face.storage.layout import history_generator_kimg, history_generator_name
 
     small = train_generator(tiny_pretrain(), face_corpus, tmp_path / "small", progress=False)
     # One generator per snapshot, named by kimg (the tiny run's 16 and 32 images are both kimg 0).
     assert [p.name for p in RunFolder(small).history_generators()] == ["generator000000.safetensors"]
+    assert history_generator_kimg(history_generator_name(12_345)) == 12
     faces64 = tmp_path_factory.mktemp("faces64") / "synthface"
     assert main(["synth-faces", str(faces64), "--count", "16", "--resolution", "64", "--seed", "5", "-q"]) == 0
     preset = _grown(tiny_pretrain(), 64)

@@ -58,12 +58,6 @@ def run(args: argparse.Namespace) -> int:
     if not mapper_stage and args.steps is not None:
         raise ConfigError(f"--steps applies to the paper's route (e.g. --preset synthvox-pool-64), "
                           f"not to {'this run' if args.resume else repr(args.preset)}.")  # fmt: skip
-    if not mapper_stage and args.generator is not None:
-        if args.resume:
-            raise ConfigError("--generator starts a new run; a resumed run continues from its own snapshot: drop it.")
-        if get_preset(args.preset).gan.generator.c_dim != 0:
-            raise ConfigError(f"--generator applies to the paper's route (e.g. --preset synthvox-pool-64) and to "
-                              f"pretraining (e.g. --preset synthface-128), not to {args.preset!r}.")  # fmt: skip
     if args.dry_run:
         from voice2face.training.options import resolve_options
 
@@ -84,8 +78,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             result = train_generator(
                 args.preset, args.data, args.out, encoder=args.encoder, generator=args.generator, kimg=args.kimg,
-                seed=args.seed,
-                resume=args.resume, cache_dir=args.cache, time_budget_s=budget, device=args.device,
+                seed=args.seed, resume=args.resume, cache_dir=args.cache, time_budget_s=budget, device=args.device,
             )  # fmt: skip
     model = RunFolder(result).model.path
     print(f"run:   {result}\nmodel: {model} (voice2face portrait -m {model} VOICE.wav)")

@@ -107,19 +107,16 @@ def embedder_name(config: EvaluationConfig, manifest: Manifest) -> str:
 # --------------------------------------------------------------------------- realism
 
 
-def distinct_faces(faces: torch.Tensor) -> int:
-    """How many of ``faces`` (uint8 ``[N, 3, R, R]``) differ in at least one pixel."""
-    return len({bytes(face.numpy().tobytes()) for face in faces})
-
-
-def shared_across_speakers(faces: torch.Tensor, face_ids: list[str]) -> int:
-    """How many of ``faces`` are pixel-identical to a face of another speaker (``face_ids``): a
-    portrait that does not move with the voice. Two recordings of one speaker may share a face."""
+def face_repeats(faces: torch.Tensor, face_ids: list[str]) -> dict[str, int]:
+    """Of ``faces`` (uint8 ``[N, 3, R, R]``) and their speakers: how many differ in at least one pixel
+    (``distinct_faces``), and how many are pixel-identical to a face of another speaker
+    (``shared_across_speakers``: a portrait that does not move with the voice; two recordings of one
+    speaker may share a face)."""
     speakers: dict[bytes, set[str]] = {}
     keys = [bytes(face.numpy().tobytes()) for face in faces]
     for key, speaker in zip(keys, face_ids, strict=True):
         speakers.setdefault(key, set()).add(speaker)
-    return sum(len(speakers[key]) > 1 for key in keys)
+    return {"distinct_faces": len(speakers), "shared_across_speakers": sum(len(speakers[key]) > 1 for key in keys)}
 
 
 @evaluation_metric(
@@ -145,8 +142,7 @@ def realism(ctx: EvalContext) -> dict[str, Any]:
 
     compared, _ = ctx.two_sample_faces
     results = dict(classifier_two_sample_test(ctx.pool, compared, ctx.config.c2st))
-    results.update(faces_compared=int(compared.shape[0]), distinct_faces=distinct_faces(ctx.faces),
-                   shared_across_speakers=shared_across_speakers(ctx.faces, ctx.face_ids),
+    results.update(faces_compared=int(compared.shape[0]), **face_repeats(ctx.faces, ctx.face_ids),
                    faces=int(ctx.faces.shape[0]))  # fmt: skip
     results["sharpness_ratio"] = sharpness_ratio(ctx.faces, ctx.pool)
     network = trait_net(ctx)

@@ -34,6 +34,7 @@ from voice2face.models.embedding import embed_utterances
 from voice2face.models.generation import generate_faces as generate_model_faces
 from voice2face.storage import ModelFolder, RunFolder, metric_record, resolve
 from voice2face.storage.layout import MODEL_DIR, shipped_instruments_dir
+from voice2face.utils.devices import resolve_device
 from voice2face.utils.files import atomic_write_bytes
 from voice2face.utils.images import uint8_to_float
 
@@ -179,6 +180,56 @@ def _take_shipped_instruments(cache: Path) -> None:
             log.debug("evaluation cache: %s from the package's shipped instruments", shipped.name)
 
 
+class _Comparisons:
+    """What every row of an evaluation is scored against, read once: the split's real row and gallery
+    (:func:`~voice2face.evaluation.rows.split_halves`), the realism pool of training faces, the
+    instrument cache (the package's shipped instruments copied in when asked) and the instruments
+    built on first use. :meth:`context` makes a row's :class:`EvalContext`; :meth:`reference` a
+    reference row's faces."""
+
+    def __init__(self, manifest: Manifest, config: EvaluationConfig, cache_dir: str | Path | None,
+                 shipped_instruments: bool) -> None:  # fmt: skip
+        from voice2face.evaluation.context import Instruments
+        from voice2face.evaluation.rows import pool_records, split_halves
+
+        self.manifest, self.config = manifest, config
+        self.cache = Path(cache_dir) if cache_dir is not None else manifest.root / CACHE_FOLDER
+        if shipped_instruments:
+            _take_shipped_instruments(self.cache)
+        self.row_records, self.gallery_records = split_halves(manifest, config.split)
+        self.real_row = read_faces(manifest, self.row_records)  # [M1, 3, R, R] uint8
+        self.gallery = read_faces(manifest, self.gallery_records)  # [M2, 3, R, R] uint8
+        self.pooled = pool_records(manifest, config.realism_pool, config.seed)
+        self.pool = read_faces(manifest, self.pooled)  # [P, 3, R, R]
+        self.instruments = Instruments()
+        self.data_key = f"{manifest.name}-{manifest_hash(manifest)}"
+
+    @property
+    def real_ids(self) -> list[str]:
+        """The speaker of each face of the ``real`` row."""
+        return [r.identity for r in self.row_records]
+
+    def reference(self, row: str) -> tuple[torch.Tensor, list[str]]:
+        """Reference row ``row``'s faces and speakers (MetricUnavailableError where it cannot be made)."""
+        from voice2face.evaluation.rows import reference_row
+
+        config = self.config
+        return reference_row(row, self.manifest, config.split, self.real_row, self.real_ids,
+                             per_identity=config.oracle_per_identity, seed=config.seed)  # fmt: skip
+
+    def context(self, row: str, faces: torch.Tensor, ids: list[str], **model_parts: Any):
+        """The :class:`~voice2face.evaluation.context.EvalContext` of a row; ``model_parts`` (generator,
+        embeddings, face_voices, weight files) as the row has them."""
+        from voice2face.evaluation.context import EvalContext
+
+        return EvalContext(
+            manifest=self.manifest, config=self.config, cache=self.cache, data_key=self.data_key, row=row,
+            faces=faces, face_ids=ids, gallery=self.gallery, gallery_ids=[r.identity for r in self.gallery_records],
+            pool=self.pool, instruments=self.instruments, pool_ids=[r.identity for r in self.pooled],
+            two_sample_size=int(self.real_row.shape[0]), **model_parts,
+        )  # fmt: skip
+
+
 def evaluate_model(
     model_dir: str | Path | None,
     data_dir: str | Path,
@@ -217,10 +268,8 @@ def evaluate_model(
     all rows), ...}``; :func:`summary_json` gives the
     compact shape of ``voice2face evaluate --json``.
     """
-    from voice2face.evaluation.context import EvalContext, Instruments
     from voice2face.evaluation.metrics import embedder_name
     from voice2face.evaluation.registry import check_metric_names, run_metric
-    from voice2face.evaluation.rows import pool_records, reference_row, split_halves
 
     check_metric_names(config.metrics)  # before any slow work
     folder = resolve(model_dir)
@@ -229,13 +278,9 @@ def evaluate_model(
     manifest = load_manifest(data_dir)
     split = config.split
     _check_inputs(folder, manifest, split)
-    run_device = torch.device(
-        "cuda" if device == "auto" and torch.cuda.is_available() else "cpu" if device == "auto" else device
-    )
-    cache = Path(cache_dir) if cache_dir is not None else manifest.root / CACHE_FOLDER
-    if shipped_instruments:
-        _take_shipped_instruments(cache)
-    data_key = f"{manifest.name}-{manifest_hash(manifest)}"
+    run_device = torch.device(resolve_device(device))
+    compared = _Comparisons(manifest, config, cache_dir, shipped_instruments)
+    cache = compared.cache
     snapshot = folder.snapshot()
 
     model = folder.load_voice_to_face(device=run_device)
@@ -249,20 +294,13 @@ def evaluate_model(
     )  # fmt: skip  # [U·S, 3, R, R] uint8
     fake_ids = [u.identity for u in utterances for _ in range(config.samples_per_voice)]
     fake_voices = [k for k in range(len(utterances)) for _ in range(config.samples_per_voice)]
-    row_records, gallery_records = split_halves(manifest, split)
-    real_row = read_faces(manifest, row_records)  # [M1, 3, R, R] uint8
-    gallery = read_faces(manifest, gallery_records)  # [M2, 3, R, R] uint8
-    pooled = pool_records(manifest, config.realism_pool, config.seed)
-    pool = read_faces(manifest, pooled)  # [P, 3, R, R]
-    instruments = Instruments()
+    real_row, gallery = compared.real_row, compared.gallery
 
-    def context(row: str, faces: torch.Tensor, ids: list[str]) -> EvalContext:
-        return EvalContext(
-            manifest=manifest, config=config, cache=cache, data_key=data_key, row=row, faces=faces, face_ids=ids,
-            gallery=gallery, gallery_ids=[r.identity for r in gallery_records], pool=pool, instruments=instruments,
-            pool_ids=[r.identity for r in pooled], two_sample_size=int(real_row.shape[0]),
-            generator=generator if row == "model" else None, embeddings=embeddings if row == "model" else None,
-            face_voices=fake_voices if row == "model" else None, inception_weights=inception_weights,
+    def context(row: str, faces: torch.Tensor, ids: list[str]):
+        model = row == "model"
+        return compared.context(
+            row, faces, ids, generator=generator if model else None, embeddings=embeddings if model else None,
+            face_voices=fake_voices if model else None, inception_weights=inception_weights,
             vgg16_weights=vgg16_weights, lpips_weights=lpips_weights,
         )  # fmt: skip
 
@@ -274,10 +312,7 @@ def evaluate_model(
         for row in row_names:
             rows[row] = {}
             try:
-                faces, ids = (fakes, fake_ids) if row == "model" else reference_row(
-                    row, manifest, split, real_row, [r.identity for r in row_records],
-                    per_identity=config.oracle_per_identity, seed=config.seed,
-                )  # fmt: skip
+                faces, ids = (fakes, fake_ids) if row == "model" else compared.reference(row)
             except MetricUnavailableError as exc:
                 rows[row] = {name: {"skipped": str(exc)} for name in config.metrics}
                 bar.update(len(config.metrics))
@@ -331,7 +366,7 @@ def evaluate_model(
                 record["reference"] = reference
             summary["metrics_file"] = RunFolder(run_dir).append_metrics(record)
         summary["grid"] = write_evaluation_grid(
-            RunFolder(run_dir).evaluation_grid(split), fakes, fake_ids, real_row, [r.identity for r in row_records],
+            RunFolder(run_dir).evaluation_grid(split), fakes, fake_ids, real_row, compared.real_ids,
             config.samples_per_voice, model=model_dir.parent.name if model_dir.name == MODEL_DIR else model_dir.name,
             kimg=snapshot["kimg"],
         )  # fmt: skip
@@ -361,9 +396,7 @@ def evaluate_samples(
     ``voice2face evaluate``'s realism rows."""
     import torch.nn.functional as F
 
-    from voice2face.evaluation.context import EvalContext, Instruments
     from voice2face.evaluation.registry import check_metric_names, run_metric
-    from voice2face.evaluation.rows import pool_records, reference_row, split_halves
     from voice2face.utils.images import float_to_uint8
 
     check_metric_names(config.metrics)
@@ -374,36 +407,21 @@ def evaluate_samples(
     if getattr(generator, "c_dim", 0):
         raise CheckpointError("evaluate_samples scores an unconditional generator (c_dim 0); use evaluate_model.")
     manifest = load_manifest(data_dir)
-    split, resolution = config.split, manifest.face_resolution
+    resolution = manifest.face_resolution
     if generator.img_resolution < resolution:
         raise DatasetError(f"the generator makes {generator.img_resolution} px faces, fewer than {manifest.path}'s "
                            f"{resolution} px; evaluate on a dataset of at most its resolution.")  # fmt: skip
-    run_device = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
-                              "cpu" if device == "auto" else device)  # fmt: skip
-    cache = Path(cache_dir) if cache_dir is not None else manifest.root / CACHE_FOLDER
-    if shipped_instruments:
-        _take_shipped_instruments(cache)
+    run_device = torch.device(resolve_device(device))
+    compared = _Comparisons(manifest, config, cache_dir, shipped_instruments)
     images = generate_model_faces(generator.to(run_device).eval(), None, seed=config.seed, samples_per_condition=count,
                                   noise_mode="const", batch_size=config.batch_size, device=run_device)  # fmt: skip
     if images.shape[-1] != resolution:
         images = F.interpolate(images, size=(resolution, resolution), mode="area")
     samples = float_to_uint8(images)  # [count, 3, R, R]
-    row_records, gallery_records = split_halves(manifest, split)
-    real_row, gallery = read_faces(manifest, row_records), read_faces(manifest, gallery_records)
-    pooled = pool_records(manifest, config.realism_pool, config.seed)
-    pool, instruments = read_faces(manifest, pooled), Instruments()
     rows: dict[str, dict[str, dict[str, Any]]] = {}
     for row in ("samples", *config.references):
-        faces, ids = (samples, [""] * count) if row == "samples" else reference_row(
-            row, manifest, split, real_row, [r.identity for r in row_records],
-            per_identity=config.oracle_per_identity, seed=config.seed,
-        )  # fmt: skip
-        ctx = EvalContext(
-            manifest=manifest, config=config, cache=cache, data_key=f"{manifest.name}-{manifest_hash(manifest)}",
-            row=row, faces=faces, face_ids=ids, gallery=gallery, gallery_ids=[r.identity for r in gallery_records],
-            pool=pool, instruments=instruments, pool_ids=[r.identity for r in pooled],
-            two_sample_size=int(real_row.shape[0]),
-        )  # fmt: skip
+        faces, ids = (samples, [""] * count) if row == "samples" else compared.reference(row)
+        ctx = compared.context(row, faces, ids)
         rows[row] = {name: run_metric(name, ctx) for name in config.metrics}
     return rows
 

@@ -106,6 +106,11 @@ def history_generator_name(images_seen: int) -> str:
     return f"generator{images_seen // 1000:06d}{WEIGHTS_SUFFIX}"
 
 
+def history_generator_kimg(name: str) -> int:
+    """The kimg a ``history/`` file's name (:func:`history_generator_name`) records."""
+    return int(name.removeprefix("generator").removesuffix(WEIGHTS_SUFFIX))
+
+
 def fakes_grid_name(images_seen: int) -> str:
     """A stage-2 snapshot's grid: ``fakesNNNNNN.png``, numbered by thousands of images seen."""
     return f"fakes{images_seen // 1000:06d}.png"

@@ -119,8 +119,8 @@ def pool_trainer(
 ) -> PoolTrainer:
     """The label-free voice side's trainer: the pool rendered and its face embedding fitted (a PCA of
     the generator's own faces, or an identity embedding of the training photos), each speaker's target
-    (the mean embedding of their photos), and, when
-    the preset asks for it and the manifest records it, each speaker's sex. Reads nothing else."""
+    (the mean embedding of their photos), and, when the preset asks for it and the manifest records it,
+    each speaker's sex. Reads nothing else."""
     from voice2face.models.registry import build_mapper
     from voice2face.utils.images import uint8_to_float
 

@@ -48,6 +48,8 @@ def resolve_options(
     resume_dir = Path(resume) if resume is not None else None
     saved = resumed_options(resume_dir, stage) if resume_dir is not None else None
     if saved is not None:
+        if stage == "gan" and generator is not None:
+            raise ConfigError("--generator starts a new run; a resumed run continues from its own snapshot: drop it.")
         config = saved.training_config(where=str(resume_dir / OPTIONS_FILE))
         name, data_dir, seed = saved.preset, saved.data, saved.seed
         encoder, generator = saved.encoder, saved.generator
@@ -60,6 +62,8 @@ def resolve_options(
         if length[1] is not None:
             config = dataclasses.replace(config, **{length[0]: length[1]})
         name = chosen.name
+        if stage == "gan" and generator is not None and config.generator.c_dim != 0:
+            raise ConfigError(f"preset {name!r} trains a conditional generator from nothing; drop --generator.")
         if stage in ("mapper", "gan"):
             generator = None if generator is None else _model_folder(Path(generator), "--generator")
         if stage == "mapper":

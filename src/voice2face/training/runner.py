@@ -79,8 +79,6 @@ def train_generator(
     options = resolve_options("gan", preset, data_dir, encoder=encoder, generator=generator, kimg=kimg, seed=seed,
                               resume=resume)  # fmt: skip
     unconditional = options.training_config().generator.c_dim == 0
-    if options.generator is not None and not unconditional:
-        raise ConfigError(f"preset {options.preset!r} trains a conditional generator from nothing; drop --generator.")
     if options.encoder is None and not unconditional:
         raise ConfigError("stage 2 needs a trained voice encoder: pass --encoder RUN_OR_MODEL_DIR from train-encoder.")
     if options.encoder is not None and unconditional:
@@ -205,24 +203,17 @@ class GeneratorStage(Stage):
         write_generator_grid(trainer, run.reals_grid, real_only=True)
 
     def on_snapshot(self, run: RunFolder) -> Callable:
+        from voice2face.storage.checkpoint import save_tensors
         from voice2face.training.grids import write_generator_grid
 
         def snapshot(trainer) -> None:
             write_generator_grid(trainer, run.fakes_grid(trainer.images_seen))
             if self.voice_encoder is None:  # pretraining: keep each snapshot's generator for the realism curve
-                keep_generator(trainer.G_ema, run.history_generator(trainer.images_seen))
+                kept = run.history_generator(trainer.images_seen)  # read later with the run's model/config.json
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                save_tensors(kept, trainer.G_ema.state_dict())
 
         return snapshot
-
-
-def keep_generator(generator, path: Path) -> None:
-    """Write ``generator``'s weights (safetensors) to ``path`` atomically: a pretraining snapshot kept
-    in the run's ``history/``, read later with the run's ``model/config.json``."""
-    from voice2face.storage.checkpoint import state_dict_to_bytes
-    from voice2face.utils.files import atomic_write_bytes
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, state_dict_to_bytes(generator.state_dict()))
 
 
 class MapperStage(Stage):

@@ -244,11 +244,11 @@ class GANTrainer:
         loaded = folder.load(components, device=self.context.device)
         try:
             new = grow_generator(self.G, loaded.modules["generator"])
-            grow_generator(self.G_ema, loaded.modules["generator"])
             if "discriminator" in loaded.modules:
                 new += grow_discriminator(self.D, loaded.modules["discriminator"])
         except ValueError as exc:
             raise ConfigError(f"{model_dir} cannot grow into this preset's networks: {exc}.") from None
+        self.G_ema.load_state_dict(self.G.state_dict())  # as __init__ made it: a copy of G
         fresh_d = "" if "discriminator" in loaded.modules else "; D starts fresh"
         log.info("grown from %s (%d px → %d px): %d new tensors%s", model_dir, small_g.img_resolution,
                  wanted.img_resolution, len(new), fresh_d)  # fmt: skip
