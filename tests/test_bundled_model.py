@@ -120,7 +120,7 @@ def remeasured(tmp_path_factory) -> dict:
     )  # fmt: skip
     summary = evaluate_model(BUNDLE, corpus, config=config, cache_dir=work / "cache", write=False, progress=False,
                              shipped_instruments=False)  # fmt: skip
-    return {**summary, "cache_dir": work / "cache", "corpus_config": provenance["corpus"]}
+    return {**summary, "cache_dir": work / "cache", "corpus_config": provenance["corpus"], "corpus": corpus}
 
 
 @pytest.mark.slow  # regenerates synthvox-200 and retrains the instruments: about 30 minutes on 2 cores
@@ -156,6 +156,11 @@ def test_the_shipped_demo_instrument_is_the_trait_read_out_the_evaluation_trains
     corpus = remeasured["corpus_config"]
     if (corpus["identities"], corpus["seed"]) != SHIPPED_FOR:
         pytest.skip(f"the bundle's corpus is not the demo's default {SHIPPED_FOR}")
+    from voice2face.data.manifest import load_manifest
+    from voice2face.evaluation.run import manifest_hash
+    from voice2face.recipes.demo import SHIPPED_MANIFEST_SHA256_16
+
+    assert manifest_hash(load_manifest(remeasured["corpus"])) == SHIPPED_MANIFEST_SHA256_16
     trained = sorted(remeasured["cache_dir"].glob("trait-net-*.npz"))
     shipped = sorted(INSTRUMENTS_DIR.glob("trait-net-*.npz"))
     assert [p.name for p in trained] == [p.name for p in shipped]  # the same cache key: corpus, traits, settings
@@ -169,9 +174,13 @@ def test_the_shipped_demo_instrument_is_the_trait_read_out_the_evaluation_trains
 
 
 def test_the_shipped_demo_instrument_is_a_trait_read_out_with_the_evaluation_settings():
-    """What the shipped file claims (its key, its settings) is what the evaluation uses today."""
+    """What the shipped file claims (its key, its settings) is what the evaluation uses today, and its
+    key is the one the evaluation computes now for the demo's corpus: a raised instrument revision
+    (metrics.cache.INSTRUMENTS_REVISION) or changed settings without a re-shipped file fail here."""
     from voice2face.config import EvaluationConfig, to_dict
-    from voice2face.recipes.demo import INSTRUMENTS_DIR
+    from voice2face.metrics.cache import stats_key
+    from voice2face.metrics.face_cnn import instrument_settings
+    from voice2face.recipes.demo import INSTRUMENTS_DIR, SHIPPED_FOR, SHIPPED_MANIFEST_SHA256_16
 
     (shipped,) = sorted(INSTRUMENTS_DIR.glob("trait-net-*.npz"))
     with np.load(shipped) as arrays:
@@ -179,6 +188,11 @@ def test_the_shipped_demo_instrument_is_a_trait_read_out_with_the_evaluation_set
         meta = json.loads(str(arrays["meta"]))
     assert meta["config"] == to_dict(EvaluationConfig().traits)
     assert [s["name"] for s in meta["specs"]][:2] == ["sex", "age"]
+    people, seed = SHIPPED_FOR
+    dataset = f"synthvox-{people}-seed{seed}-{SHIPPED_MANIFEST_SHA256_16}/train"
+    names = ",".join(s["name"] for s in meta["specs"])
+    key = stats_key(dataset, f"trait-net-{names}", "trained", instrument_settings(EvaluationConfig().traits))
+    assert shipped.name == f"trait-net-{key}.npz"
 
 
 def test_bundled_model_draws_faces():

@@ -22,6 +22,16 @@ from voice2face.errors import MetricError
 from voice2face.storage.metric_records import json_ready
 from voice2face.utils.files import atomic_write_bytes
 
+#: Revision of the code that trains the evaluation's instruments (the corpus face networks of
+#: :mod:`voice2face.metrics.face_cnn` and :mod:`voice2face.metrics.traits`, their architectures in
+#: :mod:`voice2face.models.face_nets`, the descriptor read-out of :mod:`voice2face.metrics.descriptors`).
+#: Every trained instrument's cache key carries it, as the feature caches carry
+#: ``FEATURES_REVISION``: raise it when a change there changes what an instrument learns for the same
+#: data and settings, and re-ship ``assets/instruments`` (``tests/test_instrument_revision.py`` stops
+#: a change to those files that forgets to decide). 2: the first recorded revision; the shipped trait
+#: read-out had changed under revision 1's key between 19f99af and 8d09778 (the corpus had not).
+INSTRUMENTS_REVISION = 2
+
 
 def file_sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file's bytes (names weights in cache keys and results)."""

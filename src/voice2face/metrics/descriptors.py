@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from voice2face.config import DescriptorConfig, from_dict
 from voice2face.errors import ConfigError, MetricError, MetricUnavailableError
-from voice2face.metrics.cache import StatsCache, stats_key
+from voice2face.metrics.cache import INSTRUMENTS_REVISION, StatsCache, stats_key
 from voice2face.models.face_nets import TraitSpec
 
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601
@@ -310,7 +310,8 @@ def load_or_train_descriptor_readout(
     """The read-out for (``dataset``, ``specs``, ``config``) from ``cache_dir`` (npz, never pickles),
     trained on a miss from ``data()`` → (faces, targets ``[N, T]``, identity of each face)."""
     cache = StatsCache(cache_dir, prefix="descriptor-readout")
-    key = stats_key(dataset, "descriptor-readout-" + ",".join(s.name for s in specs), "linear", asdict(config))
+    key = stats_key(dataset, "descriptor-readout-" + ",".join(s.name for s in specs), "linear",
+                    {**asdict(config), "revision": INSTRUMENTS_REVISION})  # fmt: skip
     arrays = cache.load(key)
     if arrays is not None:
         return DescriptorReadout.from_arrays(arrays, str(cache.path(key)))

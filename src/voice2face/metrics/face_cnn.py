@@ -27,7 +27,7 @@ from torch import nn
 
 from voice2face.config import FaceCNNConfig, from_dict
 from voice2face.errors import MetricError
-from voice2face.metrics.cache import StatsCache, stats_key
+from voice2face.metrics.cache import INSTRUMENTS_REVISION, StatsCache, stats_key
 from voice2face.models.face_nets import conv_trunk, resize_faces
 from voice2face.utils.images import check_images
 
@@ -149,8 +149,8 @@ def fit_face_network(
 
 def instrument_settings(config: FaceCNNConfig) -> dict[str, Any]:
     """What a trained corpus face network depends on besides its data: its config and the thread
-    count it trains on (part of every instrument cache key)."""
-    return {**asdict(config), "threads": INSTRUMENT_THREADS}
+    count it trains on, and the revision of the code that trains it (part of every instrument cache key)."""
+    return {**asdict(config), "threads": INSTRUMENT_THREADS, "revision": INSTRUMENTS_REVISION}
 
 
 @contextmanager
