@@ -195,3 +195,33 @@ def test_during_the_discriminator_warm_up_only_the_discriminator_learns(face_cor
     assert any(not torch.equal(v, dict(trainer.G.named_parameters())[k]) for k, v in g_before.items())
     with pytest.raises(ConfigError, match="d_warmup_kimg"):
         dataclasses.replace(config, d_warmup_kimg=1.0)
+
+
+def test_while_the_generator_is_frozen_below_a_resolution_only_the_blocks_above_learn(face_corpus, tmp_path):
+    from voice2face.config import ModelConfig
+    from voice2face.data.manifest import load_manifest as load
+    from voice2face.training.data import face_tensors
+    from voice2face.training.trainers.gan import GANTrainer
+
+    preset = tiny_pretrain()
+    top = preset.gan.generator.img_resolution
+    # Frozen below the top block for the first two steps of 4 images, then everything learns.
+    config = dataclasses.replace(preset.gan, g_freeze_resolution=top // 2, g_freeze_kimg=0.008)
+    trainer = GANTrainer(config, ModelConfig(generator=config.generator, discriminator=config.discriminator), None,
+                         face_tensors(load(face_corpus), "train", progress=False))  # fmt: skip
+    before = {k: v.detach().clone() for k, v in trainer.G.named_parameters()}
+    ema_before = {k: v.clone() for k, v in trainer.G_ema.named_parameters()}
+    for _ in range(2):
+        trainer.train_step()
+    after = dict(trainer.G.named_parameters())
+    ema_after = dict(trainer.G_ema.named_parameters())
+    top_block = f"synthesis.b{top}."
+    frozen = [k for k in before if not k.startswith(top_block)]
+    assert frozen and all(torch.equal(before[k], after[k]) for k in frozen)
+    assert all(torch.equal(ema_before[k], ema_after[k]) for k in frozen)
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(top_block))
+    trainer.train_step()  # the window is over: the rest learns too
+    assert any(not torch.equal(before[k], dict(trainer.G.named_parameters())[k]) for k in frozen)
+    for bad in ({"g_freeze_resolution": top}, {"g_freeze_resolution": 24}, {"g_freeze_kimg": 2 * config.kimg}):
+        with pytest.raises(ConfigError, match="g_freeze"):
+            dataclasses.replace(config, **bad)

@@ -186,7 +186,7 @@ class GANTrainer:
         batch = real.shape[0]
         generator_trains = self.images_seen >= self.config.d_warmup_kimg * 1000
         if generator_trains:
-            self.G.requires_grad_(True)
+            self._generator_trainable()
             self.D.requires_grad_(False)
             result = self.loss.g_main(c, identity, batch)
             phase_step(result.loss, self.G, self.opt_G, self.context)
@@ -212,6 +212,19 @@ class GANTrainer:
             update_ema(self.G_ema, self.G, beta)
         self.step += 1
         return stats
+
+    def _generator_trainable(self) -> None:
+        """Let the generator's parameters learn, except, while ``g_freeze_kimg`` lasts, its mapping and
+        its synthesis blocks up to ``g_freeze_resolution`` px (frozen parameters get no gradient, so
+        Adam leaves them and G_ema as they are)."""
+        self.G.requires_grad_(True)
+        config = self.config
+        trained_kimg = (self.images_seen / 1000) - config.d_warmup_kimg
+        if config.g_freeze_resolution and trained_kimg < config.g_freeze_kimg:
+            self.G.mapping.requires_grad_(False)
+            for res in self.G.synthesis.block_resolutions:
+                if res <= config.g_freeze_resolution:
+                    getattr(self.G.synthesis, f"b{res}").requires_grad_(False)
 
     def validate(self, check: Callable[[], None] = lambda: None) -> dict[str, float]:
         """No validation figures: the evaluation scores generators (``voice2face evaluate``)."""
