@@ -203,3 +203,17 @@ def test_stylegan_families_share_the_discriminator_class_but_not_its_skips():
     assert type(residual) is type(plain) is Discriminator
     assert any(".skip." in key for key in residual.state_dict())
     assert not any(".skip." in key for key in plain.state_dict())
+
+
+def test_top_channels_widen_only_the_top_block_and_only_where_the_family_can():
+    from voice2face.config import DiscriminatorConfig, GeneratorConfig
+    from voice2face.errors import ConfigError
+    from voice2face.models.ops import channels_per_resolution
+
+    assert channels_per_resolution([4, 8, 16], 64, 16) == {4: 16, 8: 8, 16: 4}
+    assert channels_per_resolution([4, 8, 16], 64, 16, top_channels=12) == {4: 16, 8: 8, 16: 12}
+    for bad in (lambda: GeneratorConfig(family="dcgan", top_channels=8),
+                lambda: GeneratorConfig(top_channels=-1),
+                lambda: DiscriminatorConfig(family="dcgan", top_channels=8)):  # fmt: skip
+        with pytest.raises(ConfigError, match="top_channels"):
+            bad()

@@ -99,24 +99,26 @@ def test_unconditional_pretraining_runs_resumes_exactly_and_needs_no_encoder(fac
         train_generator(preset, face_corpus, tmp_path / "x", encoder=run, progress=False)
 
 
-def _grown(preset: TrainingPreset, resolution: int) -> TrainingPreset:
-    """``preset`` at ``resolution`` px, widths unchanged (what growing by a block needs)."""
+def _grown(preset: TrainingPreset, resolution: int, top_channels: int = 0) -> TrainingPreset:
+    """``preset`` at ``resolution`` px, the smaller blocks' widths unchanged (what growing by a block
+    needs); ``top_channels`` widens the new top block only."""
     gan = preset.gan
     gan = dataclasses.replace(
-        gan, generator=dataclasses.replace(gan.generator, img_resolution=resolution),
-        discriminator=dataclasses.replace(gan.discriminator, img_resolution=resolution),
+        gan, generator=dataclasses.replace(gan.generator, img_resolution=resolution, top_channels=top_channels),
+        discriminator=dataclasses.replace(gan.discriminator, img_resolution=resolution, top_channels=top_channels),
     )  # fmt: skip
     return dataclasses.replace(preset, name="tiny-grown", gan=gan)
 
 
-def test_a_grown_generator_first_draws_the_smaller_ones_faces_upsampled():
+@pytest.mark.parametrize("top_channels", [0, 12])  # the rule's width, or a wider new block
+def test_a_grown_generator_first_draws_the_smaller_ones_faces_upsampled(top_channels):
     from voice2face.models import build_discriminator, build_generator
     from voice2face.models.ops import setup_filter, upsample2d
     from voice2face.models.stylegan2 import RESAMPLE_FILTER
     from voice2face.models.stylegan2.grow import grow_discriminator, grow_generator
 
     small_preset = tiny_pretrain()
-    big_preset = _grown(small_preset, 64)
+    big_preset = _grown(small_preset, 64, top_channels)
     torch.manual_seed(0)
     small_g = build_generator(small_preset.gan.generator).eval()
     big_g = build_generator(big_preset.gan.generator).eval()
@@ -131,6 +133,8 @@ def test_a_grown_generator_first_draws_the_smaller_ones_faces_upsampled():
     big_g.train()
     big_g(z, None).square().mean().backward()
     assert big_g.synthesis.b64.torgb.weight.grad.abs().sum() > 0
+    if top_channels:
+        assert big_g.synthesis.b64.conv1.weight.shape[:2] == (top_channels, top_channels)
     small_d = build_discriminator(small_preset.gan.discriminator)
     big_d = build_discriminator(big_preset.gan.discriminator)
     new_d = grow_discriminator(big_d, small_d)

@@ -88,6 +88,10 @@ class GeneratorConfig:
         families; DCGAN has none and ignores them). conv_clamp: StyleGAN2 only (None = off).
     use_noise: StyleGAN2 only: per-pixel noise inputs in the synthesis layers (official: True;
         off in the CPU preset, where a few thousand steps let the noise strength grow into speckle).
+    top_channels: StyleGAN2 only: feature maps of the top-resolution block instead of the rule's
+        (0, the official networks, = the rule). Ours: a network grown by a block keeps every smaller
+        block's width, and the rule would leave the new block very few maps (8 at 128 px for
+        ``synthface-64``'s channel_base 1024), too few to draw the finer detail (issue 31).
     """
 
     family: str = "stylegan2"
@@ -103,6 +107,7 @@ class GeneratorConfig:
     w_avg_beta: float = 0.995
     conv_clamp: float | None = None
     use_noise: bool = True
+    top_channels: int = 0
 
     def __post_init__(self) -> None:
         check(
@@ -127,6 +132,11 @@ class GeneratorConfig:
             self.use_noise or self.family == "stylegan2",
             f"use_noise=False applies to the stylegan2 generator only; drop it for the {self.family} generator.",
         )
+        check(
+            self.top_channels == 0 or (self.top_channels >= 1 and self.family == "stylegan2"),
+            f"generator top_channels must be 0 (the rule) or, for the stylegan2 family, >= 1; got "
+            f"{self.top_channels} for {self.family!r}.",
+        )
 
     @property
     def num_ws(self) -> int:
@@ -141,7 +151,8 @@ class DiscriminatorConfig:
     stylegan2: residual; stylegan: the same without residual skips (v1); dcgan: strided convs
     with BatchNorm. cmap_dim (None = channels at 4×4), mapping_layers, mbstd_* and conv_clamp
     apply to the StyleGAN families. num_identities: size of the identity classifier sharing the
-    trunk (Wen et al.); 0 for none.
+    trunk (Wen et al.); 0 for none. top_channels: StyleGAN families only, as the generator's: feature
+    maps of the top-resolution block (0 = the rule).
     """
 
     family: str = "stylegan2"
@@ -156,6 +167,7 @@ class DiscriminatorConfig:
     mbstd_num_channels: int = 1
     conv_clamp: float | None = None
     num_identities: int = 0
+    top_channels: int = 0
 
     def __post_init__(self) -> None:
         check(
@@ -176,6 +188,11 @@ class DiscriminatorConfig:
         check(self.mbstd_num_channels >= 0, f"mbstd_num_channels must be >= 0, got {self.mbstd_num_channels}.")
         check(self.conv_clamp is None or self.conv_clamp > 0, f"conv_clamp must be None or > 0, got {self.conv_clamp}.")
         check(self.num_identities >= 0, f"num_identities must be >= 0, got {self.num_identities}.")
+        check(
+            self.top_channels == 0 or (self.top_channels >= 1 and self.family != "dcgan"),
+            f"discriminator top_channels must be 0 (the rule) or, for the StyleGAN families, >= 1; got "
+            f"{self.top_channels} for {self.family!r}.",
+        )
 
 
 MAPPER_FAMILIES = ("wplus", "pool")

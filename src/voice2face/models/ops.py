@@ -513,9 +513,16 @@ def check_resolution(img_resolution: int) -> int:
     return log2
 
 
-def channels_per_resolution(resolutions: Sequence[int], channel_base: int, channel_max: int) -> dict[int, int]:
-    """Feature maps at each resolution: ``min(channel_base // res, channel_max)`` (official rule)."""
-    return {res: min(channel_base // res, channel_max) for res in resolutions}
+def channels_per_resolution(
+    resolutions: Sequence[int], channel_base: int, channel_max: int, top_channels: int = 0
+) -> dict[int, int]:
+    """Feature maps at each resolution: ``min(channel_base // res, channel_max)`` (official rule);
+    ``top_channels`` > 0 replaces the rule's count at the highest resolution only (ours, for a
+    network grown by a block that needs more maps there than the rule leaves; see GeneratorConfig)."""
+    channels = {res: min(channel_base // res, channel_max) for res in resolutions}
+    if top_channels > 0:
+        channels[max(resolutions)] = top_channels
+    return channels
 
 
 def check_condition(c: torch.Tensor | None, batch: int, c_dim: int, name: str = "c") -> torch.Tensor | None:

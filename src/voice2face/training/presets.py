@@ -118,18 +118,20 @@ def _synthface_128() -> TrainingPreset:
     # synthface-64 grown by one block (issue 31): `train --preset synthface-128 --data FACES_128
     # --generator SYNTHFACE_64_RUN` starts from the 64 px run (its top block's toRGB at zero, so the first
     # images are its own, upsampled; models.stylegan2.grow), or from nothing without --generator. Same
-    # widths (the new 128 px block has channel_base/128 = 8 feature maps: growing keeps every smaller
-    # block's shape), R1 γ by the same rule at 128 px, the rest as synthface-64. The first 4 kimg train
+    # widths below 128 px (growing keeps every smaller block's shape), R1 γ by the same rule at 128 px,
+    # the rest as synthface-64. The first 4 kimg train
     # D alone (d_warmup_kimg): its new top block reads noise at first, and in a first try without the
     # warm-up the grown generator lost its beards and glasses within 5 kimg, following those gradients.
     # With a 4 kimg warm-up it still drifted (two-sample 0.57 -> 0.65 within 15 kimg, benchmarks/README):
     # so the warm-up is 10 kimg, and the pretrained 64 px generator stays frozen for the whole run
-    # (g_freeze_*): only the 128 px block learns, the detail on top of the 64 px faces.
+    # (g_freeze_*): only the 128 px block learns, the detail on top of the 64 px faces. Frozen, the rule's
+    # 8 feature maps at 128 px drew glinting, coloured eyes and wiped eyebrows within 90 kimg: the new
+    # blocks of G and D get 32 maps (top_channels; every smaller block keeps its width).
     small = _synthface().gan
     gan = dataclasses.replace(
         small,
-        generator=dataclasses.replace(small.generator, img_resolution=128),
-        discriminator=dataclasses.replace(small.discriminator, img_resolution=128),
+        generator=dataclasses.replace(small.generator, img_resolution=128, top_channels=32),
+        discriminator=dataclasses.replace(small.discriminator, img_resolution=128, top_channels=32),
         r1_gamma=0.0002 * 128**2 / small.batch_size,
         kimg=200,
         d_warmup_kimg=10.0,

@@ -135,7 +135,9 @@ class Discriminator(nn.Module):
         self.c_dim, self.img_resolution, self.img_channels = c_dim, img_resolution, img_channels
         self.num_identities = config.num_identities
         self.block_resolutions = [2**i for i in range(self.img_resolution_log2, 2, -1)]
-        channels = channels_per_resolution([*self.block_resolutions, 4], config.channel_base, config.channel_max)
+        channels = channels_per_resolution(
+            [*self.block_resolutions, 4], config.channel_base, config.channel_max, config.top_channels
+        )
         cmap_dim = channels[4] if config.cmap_dim is None else config.cmap_dim
         if c_dim == 0:
             cmap_dim = 0

@@ -203,8 +203,9 @@ class SynthesisBlock(nn.Module):
 class SynthesisNetwork(nn.Module):
     """ws ``[B, num_ws, w_dim]`` → image ``[B, img_channels, R, R]`` (skip architecture).
 
-    Blocks ``b4 … b{R}``; channels ``min(channel_base // res, channel_max)``. A block's toRGB
-    shares its w with the next block's first conv, so ``num_ws = 2·log2(R) − 2``.
+    Blocks ``b4 … b{R}``; channels ``min(channel_base // res, channel_max)`` (``top_channels`` at R
+    when > 0). A block's toRGB shares its w with the next block's first conv, so
+    ``num_ws = 2·log2(R) − 2``.
     """
 
     def __init__(
@@ -216,12 +217,13 @@ class SynthesisNetwork(nn.Module):
         channel_max: int = 512,
         conv_clamp: float | None = None,
         use_noise: bool = True,
+        top_channels: int = 0,
     ):
         super().__init__()
         self.img_resolution_log2 = check_resolution(img_resolution)
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
         self.block_resolutions = [2**i for i in range(2, self.img_resolution_log2 + 1)]
-        channels = channels_per_resolution(self.block_resolutions, channel_base, channel_max)
+        channels = channels_per_resolution(self.block_resolutions, channel_base, channel_max, top_channels)
         self.num_ws = 0
         for res in self.block_resolutions:
             in_channels = channels[res // 2] if res > 4 else 0
@@ -276,7 +278,7 @@ class Generator(nn.Module):
         self.img_resolution, self.img_channels = config.img_resolution, config.img_channels
         self.synthesis = SynthesisNetwork(
             config.w_dim, config.img_resolution, config.img_channels, config.channel_base, config.channel_max,
-            config.conv_clamp, use_noise=config.use_noise,
+            config.conv_clamp, use_noise=config.use_noise, top_channels=config.top_channels,
         )  # fmt: skip
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(
