@@ -12,6 +12,7 @@ No peer library measures this; the reference rows are the comparison.
 
     python benchmarks/bench_realism_curve.py RUN [RUN ...] --data /work/data/synthvox-200 [--count 1000]
         [--every 1] [--cache DIR] [--plot benchmarks/figures/realism-curve.png] [--threads 2]
+    python benchmarks/bench_realism_curve.py RUN --data DIR --replot SAVED.jsonl --plot PNG   # redraw only
 """
 
 from __future__ import annotations
@@ -48,6 +49,41 @@ def seconds_per_kimg(run: Path) -> float | None:
     return round((timed[-1]["time"] - timed[0]["time"]) / (timed[-1]["kimg"] - timed[0]["kimg"]), 1)
 
 
+def plot_curves(curves: dict, references: dict | None, path: Path) -> None:
+    """The three figures against kimg, one line per run, the reference rows as horizontal lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for ax, name in zip(axes, FIGURES, strict=True):
+        for run, curve in curves.items():
+            ax.plot([p["kimg"] for p in curve["points"]], [p[name] for p in curve["points"]], marker="o",
+                    label=f"{Path(run).name} ({curve['resolution']} px)")  # fmt: skip
+        for row, style in (("real", ":"), ("blurred_real_1.2", "--")):
+            if references and row in references:
+                ax.axhline(references[row][name], color="grey", linestyle=style, label=row)
+        ax.set_title(name)
+        ax.set_xlabel("kimg")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def replot(lines: Path, path: Path) -> int:
+    """Draw the figure from this script's saved output (its JSON lines) instead of scoring again."""
+    records = [json.loads(line) for line in lines.read_text(encoding="utf-8").splitlines() if line.strip()]
+    summary = next((r for r in records if r.get("benchmark") == "realism_curve"), None)
+    if summary is None:
+        raise SystemExit(f"{lines} holds no summary line of bench_realism_curve.py; give its whole output")
+    curves = {run: {**info, "points": [r for r in records if r.get("run") == run]}
+              for run, info in summary["runs"].items()}  # fmt: skip
+    plot_curves(curves, summary["references"], path)
+    return 0
+
+
 def main() -> int:
     from voice2face.evaluation.run import evaluate_samples
 
@@ -59,7 +95,17 @@ def main() -> int:
     parser.add_argument("--cache", type=Path)
     parser.add_argument("--plot", type=Path)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--replot",
+        type=Path,
+        metavar="LINES",
+        help="only draw --plot from this script's saved output (the runs and --data are not read)",
+    )
     args = parser.parse_args()
+    if args.replot is not None:
+        if args.plot is None:
+            parser.error("--replot draws a figure: give --plot PNG")
+        return replot(args.replot, args.plot)
     torch.set_num_threads(args.threads)
     curves, references = {}, None
     for run in args.runs:
@@ -92,25 +138,7 @@ def main() -> int:
                "machine": machine(), "load": list(os.getloadavg())}  # fmt: skip
     print(json.dumps(summary), flush=True)
     if args.plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-        for ax, name in zip(axes, FIGURES, strict=True):
-            for run, curve in curves.items():
-                ax.plot([p["kimg"] for p in curve["points"]], [p[name] for p in curve["points"]], marker="o",
-                        label=f"{Path(run).name} ({curve['resolution']} px)")  # fmt: skip
-            for row, style in (("real", ":"), ("blurred_real_1.2", "--")):
-                if references and row in references:
-                    ax.axhline(references[row][name], color="grey", linestyle=style, label=row)
-            ax.set_title(name)
-            ax.set_xlabel("kimg")
-        axes[0].legend(fontsize=7)
-        fig.tight_layout()
-        args.plot.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(args.plot, dpi=110)
+        plot_curves(curves, references, args.plot)
     return 0
 
 
