@@ -263,3 +263,18 @@ def test_default_of_reads_a_config_field_and_its_factory():
     assert default_of(EvaluationConfig, "ppl") == EvaluationConfig().ppl
     with pytest.raises(AttributeError, match="no field 'rate'"):
         default_of(AudioConfig, "rate")
+
+
+@pytest.mark.parametrize(
+    "raised, said", [(KeyboardInterrupt(), "interrupted"), (KeyboardInterrupt("at 3 kimg"), "at 3 kimg")]
+)
+def test_an_interrupt_says_so_and_exits_130(monkeypatch, capsys, raised, said):
+    """A bare Ctrl-C (while a run still reads its data, say) carries no message: it printed 'voice2face: '."""
+    import voice2face.cli.features as features
+
+    def interrupted(args):
+        raise raised
+
+    monkeypatch.setattr(features, "run", interrupted)
+    assert main(["features", str(example_voices()[0])]) == 130
+    assert capsys.readouterr().err.strip() == f"voice2face: {said}"

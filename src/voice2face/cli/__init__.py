@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"voice2face: error: {exc}", file=sys.stderr)
         code = exc.exit_code
     except KeyboardInterrupt as exc:
-        print(f"voice2face: {exc or 'interrupted'}", file=sys.stderr)
+        print(f"voice2face: {str(exc) or 'interrupted'}", file=sys.stderr)  # a bare Ctrl-C carries no message
         code = 130
     except BrokenPipeError:
         # The reader went away (`voice2face ... | head`): stop quietly, as other tools do.
