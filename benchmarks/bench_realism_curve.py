@@ -60,7 +60,7 @@ def plot_curves(curves: dict, references: dict | None, path: Path) -> None:
     for ax, name in zip(axes, FIGURES, strict=True):
         for run, curve in curves.items():
             ax.plot([p["kimg"] for p in curve["points"]], [p[name] for p in curve["points"]], marker="o",
-                    label=f"{Path(run).name} ({curve['resolution']} px)")  # fmt: skip
+                    label=f"{Path(run).parent.name}/{Path(run).name} ({curve['resolution']} px)")  # fmt: skip
         for row, style in (("real", ":"), ("blurred_real_1.2", "--")):
             if references and row in references:
                 ax.axhline(references[row][name], color="grey", linestyle=style, label=row)
