@@ -48,9 +48,8 @@ def images_per_pass(config: GeneratorConfig, memory_mb: float, limit: int) -> in
     """How many faces of generator ``config`` one pass may draw within ``memory_mb``: at least 1, at
     most ``limit`` (the cost grows with the top resolution's pixels and feature maps)."""
     resolution = config.img_resolution
-    top_channels = channels_per_resolution(
-        [resolution], config.channel_base, config.channel_max, getattr(config, "top_channels", 0)
-    )[resolution]
+    channels = channels_per_resolution([resolution], config.channel_base, config.channel_max, config.top_channels)
+    top_channels = channels[resolution]
     per_image = PASS_BYTES_PER_VALUE * resolution * resolution * top_channels
     return max(1, min(limit, int(memory_mb * 2**20 // per_image)))
 

@@ -119,9 +119,9 @@ def _synthface_128() -> TrainingPreset:
     # --generator SYNTHFACE_64_RUN` starts from the 64 px run (its top block's toRGB at zero, so the first
     # images are its own, upsampled; models.stylegan2.grow), or from nothing without --generator. Same
     # widths below 128 px (growing keeps every smaller block's shape), R1 γ by the same rule at 128 px,
-    # the rest as synthface-64. The first 4 kimg train
-    # D alone (d_warmup_kimg): its new top block reads noise at first, and in a first try without the
-    # warm-up the grown generator lost its beards and glasses within 5 kimg, following those gradients.
+    # the rest as synthface-64. The first kimg train D alone (d_warmup_kimg): its new top block reads
+    # noise at first, and in a first try without a warm-up the grown generator lost its beards and
+    # glasses within 5 kimg, following those gradients.
     # With a 4 kimg warm-up it still drifted (two-sample 0.57 -> 0.65 within 15 kimg, benchmarks/README):
     # so the warm-up is 10 kimg, and the pretrained 64 px generator stays frozen for the whole run
     # (g_freeze_*): only the 128 px block learns, the detail on top of the 64 px faces. Frozen, the rule's
