@@ -216,6 +216,36 @@ def test_keep_norm_gives_a_blend_its_codes_mean_distance_from_the_average():
     assert bool((plain <= 2.5 + 1e-4).all()) and bool((plain < 2.4).any())
 
 
+def test_the_edit_moves_the_codes_read_out_to_the_wanted_point_with_the_least_change():
+    _, G = _generator()
+    mapper = _pool_mapper(G, blend=2)
+    with torch.no_grad():
+        mapper.fit_pool(G)
+        mapper.fit_directions(torch.randn(12, 8), torch.randn(12, 8))
+        z = torch.randn(8, G.z_dim, generator=torch.Generator().manual_seed(3))
+        voices = torch.randn(8, 5, generator=torch.Generator().manual_seed(4))
+        chosen = mapper.codes(z, voices)[:, 0]
+        mean_code, mean_coordinates, read, step = mapper.edit_maps()
+        reading = lambda w: (w - mean_code) @ read + mean_coordinates  # noqa: E731
+        wanted = mapper.wanted(voices)
+        edited = {}
+        for strength in (0.5, 1.0):
+            mapper.pool = dataclasses.replace(mapper.pool, edit=strength)
+            edited[strength] = mapper.codes(z, voices)[:, 0]
+    # the read-out fitted on the pool reads the pool's own coordinates (better than their mean does)
+    coordinates = mapper.voice_coordinates(mapper.pool_face)
+    residual = (reading(mapper.pool_w) - coordinates).square().sum()
+    assert float(residual) < 0.9 * float((coordinates - coordinates.mean(0)).square().sum())
+    # edit 1 lands the read-out on the wanted point, edit 0.5 half-way; both only along the read-out
+    assert torch.allclose(reading(edited[1.0]), wanted, atol=1e-3)
+    assert torch.allclose(reading(edited[0.5]), (reading(chosen) + wanted) / 2, atol=1e-3)
+    change = edited[1.0] - chosen
+    assert torch.allclose(change, (change @ read) @ step.T, atol=1e-4)  # no part the read-out cannot see
+    assert float(change.norm(dim=1).max()) > 0
+    with pytest.raises(Exception, match=r"pool edit must be in \[0, 1\]"):
+        PoolConfig(edit=1.5)
+
+
 def test_the_pool_must_fit_the_generators_latent_and_its_config_needs_its_family():
     from voice2face.errors import ConfigError
 

@@ -277,9 +277,13 @@ class PoolConfig:
     being of the voice's sex (while any such remain): faces that clearly show it, not ones in between.
     ``keep_norm``: give the blend the blended codes' (weighted) mean distance from ``w_avg``; a
     plain average of codes lies nearer the average face than any of them (as truncation does), so
-    it loses what made each face distinct. ``z_dim`` is the generator's (0 until the mapper stage
-    fills it in). ``sex_confidence`` 0.5, ``keep_norm`` off and ``embedding`` ``pca`` are how models
-    built before these settings choose.
+    it loses what made each face distinct. ``edit``: then move the code toward the voice's wanted
+    point along the voice directions, by a linear read-out of the directions from W fitted on the
+    pool (least squares, a 1e-3 ridge on W's covariance): the step that changes the read-out by
+    ``edit`` times what is missing, with the least change of W; 0 keeps the chosen code, 1 goes the
+    whole way (the pool's faces lie only near the wanted point; this closes the rest). ``z_dim`` is
+    the generator's (0 until the mapper stage fills it in). ``sex_confidence`` 0.5, ``keep_norm``
+    off, ``embedding`` ``pca`` and ``edit`` 0 are how models built before these settings choose.
     """
 
     face_size: int = 32
@@ -294,6 +298,7 @@ class PoolConfig:
     sex: bool = True
     sex_confidence: float = 0.5
     keep_norm: bool = False
+    edit: float = 0.0
     seed: int = 0
     z_dim: int = 0
 
@@ -314,6 +319,7 @@ class PoolConfig:
         check(1 <= self.blend <= self.candidates, f"pool blend must be 1–{self.candidates}, got {self.blend}.")
         check(self.temperature > 0, f"pool temperature must be > 0, got {self.temperature}.")
         check(0.5 <= self.sex_confidence < 1, f"pool sex_confidence must be in [0.5, 1), got {self.sex_confidence}.")
+        check(0 <= self.edit <= 1, f"pool edit must be in [0, 1] (0 keeps the chosen code), got {self.edit}.")
         check(self.z_dim >= 0, f"pool z_dim must be >= 0 (0 = not yet known), got {self.z_dim}.")
 
 

@@ -239,8 +239,27 @@ class VoiceToPool(nn.Module):
         if self.pool.keep_norm:
             length = (offsets.norm(dim=-1) * weights).sum(dim=1, keepdim=True)  # [B, 1]
             w = w * length / w.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+        if self.pool.edit > 0:
+            mean_code, mean_coordinates, read, step = self.edit_maps()
+            reading = (self.w_avg + w - mean_code) @ read + mean_coordinates  # [B, r]
+            missing = self.wanted(embedding) - reading
+            w = w + self.pool.edit * missing @ step.T
         w = self.w_avg + truncation_psi * w
         return w[:, None].expand(-1, self.num_ws, -1)
+
+    def edit_maps(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """For ``edit``: the pool's mean code ``[w_dim]`` and mean voice coordinates ``[r]``; the linear
+        read-out of the coordinates from a code, ``[w_dim, r]`` (least squares over the pool, a 1e-3
+        ridge on the codes' covariance); and the least-norm step in W per unit of read-out
+        ``[w_dim, r]``. Derived from the pool's buffers on each call (milliseconds), so a model
+        stores nothing new for it."""
+        codes = self.pool_w.double()
+        coordinates = self.voice_coordinates(self.pool_face).double()
+        x, y = codes - codes.mean(dim=0), coordinates - coordinates.mean(dim=0)
+        covariance = x.T @ x / len(x)
+        read = torch.linalg.solve(covariance + 1e-3 * torch.eye(len(covariance), dtype=x.dtype, device=x.device), x.T @ y / len(x))
+        step = read @ torch.linalg.inv(read.T @ read)
+        return codes.mean(dim=0).float(), coordinates.mean(dim=0).float(), read.float(), step.float()
 
     # ------------------------------------------------------------------ fitting (when the model is built)
 
