@@ -257,7 +257,8 @@ class VoiceToPool(nn.Module):
         coordinates = self.voice_coordinates(self.pool_face).double()
         x, y = codes - codes.mean(dim=0), coordinates - coordinates.mean(dim=0)
         covariance = x.T @ x / len(x)
-        read = torch.linalg.solve(covariance + 1e-3 * torch.eye(len(covariance), dtype=x.dtype, device=x.device), x.T @ y / len(x))
+        ridge = 1e-3 * torch.eye(len(covariance), dtype=x.dtype, device=x.device)
+        read = torch.linalg.solve(covariance + ridge, x.T @ y / len(x))
         step = read @ torch.linalg.inv(read.T @ read)
         return codes.mean(dim=0).float(), coordinates.mean(dim=0).float(), read.float(), step.float()
 
