@@ -159,6 +159,18 @@ def _pool_embedding_text(pool: dict) -> str:
             "no labels, no network)")  # fmt: skip
 
 
+def _pool_edit_text(pool: dict) -> str:
+    """The clause on the pool's edit (``PoolConfig.edit``), empty when the model does not edit."""
+    edit = pool.get("edit", 0.0)
+    if not edit:
+        return ""
+    how_far = "until" if edit == 1 else f"{edit:g} of the way to where"
+    return (
+        f", then moved, by the least change of W, {how_far} a linear read-out of those directions from W "
+        "(fitted on the pool) gives the voice's prediction"
+    )
+
+
 def _voice_side_text(options: dict, mapper_preset: str) -> str:
     """The card's paragraph on how the voice side was trained (selection or regression mode)."""
     mapper = options["mapper"]["config"]
@@ -168,6 +180,7 @@ def _voice_side_text(options: dict, mapper_preset: str) -> str:
     selection = _selection(options)
     pool = options["mapper"]["config"]["mapper"].get("pool")
     if options["mapper"]["config"]["mapper"].get("family") == "pool" and pool:
+        edit = _pool_edit_text(pool)
         return f"""- Voice side (`train --preset {mapper_preset}`, label-free): the generator stays frozen; training
   reads identity ids, recordings, photos and each person's sex, nothing else. A pool of {pool["pool_size"]} of the
   generator's faces is rendered and embedded by {_pool_embedding_text(pool)}. The encoder above
@@ -177,7 +190,7 @@ def _voice_side_text(options: dict, mapper_preset: str) -> str:
   logistic read-out of its {pool["face_size"]} px pixels fitted on the training photos' sex. At a portrait, z picks
   {pool["candidates"]} candidates of the pool; the voice chooses among those of its sex by its prediction in the
   {pool["rank"]} directions where the training speakers' predictions differ most (calibrated to the spread of
-  their real faces), and the {pool["blend"]} nearest are blended in W (`voice2face.models.face_pool`).
+  their real faces), and the {pool["blend"]} nearest are blended in W{edit} (`voice2face.models.face_pool`).
   {corpus}"""
     if selection:
         reader = selection["reader"]
