@@ -244,6 +244,11 @@ def test_the_edit_moves_the_codes_read_out_to_the_wanted_point_with_the_least_ch
     assert float(change.norm(dim=1).max()) > 0
     with pytest.raises(Exception, match=r"pool edit must be in \[0, 1\]"):
         PoolConfig(edit=1.5)
+    # the maps are kept between portraits and follow the pool when it is refitted
+    assert mapper.edit_maps()[2] is read
+    with torch.no_grad():
+        mapper.fit_directions(torch.randn(12, 8), torch.randn(12, 8))
+    assert not torch.equal(mapper.edit_maps()[2], read)
 
 
 def test_the_pool_must_fit_the_generators_latent_and_its_config_needs_its_family():

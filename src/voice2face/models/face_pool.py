@@ -187,6 +187,7 @@ class VoiceToPool(nn.Module):
         self.register_buffer("uses_sex", torch.zeros((), dtype=torch.bool))
         # The candidates' keys: fixed random directions, one per pool face; not state (the seed makes them).
         self.keys = torch.randn(size, max(pool.z_dim, 1), generator=torch.Generator().manual_seed(pool.seed))
+        self._edit_cache: tuple[tuple, tuple[torch.Tensor, ...]] | None = None  # see edit_maps
 
     # ------------------------------------------------------------------ the voice's side
 
@@ -251,8 +252,12 @@ class VoiceToPool(nn.Module):
         """For ``edit``: the pool's mean code ``[w_dim]`` and mean voice coordinates ``[r]``; the linear
         read-out of the coordinates from a code, ``[w_dim, r]`` (least squares over the pool, a 1e-3
         ridge on the codes' covariance); and the least-norm step in W per unit of read-out
-        ``[w_dim, r]``. Derived from the pool's buffers on each call (milliseconds), so a model
-        stores nothing new for it."""
+        ``[w_dim, r]``. Derived from the pool's buffers (a model stores nothing new for it) and kept
+        until one of them changes (moved, refitted or loaded), so a portrait does not pay for it."""
+        sources = (self.pool_w, self.pool_face, self.center, self.directions)
+        key = tuple((t.data_ptr(), t._version, t.device) for t in sources)
+        if self._edit_cache is not None and self._edit_cache[0] == key:
+            return self._edit_cache[1]
         codes = self.pool_w.double()
         coordinates = self.voice_coordinates(self.pool_face).double()
         x, y = codes - codes.mean(dim=0), coordinates - coordinates.mean(dim=0)
@@ -260,7 +265,9 @@ class VoiceToPool(nn.Module):
         ridge = 1e-3 * torch.eye(len(covariance), dtype=x.dtype, device=x.device)
         read = torch.linalg.solve(covariance + ridge, x.T @ y / len(x))
         step = read @ torch.linalg.inv(read.T @ read)
-        return codes.mean(dim=0).float(), coordinates.mean(dim=0).float(), read.float(), step.float()
+        maps = (codes.mean(dim=0).float(), coordinates.mean(dim=0).float(), read.float(), step.float())
+        self._edit_cache = (key, maps)
+        return maps
 
     # ------------------------------------------------------------------ fitting (when the model is built)
 
