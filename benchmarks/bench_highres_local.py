@@ -38,18 +38,13 @@ import torch
 from voice2face import example_voices
 from voice2face.inference.pipeline import VoiceToFace
 from voice2face.models.pretrained import import_stylegan2
-from voice2face.storage import ModelFolder
+from voice2face.storage import ModelFolder, resolve
 from voice2face.training.runner import train_mapper
 
-from timing import machine
+from timing import machine, peak_rss_mib
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_pretrained import official_pickle  # the tests' writer of the official format
-
-
-def model_dir(path: Path) -> Path:
-    """A run folder's model, or the folder itself when it is a model."""
-    return path / "model" if (path / "model").is_dir() else path
 
 
 def max_difference(source: torch.nn.Module, imported: torch.nn.Module, psi: float, count: int = 4) -> float:
@@ -58,12 +53,6 @@ def max_difference(source: torch.nn.Module, imported: torch.nn.Module, psi: floa
         a = source(z, None, truncation_psi=psi, noise_mode="const")
         b = imported(z, None, truncation_psi=psi, noise_mode="const")
     return float((a - b).abs().max())
-
-
-def peak_rss_mib() -> float:
-    with open("/proc/self/status") as status:
-        line = next(line for line in status if line.startswith("VmHWM"))
-    return round(int(line.split()[1]) / 1024, 1)
 
 
 def main() -> None:
@@ -81,7 +70,7 @@ def main() -> None:
         parser.error(f"{args.out} exists; give a new folder")
     args.out.mkdir(parents=True)
 
-    source = ModelFolder(model_dir(args.generator)).load(("generator",)).modules["generator"].eval()
+    source = resolve(args.generator, flag="GENERATOR").load(("generator",)).modules["generator"].eval()
     if source.config.top_channels:
         parser.error(f"{args.generator} widens its top block (top_channels={source.config.top_channels}), which the "
                      "official format cannot express; use a run with the official channel rule")  # fmt: skip

@@ -33,7 +33,6 @@ import argparse
 import dataclasses
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -55,16 +54,11 @@ from voice2face.storage.checkpoint import save_pretrained
 from voice2face.storage.png import save_synthetic_png, synthetic_metadata
 from voice2face.training.presets import get_preset
 
-from timing import machine, timed
+from timing import machine, peak_rss_mib, timed
 
 #: Issue 32's targets on 2 idle cores: at most these (images/s: at least).
 TARGETS = {"help_s": 1.0, "cli_cold_start_s": 2.5, "warm_p50_s": 0.150, "peak_rss_mib": 1024.0}
 MIN_IMAGES_PER_S = 20.0
-
-
-def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
-    """Peak resident memory (Linux reports KiB); RUSAGE_CHILDREN gives the largest finished child."""
-    return round(resource.getrusage(who).ru_maxrss / 1024, 1)
 
 
 def cli_peak_rss_mib(argv: list[str]) -> float:
@@ -130,13 +124,11 @@ def highres_child(resolution: int, device: str) -> None:
             start = time.perf_counter()
             pipe(wav, num_samples=1, seed=0)[0].save(Path(tmp) / "face.png")
             runs.append(time.perf_counter() - start)
-    with open("/proc/self/status") as status:
-        hwm = next(line for line in status if line.startswith("VmHWM"))
     figures = {
         "image_px": resolution,
         "portrait_s": round(statistics.median(runs), 2),
         "images_per_pass": pipe.images_per_pass,
-        "peak_rss_mib": round(int(hwm.split()[1]) / 1024, 1),
+        "peak_rss_mib": peak_rss_mib(),
     }
     print(json.dumps(figures))  # fmt: skip
 

@@ -40,6 +40,15 @@ def _pool_mapper(G, embedding_dim: int = 5, **changes) -> VoiceToPool:
                                      pool=pool))  # fmt: skip
 
 
+def _fitted_pool_mapper(G, **changes) -> VoiceToPool:
+    """A tiny pool mapper with its pool rendered by ``G`` and random voice directions fitted."""
+    mapper = _pool_mapper(G, **changes)
+    with torch.no_grad():
+        mapper.fit_pool(G)
+        mapper.fit_directions(torch.randn(12, 8), torch.randn(12, 8))
+    return mapper
+
+
 def test_the_face_embedding_is_a_whitened_pca_of_the_faces_it_is_fitted_on():
     faces = torch.rand(50, 3, 32, 32) * 2 - 1
     embedding = FaceEmbedding(size=16, dims=6, whiten=True)
@@ -119,10 +128,7 @@ def test_a_pool_with_an_identity_embedding_is_embedded_by_the_photos_it_was_give
 
 def test_a_portrait_comes_from_the_pool_faces_nearest_the_voice_among_those_z_offers():
     _, G = _generator()
-    mapper = _pool_mapper(G, blend=1)
-    with torch.no_grad():
-        mapper.fit_pool(G)
-        mapper.fit_directions(torch.randn(12, 8), torch.randn(12, 8))
+    mapper = _fitted_pool_mapper(G, blend=1)
     z = torch.randn(3, G.z_dim, generator=torch.Generator().manual_seed(1))
     chosen = mapper.candidates(z)  # [3, K]
     assert chosen.shape == (3, TINY_POOL.candidates) and torch.equal(mapper.candidates(z), chosen)
@@ -144,10 +150,8 @@ def test_a_portrait_comes_from_the_pool_faces_nearest_the_voice_among_those_z_of
 
 def test_nearby_voices_get_nearby_but_distinct_faces_and_truncation_pulls_to_the_average():
     _, G = _generator()
-    mapper = _pool_mapper(G, blend=3, temperature=10.0)
+    mapper = _fitted_pool_mapper(G, blend=3, temperature=10.0)
     with torch.no_grad():
-        mapper.fit_pool(G)
-        mapper.fit_directions(torch.randn(12, 8), torch.randn(12, 8))
         mapper.head.weight.normal_()
         z = torch.randn(1, G.z_dim).expand(2, -1)
         voices = torch.randn(1, 5).expand(2, -1) + torch.tensor([[0.0], [1e-3]])
@@ -199,10 +203,8 @@ def test_with_a_sex_confidence_only_candidates_clearly_of_the_voices_sex_are_cho
 
 def test_keep_norm_gives_a_blend_its_codes_mean_distance_from_the_average():
     _, G = _generator()
-    mapper = _pool_mapper(G, blend=3, temperature=100.0, keep_norm=True)
+    mapper = _fitted_pool_mapper(G, blend=3, temperature=100.0, keep_norm=True)
     with torch.no_grad():
-        mapper.fit_pool(G)
-        mapper.fit_directions(torch.randn(12, 8), torch.randn(12, 8))
         # every pool code 2.5 from the average, along one of the w_dim axes: a plain blend of
         # different ones lies nearer the average than any of them
         axes = torch.eye(G.w_dim)[torch.arange(mapper.pool_w.shape[0]) % G.w_dim]
@@ -218,10 +220,8 @@ def test_keep_norm_gives_a_blend_its_codes_mean_distance_from_the_average():
 
 def test_the_edit_moves_the_codes_read_out_to_the_wanted_point_with_the_least_change():
     _, G = _generator()
-    mapper = _pool_mapper(G, blend=2)
+    mapper = _fitted_pool_mapper(G, blend=2)
     with torch.no_grad():
-        mapper.fit_pool(G)
-        mapper.fit_directions(torch.randn(12, 8), torch.randn(12, 8))
         z = torch.randn(8, G.z_dim, generator=torch.Generator().manual_seed(3))
         voices = torch.randn(8, 5, generator=torch.Generator().manual_seed(4))
         chosen = mapper.codes(z, voices)[:, 0]

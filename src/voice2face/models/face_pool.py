@@ -220,7 +220,8 @@ class VoiceToPool(nn.Module):
         """z ``[B, z_dim]``, voice embeddings ``[B, D]`` → W+ codes ``[B, num_ws, w_dim]`` (no rendering)."""
         assert_shape(embedding, [z.shape[0], self.embedding_dim], "voice embeddings")
         chosen = self.candidates(z)  # [B, K]
-        distance = (self.voice_coordinates(self.pool_face[chosen]) - self.wanted(embedding)[:, None]).square()
+        wanted = self.wanted(embedding)  # [B, r]
+        distance = (self.voice_coordinates(self.pool_face[chosen]) - wanted[:, None]).square()
         distance = distance.sum(dim=-1)  # [B, K]
         if bool(self.uses_sex):
             # A candidate is wrong when the pool's read-out does not give it the voice's sex with at
@@ -243,7 +244,7 @@ class VoiceToPool(nn.Module):
         if self.pool.edit > 0:
             mean_code, mean_coordinates, read, step = self.edit_maps()
             reading = (self.w_avg + w - mean_code) @ read + mean_coordinates  # [B, r]
-            missing = self.wanted(embedding) - reading
+            missing = wanted - reading
             w = w + self.pool.edit * missing @ step.T
         w = self.w_avg + truncation_psi * w
         return w[:, None].expand(-1, self.num_ws, -1)
