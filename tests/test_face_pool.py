@@ -251,6 +251,19 @@ def test_the_edit_moves_the_codes_read_out_to_the_wanted_point_with_the_least_ch
     assert not torch.equal(mapper.edit_maps()[2], read)
 
 
+def test_a_pool_without_fitted_directions_is_not_edited():
+    """An untrained model (random weights, directions not fitted: all zero) draws its chosen codes."""
+    _, G = _generator()
+    mapper = _pool_mapper(G, blend=2)
+    z = torch.randn(4, G.z_dim, generator=torch.Generator().manual_seed(3))
+    voices = torch.randn(4, 5, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        mapper.fit_pool(G)
+        chosen = mapper.codes(z, voices)
+        mapper.pool = dataclasses.replace(mapper.pool, edit=1.0)
+        assert torch.equal(mapper.codes(z, voices), chosen)
+
+
 def test_the_pool_must_fit_the_generators_latent_and_its_config_needs_its_family():
     from voice2face.errors import ConfigError
 

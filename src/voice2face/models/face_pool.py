@@ -265,7 +265,8 @@ class VoiceToPool(nn.Module):
         covariance = x.T @ x / len(x)
         ridge = 1e-3 * torch.eye(len(covariance), dtype=x.dtype, device=x.device)
         read = torch.linalg.solve(covariance + ridge, x.T @ y / len(x))
-        step = read @ torch.linalg.inv(read.T @ read)
+        # pinv: a pool whose directions are not fitted yet (all zero) reads nothing, and gets no step.
+        step = read @ torch.linalg.pinv(read.T @ read)
         maps = (codes.mean(dim=0).float(), coordinates.mean(dim=0).float(), read.float(), step.float())
         self._edit_cache = (key, maps)
         return maps
