@@ -11,7 +11,7 @@ the reference rows and s/kimg from the run's stats; with ``--plot PNG``, the thr
 No peer library measures this; the reference rows are the comparison.
 
     python benchmarks/bench_realism_curve.py RUN [RUN ...] --data /work/data/synthvox-200 [--count 1000]
-        [--every 1] [--cache DIR] [--plot benchmarks/figures/realism-curve.png] [--threads 2]
+        [--every 1] [--since KIMG] [--cache DIR] [--plot benchmarks/figures/realism-curve.png] [--threads 2]
     python benchmarks/bench_realism_curve.py RUN --data DIR --replot SAVED.jsonl --plot PNG   # redraw only
 """
 
@@ -92,6 +92,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--every", type=int, default=1, help="score every N-th kept snapshot (the last always)")
+    parser.add_argument("--since", type=float, default=0.0, help="score only snapshots from this kimg on")
     parser.add_argument("--cache", type=Path)
     parser.add_argument("--plot", type=Path)
     parser.add_argument("--threads", type=int, default=2)
@@ -110,9 +111,12 @@ def main() -> int:
     curves, references = {}, None
     for run in args.runs:
         config = ModelFolder(RunFolder(run).model.path).config()
-        kept = history(run)
+        kept = [(kimg, path) for kimg, path in history(run) if kimg >= args.since]
         if not kept:
-            raise SystemExit(f"{run} keeps no snapshot generators in history/; it predates them or is not pretraining")
+            raise SystemExit(
+                f"{run} keeps no snapshot generators from {args.since:g} kimg on in history/; "
+                "it predates them, is not pretraining, or --since is past its last snapshot"
+            )
         chosen = [item for k, item in enumerate(kept) if k % args.every == 0 or k == len(kept) - 1]
         points = []
         for kimg, path in chosen:

@@ -7,6 +7,7 @@ import os
 import shutil
 import stat
 
+import numpy as np
 import pytest
 
 from test_bad_input import CATALOGUE, NON_SPEECH
@@ -29,7 +30,7 @@ def test_writes_named_pngs_with_metadata_and_same_seed_same_bytes(tiny_model, sp
     meta = read_png_metadata(files[1])
     assert meta["Description"] == SYNTHETIC_NOTICE and meta["Software"].startswith("voice2face ")
     assert meta["Model"] == "tiny-model" and meta["Seed"] == "5" and meta["Source"] == "speech.wav"
-    assert meta["Sample"] == "1" and meta["TruncationPsi"] == "1.0"
+    assert meta["Sample"] == "1" and meta["TruncationPsi"] == "1.0" and meta["Resolution"] == "16 px"
     assert IPTC_SYNTHETIC in meta["XML:com.adobe.xmp"]
     assert _portrait(speech_wav, "-m", tiny_model, "-o", tmp_path / "b", "--samples", "2", "--seed", "5") == 0
     assert [p.read_bytes() for p in files] == [(tmp_path / "b" / p.name).read_bytes() for p in files]
@@ -104,9 +105,37 @@ def test_a_voice_encoder_alone_is_refused_in_one_line_naming_the_folder(tiny_enc
     assert "voice2face train --encoder" in err and "Traceback" not in err and not out.exists()
 
 
+def test_size_resamples_the_portraits_and_says_from_what(tiny_model, speech_wav, tmp_path):
+    from PIL import Image
+
+    native = tmp_path / "native"
+    assert _portrait(speech_wav, "-m", tiny_model, "-o", native, "--samples", "1", "-q") == 0
+    for size in (40, 12):  # up and down from the tiny model's 16 px
+        out = tmp_path / str(size)
+        assert _portrait(speech_wav, "-m", tiny_model, "-o", out, "--samples", "1", "--size", size, "-q") == 0
+        with Image.open(out / "speech_0.png") as picture, Image.open(native / "speech_0.png") as drawn:
+            assert picture.size == (size, size)
+            again = drawn.resize((size, size), Image.Resampling.LANCZOS)  # the same face, resampled
+            assert np.array_equal(np.asarray(picture.convert("RGB")), np.asarray(again.convert("RGB")))
+        meta = read_png_metadata(out / "speech_0.png")
+        assert meta["Resampled"] == f"{size} px from the model's 16" and meta["Resolution"] == "16 px"
+        assert meta["Description"] == SYNTHETIC_NOTICE
+    both = tmp_path / "both"
+    assert _portrait(speech_wav, "-m", tiny_model, "-o", both, "--samples", "1", "--size", 64, "--thumbnail", 8,
+                     "-q") == 0  # fmt: skip
+    with Image.open(both / "speech_0.png") as large, Image.open(both / "speech_0.8px.png") as small:
+        assert large.size == (64, 64) and small.size == (8, 8)  # the thumbnail is taken from the native face
+    assert "Resampled" not in read_png_metadata(both / "speech_0.8px.png")
+    same = tmp_path / "same"  # the native size itself writes the native bytes
+    assert _portrait(speech_wav, "-m", tiny_model, "-o", same, "--samples", "1", "--size", 16, "-q") == 0
+    assert (same / "speech_0.png").read_bytes() == (native / "speech_0.png").read_bytes()
+
+
 def test_bad_options_are_usage_errors(tiny_model, speech_wav, tmp_path, capsys):
     out = tmp_path / "out"
     assert _portrait(speech_wav, "-m", tiny_model, "-o", out, "--truncation", "1.5") == 2
+    assert _portrait(speech_wav, "-m", tiny_model, "-o", out, "--size", "5000") == 2
+    assert "portrait size must be a whole number of px from 8 to 4096, got 5000" in capsys.readouterr().err
     for bad in (["--device", "tpu9"], ["--samples", "0"], ["--sample-rate", "8000"]):
         with pytest.raises(SystemExit) as info:
             _portrait(speech_wav, "-m", tiny_model, "-o", out, *bad)

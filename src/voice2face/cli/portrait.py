@@ -52,6 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     parser.add_argument("--grid", action="store_true", help="one grid image per recording instead of N files")
     parser.add_argument(
+        "--size", type=positive_int, metavar="PX",
+        help="write the portraits resampled to PX px (Lanczos) instead of at the model's native resolution (64 px "
+        "for the bundled model, 256 or 1024 px for an imported one; each PNG's metadata names it); resampling "
+        "adds pixels, not detail",
+    )  # fmt: skip
+    parser.add_argument(
         "--thumbnail", type=positive_int, metavar="PX",
         help="also write a copy downscaled to PX px beside each (NAME_0.PXpx.png); portraits are drawn at the "
         "model's resolution (64 px for the bundled model, 256 or 1024 px for an imported one)",
@@ -88,8 +94,8 @@ def _portrait(args: argparse.Namespace, device: str) -> int:
 
     result = write_portraits(
         pipe, args.audio, args.output, num_samples=args.samples, seed=args.seed, truncation_psi=args.truncation,
-        as_grid=args.grid, recursive=args.recursive, thumbnail=args.thumbnail, progress=not args.quiet,
-        on_error=report,
+        as_grid=args.grid, recursive=args.recursive, thumbnail=args.thumbnail, resize=args.size,
+        progress=not args.quiet, on_error=report,
     )  # fmt: skip
     for path in result.written:
         print(path)

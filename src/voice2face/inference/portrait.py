@@ -96,9 +96,10 @@ def _embed(pipe: VoiceToFace, path: Path):
     return pipe.embed(path)  # [D]
 
 
-def _downscaled(picture: Image.Image, thumbnail: int, size: int) -> Image.Image:
-    """``picture`` (a portrait, or a grid of ``size`` px portraits) scaled by ``thumbnail / size`` (Lanczos)."""
-    width, height = (max(1, round(side * thumbnail / size)) for side in picture.size)
+def _rescaled(picture: Image.Image, target: int, size: int) -> Image.Image:
+    """``picture`` (a portrait, or a grid of ``size`` px portraits) scaled by ``target / size`` (Lanczos,
+    down or up: resampling adds pixels, not detail)."""
+    width, height = (max(1, round(side * target / size)) for side in picture.size)
     return picture.resize((width, height), Image.Resampling.LANCZOS)
 
 
@@ -170,6 +171,7 @@ def write_portraits(
     as_grid: bool = False,
     recursive: bool = False,
     thumbnail: int | None = None,
+    resize: int | None = None,
     progress: bool = True,
     on_error: Callable[[Path, str], None] | None = None,
 ) -> PortraitResult:
@@ -180,6 +182,9 @@ def write_portraits(
     speech, not speech, too long...); the rest go on. ``progress``: a bar on a terminal, and
     where stderr is not one (a log, a pipe) one line per finished recording. ``out_dir`` is
     created first (OutputError if it cannot be) and removed again if nothing was written.
+    Portraits come at the model's native resolution (``pipe.config.generator.img_resolution``);
+    ``resize`` writes them resampled to that many px instead (their metadata names the native size),
+    ``thumbnail`` adds a smaller copy of each beside it.
     """
     from tqdm import tqdm
 
@@ -193,6 +198,9 @@ def write_portraits(
     if thumbnail is not None and not (isinstance(thumbnail, int) and 8 <= thumbnail < size):
         raise ConfigError(f"a thumbnail must be 8 px or more and smaller than the model's {size} px portraits, "
                           f"got {thumbnail!r}; leave it out to write the portraits alone.")  # fmt: skip
+    if resize is not None and not (isinstance(resize, int) and not isinstance(resize, bool) and 8 <= resize <= 4096):
+        raise ConfigError(f"a portrait size must be a whole number of px from 8 to 4096, got {resize!r}; leave it "
+                          f"out for the model's own {size} px.")  # fmt: skip
     created = prepare_output_dir(out)
     terminal = sys.stderr.isatty()
     result = PortraitResult()
@@ -207,7 +215,8 @@ def write_portraits(
                     on_error(path, str(exc))
                 continue
             images = pipe.generate_tensors(embedding[None].repeat(num_samples, axis=0), seed, truncation_psi)
-            common = dict(model=pipe.name, seed=seed, truncation_psi=truncation_psi, source=path.name)
+            common = dict(model=pipe.name, seed=seed, truncation_psi=truncation_psi, source=path.name,
+                          resolution=f"{size} px")  # fmt: skip
             if as_grid:
                 columns = min(num_samples, 4)
                 pictures = [(image_grid(images, columns), synthetic_metadata(**common, samples=num_samples))]
@@ -216,9 +225,15 @@ def write_portraits(
                     (picture, synthetic_metadata(**common, sample=k)) for k, picture in enumerate(to_pil(images))
                 ]
             targets = [out / name for name in names[path]]
+            native = pictures
+            if resize is not None and resize != size:  # NAME_0.png itself, resampled from the model's size
+                resampled = {"Resampled": f"{resize} px from the model's {size}"}
+                pictures = [(_rescaled(picture, resize, size), {**info, **resampled}) for picture, info in native]
             if thumbnail is not None:  # a downscaled copy beside each, NAME_0.png → NAME_0.256px.png
-                pictures += [(_downscaled(picture, thumbnail, size), {**info, "Thumbnail": f"{thumbnail} px of {size}"})
-                             for picture, info in pictures]  # fmt: skip
+                pictures = pictures + [
+                    (_rescaled(picture, thumbnail, size), {**info, "Thumbnail": f"{thumbnail} px of {size}"})
+                    for picture, info in native
+                ]
                 targets += [target.with_suffix(f".{thumbnail}px.png") for target in targets]
             written = save_synthetic_pngs(pictures, targets)
             result.written.extend(written)
