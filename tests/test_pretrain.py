@@ -170,7 +170,21 @@ def test_pretraining_grows_from_a_smaller_run_and_keeps_every_snapshots_generato
     assert (grown[name] - before[name]).abs().max() < 0.1 * before[name].abs().max()
     assert len(RunFolder(run).history_generators()) == 1
     with pytest.raises(ConfigError, match="smaller generator"):
-        train_generator(preset, faces64, tmp_path / "x", generator=run, progress=False)
+        train_generator(tiny_pretrain(), face_corpus, tmp_path / "x", generator=run, progress=False)
+    # A model of the run's own networks is continued as it is (a new recipe on a pretrained run).
+    from voice2face.config import ModelConfig
+    from voice2face.data.manifest import load_manifest as load
+    from voice2face.training.data import face_tensors
+    from voice2face.training.trainers.gan import GANTrainer
+
+    config = preset.gan
+    trainer = GANTrainer(config, ModelConfig(generator=config.generator, discriminator=config.discriminator), None,
+                         face_tensors(load(faces64), "train", progress=False))  # fmt: skip
+    trainer.grow_from(run / "model")
+    saved = load_pretrained(run / "model", ("generator", "discriminator")).modules
+    for mine, theirs in ((trainer.G, saved["generator"]), (trainer.G_ema, saved["generator"]),
+                         (trainer.D, saved["discriminator"])):  # fmt: skip
+        assert all(torch.equal(v, theirs.state_dict()[k]) for k, v in mine.state_dict().items())
     with pytest.raises(ConfigError, match="drop --generator"):
         conditional = get_preset("synthvox-quick")
         train_generator(conditional, faces64, tmp_path / "y", generator=small, progress=False)
@@ -229,3 +243,39 @@ def test_while_the_generator_is_frozen_below_a_resolution_only_the_blocks_above_
     for bad in ({"g_freeze_resolution": top}, {"g_freeze_resolution": 24}, {"g_freeze_kimg": 2 * config.kimg}):
         with pytest.raises(ConfigError, match="g_freeze"):
             dataclasses.replace(config, **bad)
+
+
+def test_a_thaw_lets_the_held_blocks_learn_at_a_fraction_of_the_rate(face_corpus):
+    from voice2face.config import ModelConfig
+    from voice2face.data.manifest import load_manifest as load
+    from voice2face.training.data import face_tensors
+    from voice2face.training.trainers.gan import GANTrainer
+
+    preset = tiny_pretrain()
+    top = preset.gan.generator.img_resolution
+    config = dataclasses.replace(preset.gan, g_freeze_resolution=top // 2, g_freeze_kimg=0.004, g_freeze_lr=0.1,
+                                 pl_weight=0.0)  # fmt: skip
+    trainer = GANTrainer(config, ModelConfig(generator=config.generator, discriminator=config.discriminator), None,
+                         face_tensors(load(face_corpus), "train", progress=False))  # fmt: skip
+    top_block = f"synthesis.b{top}."
+
+    def largest_steps() -> tuple[float, float]:
+        """The largest change of a held and of a top-block parameter over one step."""
+        before = {k: v.detach().clone() for k, v in trainer.G.named_parameters()}
+        trainer.train_step()
+        change = {k: (v - before[k]).abs().max().item() for k, v in trainer.G.named_parameters()}
+        # The mapping's weights are stored ×100 (its learning-rate multiplier), so its steps are
+        # float32-rounded: the synthesis blocks show the rate exactly.
+        held = max(v for k, v in change.items() if k.startswith("synthesis.") and not k.startswith(top_block))
+        assert any(v > 0 for k, v in change.items() if k.startswith("mapping."))
+        return held, max(v for k, v in change.items() if k.startswith(top_block))
+
+    # Adam's first step moves a parameter by lr·sign(gradient) (β1 = 0): the held part by a tenth of it.
+    held, above = largest_steps()
+    assert above == pytest.approx(config.g_lr, rel=1e-3) and held == pytest.approx(0.1 * config.g_lr, rel=1e-3)
+    held, above = largest_steps()  # the window (one step of 4 images) is over: the full rate for all
+    assert held > 0.5 * config.g_lr
+    with pytest.raises(ConfigError, match="g_freeze_lr"):
+        dataclasses.replace(config, g_freeze_lr=1.5)
+    with pytest.raises(ConfigError, match="g_freeze_lr"):
+        dataclasses.replace(preset.gan, g_freeze_lr=0.1)  # nothing held for it to act on

@@ -106,6 +106,10 @@ class GANTrainingConfig:
     this keeps the pretrained smaller generator intact (its images, upsampled, are the start) while
     the new block learns the finer detail on top: in a first try that fine-tuned everything, the grown
     generator lost beards and glasses and drifted toward one face within 15 kimg. 0 for no freezing.
+    ``g_freeze_lr``: while the freeze lasts, the held part learns at ``g_lr`` times this instead of
+    standing still (0, the default): a thaw, for a grown network whose new block has settled and
+    whose smaller blocks should adapt to it slowly (their own optimiser group, so Adam's steps shrink
+    by exactly this factor).
 
     ``ops_impl``: how the StyleGAN2 networks compute while training: ``"fast"`` (channels_last,
     demodulation as a small matrix product, gains folded into weights; about 1.5× the images/s
@@ -138,6 +142,7 @@ class GANTrainingConfig:
     d_warmup_kimg: float = 0.0
     g_freeze_resolution: int = 0
     g_freeze_kimg: float = 0.0
+    g_freeze_lr: float = 0.0
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 2, f"GAN batch_size must be >= 2, got {self.batch_size}.")
@@ -155,6 +160,10 @@ class GANTrainingConfig:
             ),
             f"g_freeze_resolution must be 0 (none) or a power of two from 4 below the generator's "
             f"{self.generator.img_resolution} px, got {self.g_freeze_resolution}.",
+        )
+        check(
+            0 <= self.g_freeze_lr < 1 and (self.g_freeze_lr == 0 or self.g_freeze_resolution > 0),
+            f"g_freeze_lr must be in [0, 1) and needs a g_freeze_resolution to act on, got {self.g_freeze_lr}.",
         )
         check(
             0 < self.g_lr <= 1 and 0 < self.d_lr <= 1,
@@ -275,6 +284,7 @@ PRESET_NAMES = (
     "synthvox-quick",
     "synthface-64",
     "synthface-128",
+    "synthface-128-thaw",
     "synthvox-wplus-64",
     "synthvox-wplus-edit-64",
     "synthvox-pool-64",

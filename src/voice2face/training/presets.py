@@ -146,6 +146,24 @@ def _synthface_128() -> TrainingPreset:
     )
 
 
+def _synthface_128_thaw() -> TrainingPreset:
+    # The second stage of synthface-128 (issue 31): `train --preset synthface-128-thaw --data FACES_128
+    # --generator SYNTHFACE_128_RUN` continues a synthface-128 run's networks (G, its EMA and D as saved,
+    # fresh optimisers). With the 64 px base frozen the 128 px block plateaued from 35 to 105 kimg at a
+    # sharpness of 0.70-0.78 of real faces (brows, wrinkles and glasses frames, the fine lines the base
+    # draws faintly, stayed missing): here the base learns too, at a tenth of the rate (g_freeze_lr),
+    # so that it can feed the top block what it needs without the drift that a full-rate fine-tune
+    # showed (beards and glasses lost within 15 kimg). No D warm-up: D is the run's trained one.
+    grown = _synthface_128().gan
+    gan = dataclasses.replace(grown, kimg=100, d_warmup_kimg=0.0, g_freeze_kimg=100.0, g_freeze_lr=0.1)
+    return TrainingPreset(
+        "synthface-128-thaw",
+        "synthface-128 continued with its 64 px base learning at a tenth of the rate (--generator a synthface-128 run)",
+        EncoderTrainingConfig(),
+        gan,
+    )
+
+
 def _wplus_edit() -> TrainingPreset:
     # The paper's route, step 4, as a regression to projected codes, sized for 2 CPU cores: the
     # synthface-64 generator (pretrained with this preset's `gan` settings, `train --preset
@@ -301,6 +319,7 @@ PRESETS: dict[str, TrainingPreset] = {
         _quick(),
         _synthface(),
         _synthface_128(),
+        _synthface_128_thaw(),
         _wplus(),
         _wplus_edit(),
         _pool(),

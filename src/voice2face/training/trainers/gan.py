@@ -135,7 +135,13 @@ class GANTrainer:
         self.r1 = LazyInterval(config.r1_interval if config.r1_gamma > 0 else 0)
         g_lr, g_betas = self.pl.adam_hyperparameters(config.g_lr, config.betas)
         d_lr, d_betas = self.r1.adam_hyperparameters(config.d_lr, config.betas)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=g_lr, betas=g_betas, eps=1e-8)
+        self.g_lr = g_lr
+        if config.g_freeze_lr > 0:  # the held part in a group of its own, whose rate the thaw scales
+            held = {id(p) for p in self._held_parameters()}
+            groups = [[p for p in self.G.parameters() if id(p) not in held], self._held_parameters()]
+            self.opt_G = torch.optim.Adam([{"params": group} for group in groups], lr=g_lr, betas=g_betas, eps=1e-8)
+        else:
+            self.opt_G = torch.optim.Adam(self.G.parameters(), lr=g_lr, betas=g_betas, eps=1e-8)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=d_lr, betas=d_betas, eps=1e-8)
         self.step = 0
         self.images_seen = 0
@@ -213,18 +219,29 @@ class GANTrainer:
         self.step += 1
         return stats
 
+    def _held_modules(self) -> list[nn.Module]:
+        """What ``g_freeze_*`` holds: the mapping and the synthesis blocks up to ``g_freeze_resolution`` px."""
+        blocks = [getattr(self.G.synthesis, f"b{res}") for res in self.G.synthesis.block_resolutions
+                  if res <= self.config.g_freeze_resolution]  # fmt: skip
+        return [self.G.mapping, *blocks]
+
+    def _held_parameters(self) -> list[nn.Parameter]:
+        return [p for module in self._held_modules() for p in module.parameters()]
+
     def _generator_trainable(self) -> None:
         """Let the generator's parameters learn, except, while ``g_freeze_kimg`` lasts, its mapping and
-        its synthesis blocks up to ``g_freeze_resolution`` px (frozen parameters get no gradient, so
-        Adam leaves them and G_ema as they are)."""
+        its synthesis blocks up to ``g_freeze_resolution`` px: frozen parameters get no gradient, so
+        Adam leaves them and G_ema as they are; with ``g_freeze_lr`` they learn at that fraction of
+        the rate instead."""
         self.G.requires_grad_(True)
         config = self.config
         trained_kimg = (self.images_seen / 1000) - config.d_warmup_kimg
-        if config.g_freeze_resolution and trained_kimg < config.g_freeze_kimg:
-            self.G.mapping.requires_grad_(False)
-            for res in self.G.synthesis.block_resolutions:
-                if res <= config.g_freeze_resolution:
-                    getattr(self.G.synthesis, f"b{res}").requires_grad_(False)
+        holding = bool(config.g_freeze_resolution) and trained_kimg < config.g_freeze_kimg
+        if config.g_freeze_lr > 0:
+            self.opt_G.param_groups[1]["lr"] = self.g_lr * (config.g_freeze_lr if holding else 1.0)
+        elif holding:
+            for module in self._held_modules():
+                module.requires_grad_(False)
 
     def validate(self, check: Callable[[], None] = lambda: None) -> dict[str, float]:
         """No validation figures: the evaluation scores generators (``voice2face evaluate``)."""
@@ -236,7 +253,9 @@ class GANTrainer:
         """Start from a smaller pretrained unconditional model (``model_dir``, e.g. a synthface-64 run's
         model/), grown to this run's resolution (:mod:`voice2face.models.stylegan2.grow`): G and its EMA
         both start from the saved (EMA) generator, D from the saved discriminator when there is one.
-        Optimisers start fresh. Called on a new run only; a resumed run loads its own snapshot."""
+        A model of this run's own networks is taken as it is (a new recipe continuing a pretrained run,
+        e.g. ``synthface-128-thaw``). Optimisers start fresh. Called on a new run only; a resumed run
+        loads its own snapshot."""
         from voice2face.models.stylegan2.grow import grow_discriminator, grow_generator
 
         folder = ModelFolder(model_dir)
@@ -247,6 +266,9 @@ class GANTrainer:
             raise ConfigError(
                 f"{model_dir} must hold an unconditional generator to grow, and this run must pretrain one."
             )
+        if small_g == wanted:
+            self._continue_from(folder)
+            return
         if small_g.img_resolution >= wanted.img_resolution:
             raise ConfigError(
                 f"{model_dir} makes {small_g.img_resolution} px faces; growing starts from a smaller generator than "
@@ -265,6 +287,23 @@ class GANTrainer:
         fresh_d = "" if "discriminator" in loaded.modules else "; D starts fresh"
         log.info("grown from %s (%d px → %d px): %d new tensors%s", model_dir, small_g.img_resolution,
                  wanted.img_resolution, len(new), fresh_d)  # fmt: skip
+
+    def _continue_from(self, folder: ModelFolder) -> None:
+        """G, its EMA and D from a model of this run's own networks (D must be there: a fresh one against
+        a trained generator would pull it toward its random gradients)."""
+        if (
+            folder.config().discriminator != self.model_config.discriminator
+            or not folder.weight_path("discriminator").is_file()
+        ):
+            raise ConfigError(
+                f"{folder.path} has this run's generator but not its discriminator; continue from a run's model/ "
+                "made by the same preset family (synthface-128 for synthface-128-thaw)."
+            )
+        loaded = folder.load(("generator", "discriminator"), device=self.context.device)
+        self.G.load_state_dict(loaded.modules["generator"].state_dict())
+        self.G_ema.load_state_dict(loaded.modules["generator"].state_dict())
+        self.D.load_state_dict(loaded.modules["discriminator"].state_dict())
+        log.info("continuing from %s (its networks as saved; fresh optimisers)", folder.path)
 
     def trainer_state(self) -> dict:
         """Everything besides the saved networks that an exact resume needs."""
