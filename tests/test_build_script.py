@@ -88,3 +88,20 @@ def test_stage_1_is_the_routes_and_the_recorded_command_rebuilds_the_same_option
     assert dataclasses.replace(
         again, generator=options.generator.resolve() if again.generator else None
     ) == dataclasses.replace(options, generator=options.generator.resolve())
+
+
+def test_the_evaluation_corpus_takes_the_generators_resolution(tmp_path):
+    """A bundle built on a 128 px generator is evaluated on 128 px faces (the instruments read the
+    corpus's resolution and refuse a generator of another)."""
+    from voice2face.config import ModelConfig
+    from voice2face.models import build_generator
+    from voice2face.recipes.bundle import BuildOptions, generator_resolution
+    from voice2face.storage import ModelFolder
+    from voice2face.training.presets import get_preset
+
+    config = get_preset("synthface-128").gan
+    folder = tmp_path / "model"
+    ModelFolder(folder).save({"generator": build_generator(config.generator)}, ModelConfig(generator=config.generator))
+    assert generator_resolution(BuildOptions(route="wplus", generator=folder)) == 128
+    assert generator_resolution(BuildOptions(route="wplus")) == 64  # synthface-64 pretrained by the build
+    assert generator_resolution(BuildOptions(route="conditional", preset="synthvox-quick")) == 64

@@ -338,6 +338,18 @@ def _corpus(path: Path, config, progress: bool):
     return manifest
 
 
+def generator_resolution(options: BuildOptions) -> int:
+    """The px of the faces the bundle will draw: ``--generator``'s, or the pretraining preset's
+    (the paper's route), or the conditional preset's."""
+    from voice2face.storage import ModelFolder, resolve
+    from voice2face.training.presets import get_preset
+
+    if options.route == "wplus" and options.generator is not None:
+        return ModelFolder(resolve(options.generator, check=False).path).config().generator.img_resolution
+    preset = get_preset(PRETRAIN_PRESET if options.route == "wplus" else options.preset)
+    return preset.gan.generator.img_resolution
+
+
 def pretrained_generator(options: BuildOptions, work: Path, runs: Path, progress: bool) -> Path:
     """The paper's route, steps 1-2: the unconditional generator's model folder: ``--generator``, or
     a synthface-64 pretraining on ``--face-count`` unpaired faces to ``--pretrain-kimg``, continuing
@@ -414,7 +426,9 @@ def build(options: argparse.Namespace | BuildOptions, *, repo: Path = SOURCE_TRE
     work.mkdir(parents=True, exist_ok=True)
     progress = not options.quiet
 
-    corpus_config = SynthVoxConfig(identities=options.identities, seed=options.seed)
+    # The evaluation corpus draws its faces at the generator's resolution (the instruments read it).
+    corpus_config = SynthVoxConfig(identities=options.identities, seed=options.seed,
+                                   resolution=generator_resolution(options))  # fmt: skip
     corpus = work / "corpus"
     manifest = _corpus(corpus, corpus_config, progress)
     if manifest is None:
