@@ -23,10 +23,16 @@ from test_bad_input import CATALOGUE, NON_SPEECH
 from voice2face import example_voices
 from voice2face.cli import main
 from voice2face.errors import CheckpointError
+from voice2face.storage import ModelFolder
 from voice2face.storage.png import SYNTHETIC_NOTICE
 from voice2face.web.app import ServeConfig, create_app
 
 pytestmark = pytest.mark.skipif(not example_voices(), reason="no bundled model and example voices in this checkout")
+
+
+def _bundled_px() -> int:
+    """The bundled model's native resolution (what the service draws)."""
+    return ModelFolder.bundled().config().generator.img_resolution
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +57,7 @@ def test_one_sample_is_a_png_marked_synthetic(client):
     response = client.post("/v1/portrait", files={"audio": ("voice.wav", _voice())}, data={"seed": "3"})
     assert response.status_code == 200 and response.headers["content-type"] == "image/png"
     image = Image.open(io.BytesIO(response.content))
-    assert image.size == (64, 64) and image.text["Description"] == SYNTHETIC_NOTICE
+    assert image.size == (_bundled_px(),) * 2 and image.text["Description"] == SYNTHETIC_NOTICE
     assert image.text["Seed"] == "3" and float(response.headers["x-speech-seconds"]) > 1
     again = client.post("/v1/portrait", files={"audio": ("other-name.bin", _voice())}, data={"seed": "3"})
     assert again.content == response.content  # same voice and seed: the same face, whatever the upload's name
@@ -180,7 +186,7 @@ def test_health_model_page_and_docs(client):
     health = client.get("/healthz").json()
     assert health["status"] == "ok" and health["requests_in"] == 0
     model = client.get("/v1/model").json()
-    assert model["resolution"] == 64 and "not photographs" in model["synthetic"]
+    assert model["resolution"] == _bundled_px() and "not photographs" in model["synthetic"]
     page = client.get("/")
     assert page.status_code == 200 and "not photographs" in page.text and "http" not in page.text.split("<body>")[0]
     assert client.get("/static/app.js").status_code == 200 and client.get("/docs").status_code == 200

@@ -28,6 +28,7 @@ from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from voice2face import example_voices  # noqa: E402
+from voice2face.storage import ModelFolder  # noqa: E402
 from voice2face.web.app import create_app  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -90,7 +91,8 @@ def test_upload_a_recording_and_see_portraits(server):
         samples.send_keys("3")
         driver.find_element(By.ID, "submit").click()
         images = _portraits(driver, 3)
-        assert [driver.execute_script("return arguments[0].naturalWidth", i) for i in images] == [64, 64, 64]
+        native = ModelFolder.bundled().config().generator.img_resolution
+        assert [driver.execute_script("return arguments[0].naturalWidth", i) for i in images] == [native] * 3
         assert "not photographs" in driver.find_element(By.ID, "message").text
         assert not driver.find_element(By.ID, "progress").is_displayed()  # the indicator goes when they come
         assert _screenshot(driver, "web-upload.png").stat().st_size > 0
