@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--generator",
         metavar="RUN_OR_MODEL_DIR",
         help="the paper's route: the pretrained unconditional generator (e.g. a synthface-64 run); pretraining "
-        "(e.g. --preset synthface-128): a smaller pretrained run to grow from, one block per doubling",
+        "(e.g. --preset synthface-128): a smaller pretrained run to grow from, one block per doubling, or a run "
+        "of the same networks to continue under this preset (--preset synthface-128-thaw)",
     )
     parser.add_argument("--steps", type=positive_int, help="the paper's route: override the voice→W+ stage's steps")
     parser.set_defaults(handler=run)
