@@ -48,6 +48,13 @@ def test_generator_run_folder_and_resume(encoder_run, tiny_corpus, tmp_path):
     # extend the finished run by resuming it with a longer length
     train_generator("ignored", tiny_corpus, resume=run, kimg=0.032, progress=False)
     assert [r["step"] for r in read_stats(run / "stats.jsonl")][-1] == 8
+    # a resumed run keeps its own settings: --set is for new runs
+    with pytest.raises(ConfigError, match="--set changes the settings of a new run"):
+        train_generator("ignored", tiny_corpus, resume=run, settings={"r1_gamma": "0.1"}, progress=False)
+    # a new run with a changed setting records it, and resumes with it
+    other = train_generator(tiny_preset(), tiny_corpus, tmp_path, encoder=encoder_run, settings={"r1_gamma": "0.125"},
+                            progress=False)  # fmt: skip
+    assert json.loads((other / "training_options.json").read_text())["config"]["r1_gamma"] == 0.125
 
 
 def test_bad_inputs_are_one_sentence(tiny_corpus, tmp_path, encoder_run, capsys):
@@ -91,6 +98,22 @@ def test_cli_dry_run_prints_the_resolved_settings(capsys):
         options = json.loads(capsys.readouterr().out)
         assert options["data"] is None and options["preset"] == "synthvox-quick"
     assert options["config"]["steps"] == 200
+    # --set changes single settings of the preset, parsed as each setting's type
+    argv = ["train", "--preset", "synthface-128-thaw", "--set", "g_freeze_lr=0.5", "--set", "augment=color",
+            "--set", "batch_size=8", "--dry-run"]  # fmt: skip
+    assert main(argv) == 0
+    config = json.loads(capsys.readouterr().out)["config"]
+    assert (config["g_freeze_lr"], config["augment"], config["batch_size"]) == (0.5, "color", 8)
+    assert main(["train-encoder", "--preset", "synthvox-quick", "--set", "steps=7", "--dry-run"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["steps"] == 7
+    for bad, said in (("foo=1", "no such setting in this stage; it takes augment, "),
+                      ("batch_size=8.5", "batch_size takes a whole number"),
+                      ("g_freeze_lr=2", "g_freeze_lr must be in [0, 1)")):  # fmt: skip
+        assert main(["train", "--preset", "synthface-128-thaw", "--set", bad, "--dry-run"]) == 2
+        assert said in capsys.readouterr().err, bad
+    with pytest.raises(SystemExit) as info:
+        main(["train", "--preset", "synthface-128-thaw", "--set", "g_freeze_lr", "--dry-run"])
+    assert info.value.code == 2 and "expected KEY=VALUE" in capsys.readouterr().err
 
 
 def test_output_into_a_closed_pipe_stops_quietly():

@@ -146,6 +146,14 @@ def require_folder(path: str | Path | None, what: str, fix: str) -> None:
         raise CheckpointError(f"{what} {path} does not exist; {fix}.")
 
 
+def setting(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` → (KEY, VALUE) for ``--set`` (the stage checks the key and parses the value)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
+
+
 def add_training_options(parser: argparse.ArgumentParser) -> None:
     """The options ``train-encoder`` and ``train`` share: preset, data, run folders, budget, device."""
     parser.add_argument(
@@ -161,6 +169,11 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--minutes", type=positive_float, metavar="M", help="stop (with a snapshot) after M minutes")
     parser.add_argument("--cache", metavar="DIR", help="cache utterance features here between runs")
     add_device_option(parser)
+    parser.add_argument(
+        "--set", action="append", type=setting, default=[], metavar="KEY=VALUE", dest="settings",
+        help="change one setting of the preset's stage for a new run (repeatable; e.g. --set r1_gamma=0.1); "
+        "--dry-run lists them all, and the run records the result",
+    )  # fmt: skip
     parser.add_argument("--dry-run", action="store_true", help="print the resolved settings and exit")
 
 

@@ -35,9 +35,9 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         from voice2face.training.options import resolve_options
 
-        print_options(
-            resolve_options("encoder", args.preset, args.data, steps=args.steps, seed=args.seed, resume=args.resume)
-        )
+        options = resolve_options("encoder", args.preset, args.data, steps=args.steps, seed=args.seed,
+                                  resume=args.resume, settings=dict(args.settings))  # fmt: skip
+        print_options(options)
         return 0
     from voice2face.training.runner import train_encoder
 
@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         result = train_encoder(
             args.preset, args.data, args.out, steps=args.steps, seed=args.seed, resume=args.resume,
             cache_dir=args.cache, time_budget_s=args.minutes * 60 if args.minutes else None, device=args.device,
+            settings=dict(args.settings),
         )  # fmt: skip
     print(f"encoder run: {result}\nmodel:       {RunFolder(result).model.path}")
     return 0

@@ -10,6 +10,7 @@ a run would record in ``training_options.json``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 
 from voice2face import __version__
@@ -34,6 +35,7 @@ def resolve_options(
     kimg: float | None = None,
     encoder: str | Path | None = None,
     generator: str | Path | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> RunOptions:
     """The settings a ``stage`` run ("encoder", "gan" or "mapper") would be made with.
 
@@ -42,12 +44,18 @@ def resolve_options(
     overrides: ``steps`` (encoder, mapper), ``kimg`` (gan), and the model folders the stage starts
     from (``encoder`` for gan and mapper, a gan's not checked, as a dry run may name an encoder still
     to be trained; ``generator``: for mapper the frozen pretrained generator, for gan the smaller
-    pretrained one that a pretraining run grows from)."""
+    pretrained one that a pretraining run grows from); ``settings`` (``--set KEY=VALUE``) replace
+    single settings of a new run's stage config (see :func:`apply_settings`)."""
     if stage not in STAGES:
         raise ConfigError(f"no training stage {stage!r}; choose one of {', '.join(STAGES)}.")
     resume_dir = Path(resume) if resume is not None else None
     saved = resumed_options(resume_dir, stage) if resume_dir is not None else None
     if saved is not None:
+        if settings:
+            raise ConfigError(
+                f"--set changes the settings of a new run; {resume_dir} continues with its own ({OPTIONS_FILE}): "
+                "drop --set, or start a new run from its model with --generator."
+            )
         if stage == "gan" and generator is not None:
             raise ConfigError("--generator starts a new run; a resumed run continues from its own snapshot: drop it.")
         config = saved.training_config(where=str(resume_dir / OPTIONS_FILE))
@@ -61,6 +69,7 @@ def resolve_options(
         length = {"encoder": ("steps", steps), "gan": ("kimg", kimg), "mapper": ("steps", steps)}[stage]
         if length[1] is not None:
             config = dataclasses.replace(config, **{length[0]: length[1]})
+        config = apply_settings(config, settings or {})
         name = chosen.name
         if stage == "gan" and generator is not None and config.generator.c_dim != 0:
             raise ConfigError(f"preset {name!r} trains a conditional generator from nothing; drop --generator.")
@@ -76,6 +85,37 @@ def resolve_options(
         generator=_optional_str(generator) if stage != "encoder" else None,
         config=to_dict(config), voice2face_version=__version__,
     )  # fmt: skip
+
+
+def settable(config: object) -> dict[str, type]:
+    """The settings ``--set`` can change in a stage config: its fields that hold a number, a flag or a word."""
+    kinds = (bool, int, float, str)
+    return {f.name: type(getattr(config, f.name)) for f in dataclasses.fields(config)
+            if type(getattr(config, f.name)) in kinds}  # fmt: skip
+
+
+def apply_settings(config, settings: Mapping[str, str]):
+    """``config`` with each ``KEY=VALUE`` of ``settings`` replacing one of its settable fields (parsed
+    as that field's type; a float field takes an integer too). An unknown key, a value of the
+    wrong kind or one the config refuses is a ConfigError naming it."""
+    fields = settable(config)
+    changes: dict[str, object] = {}
+    for key, text in settings.items():
+        if key not in fields:
+            raise ConfigError(f"--set {key}=…: no such setting in this stage; it takes {', '.join(sorted(fields))}.")
+        kind = fields[key]
+        try:
+            if kind is bool:
+                if text.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError
+                value: object = text.lower() in ("true", "1")
+            else:
+                value = kind(text)
+        except ValueError:
+            wanted = {bool: "true or false", int: "a whole number", float: "a number", str: "a word"}[kind]
+            raise ConfigError(f"--set {key}={text}: {key} takes {wanted}.") from None
+        changes[key] = value
+    return dataclasses.replace(config, **changes) if changes else config
 
 
 def resumed_options(run_dir: Path, stage: str) -> RunOptions:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from voice2face.config import ModelConfig, TrainingPreset
@@ -45,10 +45,11 @@ def train_encoder(
     time_budget_s: float | None = None,
     device: str = "auto",
     progress: bool = True,
+    settings: Mapping[str, str] | None = None,
 ) -> Path:
     """Stage 1: the voice encoder as a speaker classifier. Returns the run folder."""
     called = time.monotonic()
-    options = resolve_options("encoder", preset, data_dir, steps=steps, seed=seed, resume=resume)
+    options = resolve_options("encoder", preset, data_dir, steps=steps, seed=seed, resume=resume, settings=settings)
     return run_stage(
         EncoderStage(options, cache_dir, progress), options, out_dir=out_dir, resume=resume, device=device,
         time_budget_s=time_budget_s, called=called, progress=progress,
@@ -70,6 +71,7 @@ def train_generator(
     max_steps: int | None = None,
     device: str = "auto",
     progress: bool = True,
+    settings: Mapping[str, str] | None = None,
 ) -> Path:
     """Stage 2 with the frozen encoder of ``encoder`` (a run folder or a model folder); or, for a
     preset whose generator is unconditional (``c_dim`` 0, e.g. ``synthface-64``), pretraining on the
@@ -77,7 +79,7 @@ def train_generator(
     ``generator`` (e.g. synthface-64 → synthface-128). Returns the run folder."""
     called = time.monotonic()
     options = resolve_options("gan", preset, data_dir, encoder=encoder, generator=generator, kimg=kimg, seed=seed,
-                              resume=resume)  # fmt: skip
+                              resume=resume, settings=settings)  # fmt: skip
     unconditional = options.training_config().generator.c_dim == 0
     if options.encoder is None and not unconditional:
         raise ConfigError("stage 2 needs a trained voice encoder: pass --encoder RUN_OR_MODEL_DIR from train-encoder.")
@@ -105,6 +107,7 @@ def train_mapper(
     time_budget_s: float | None = None,
     device: str = "auto",
     progress: bool = True,
+    settings: Mapping[str, str] | None = None,
 ) -> Path:
     """The paper's route: project the training faces into the W+ of the pretrained ``generator``
     (a model or run folder with an unconditional generator), then train the voice encoder of
@@ -116,7 +119,15 @@ def train_mapper(
         raise ConfigError(f"preset {name!r} needs --generator PRETRAINED_MODEL_DIR (e.g. a synthface-64 run) and "
                           "--encoder RUN_OR_MODEL_DIR (a train-encoder run).")  # fmt: skip
     options = resolve_options(
-        "mapper", preset, data_dir, generator=generator, encoder=encoder, steps=steps, seed=seed, resume=resume
+        "mapper",
+        preset,
+        data_dir,
+        generator=generator,
+        encoder=encoder,
+        steps=steps,
+        seed=seed,
+        resume=resume,
+        settings=settings,
     )
     return run_stage(
         MapperStage(options, cache_dir, progress), options, out_dir=out_dir, resume=resume, device=device,
