@@ -104,10 +104,12 @@ def test_cli_dry_run_prints_the_resolved_settings(capsys):
     assert main(argv) == 0
     config = json.loads(capsys.readouterr().out)["config"]
     assert (config["g_freeze_lr"], config["augment"], config["batch_size"]) == (0.5, "color", 8)
+    assert main(["train", "--preset", "synthface-128-thaw", "--set", "augment=", "--dry-run"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["augment"] == ""  # no augmentation
     assert main(["train-encoder", "--preset", "synthvox-quick", "--set", "steps=7", "--dry-run"]) == 0
     assert json.loads(capsys.readouterr().out)["config"]["steps"] == 7
     for bad, said in (("foo=1", "no such setting in this stage; it takes augment, "),
-                      ("batch_size=8.5", "batch_size takes a whole number"),
+                      ("batch_size=8.5", "batch_size takes a whole number"), ("r1_gamma=", "r1_gamma takes a number"),
                       ("g_freeze_lr=2", "g_freeze_lr must be in [0, 1)")):  # fmt: skip
         assert main(["train", "--preset", "synthface-128-thaw", "--set", bad, "--dry-run"]) == 2
         assert said in capsys.readouterr().err, bad

@@ -147,9 +147,10 @@ def require_folder(path: str | Path | None, what: str, fix: str) -> None:
 
 
 def setting(text: str) -> tuple[str, str]:
-    """``KEY=VALUE`` → (KEY, VALUE) for ``--set`` (the stage checks the key and parses the value)."""
+    """``KEY=VALUE`` → (KEY, VALUE) for ``--set`` (the stage checks the key and parses the value; an
+    empty VALUE is a setting's empty word, e.g. ``augment=`` for no augmentation)."""
     key, sep, value = text.partition("=")
-    if not sep or not key.strip() or not value.strip():
+    if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     return key.strip(), value.strip()
 
