@@ -106,6 +106,15 @@ def test_cli_dry_run_prints_the_resolved_settings(capsys):
     assert (config["g_freeze_lr"], config["augment"], config["batch_size"]) == (0.5, "color", 8)
     assert main(["train", "--preset", "synthface-128-thaw", "--set", "augment=", "--dry-run"]) == 0
     assert json.loads(capsys.readouterr().out)["config"]["augment"] == ""  # no augmentation
+    # nested settings by their dotted names; each config checks itself
+    argv = ["train", "--preset", "synthface-128", "--set", "generator.top_channels=64", "--set",
+            "discriminator.top_channels=64", "--dry-run"]  # fmt: skip
+    assert main(argv) == 0
+    config = json.loads(capsys.readouterr().out)["config"]
+    assert config["generator"]["top_channels"] == config["discriminator"]["top_channels"] == 64
+    assert config["generator"]["channel_max"] == 128  # the rest as the preset has it
+    assert main(["train", "--preset", "synthface-128", "--set", "generator.img_resolution=100", "--dry-run"]) == 2
+    assert "img_resolution" in capsys.readouterr().err
     assert main(["train-encoder", "--preset", "synthvox-quick", "--set", "steps=7", "--dry-run"]) == 0
     assert json.loads(capsys.readouterr().out)["config"]["steps"] == 7
     for bad, said in (("foo=1", "no such setting in this stage; it takes augment, "),

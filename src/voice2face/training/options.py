@@ -87,35 +87,55 @@ def resolve_options(
     )  # fmt: skip
 
 
-def settable(config: object) -> dict[str, type]:
-    """The settings ``--set`` can change in a stage config: its fields that hold a number, a flag or a word."""
-    kinds = (bool, int, float, str)
-    return {f.name: type(getattr(config, f.name)) for f in dataclasses.fields(config)
-            if type(getattr(config, f.name)) in kinds}  # fmt: skip
+def settable(config: object, prefix: str = "") -> dict[str, type]:
+    """The settings ``--set`` can change in a stage config: its fields that hold a number, a flag or a
+    word, and those of its nested configs as ``outer.inner`` (``generator.top_channels``)."""
+    found: dict[str, type] = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if type(value) in (bool, int, float, str):
+            found[prefix + f.name] = type(value)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            found.update(settable(value, f"{prefix}{f.name}."))
+    return found
+
+
+def _parsed(key: str, text: str, kind: type) -> object:
+    try:
+        if kind is bool:
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        return kind(text)
+    except ValueError:
+        wanted = {bool: "true or false", int: "a whole number", float: "a number", str: "a word"}[kind]
+        raise ConfigError(f"--set {key}={text}: {key} takes {wanted}.") from None
+
+
+def _replaced(config, values: Mapping[str, object]):
+    """``config`` with dotted ``values`` replaced, nested configs rebuilt (so each checks itself)."""
+    direct = {key: value for key, value in values.items() if "." not in key}
+    nested: dict[str, dict[str, object]] = {}
+    for key, value in values.items():
+        if "." in key:
+            outer, inner = key.split(".", 1)
+            nested.setdefault(outer, {})[inner] = value
+    for outer, inner_values in nested.items():
+        direct[outer] = _replaced(getattr(config, outer), inner_values)
+    return dataclasses.replace(config, **direct)
 
 
 def apply_settings(config, settings: Mapping[str, str]):
     """``config`` with each ``KEY=VALUE`` of ``settings`` replacing one of its settable fields (parsed
     as that field's type; a float field takes an integer too). An unknown key, a value of the
     wrong kind or one the config refuses is a ConfigError naming it."""
+    if not settings:
+        return config
     fields = settable(config)
-    changes: dict[str, object] = {}
-    for key, text in settings.items():
+    for key in settings:
         if key not in fields:
             raise ConfigError(f"--set {key}=…: no such setting in this stage; it takes {', '.join(sorted(fields))}.")
-        kind = fields[key]
-        try:
-            if kind is bool:
-                if text.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError
-                value: object = text.lower() in ("true", "1")
-            else:
-                value = kind(text)
-        except ValueError:
-            wanted = {bool: "true or false", int: "a whole number", float: "a number", str: "a word"}[kind]
-            raise ConfigError(f"--set {key}={text}: {key} takes {wanted}.") from None
-        changes[key] = value
-    return dataclasses.replace(config, **changes) if changes else config
+    return _replaced(config, {key: _parsed(key, text, fields[key]) for key, text in settings.items()})
 
 
 def resumed_options(run_dir: Path, stage: str) -> RunOptions:
