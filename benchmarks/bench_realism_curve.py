@@ -13,6 +13,11 @@ No peer library measures this; the reference rows are the comparison.
     python benchmarks/bench_realism_curve.py RUN [RUN ...] --data /work/data/synthvox-200 [--count 1000]
         [--every 1] [--since KIMG] [--cache DIR] [--plot benchmarks/figures/realism-curve.png] [--threads 2]
     python benchmarks/bench_realism_curve.py RUN --data DIR --replot SAVED.jsonl --plot PNG   # redraw only
+    python benchmarks/bench_realism_curve.py RUN --data DIR --sharpness-only --count 500   # watching a run
+
+``--sharpness-only`` scores sharpness alone (the same ratio against the same pool of real training
+faces, ``count`` samples from the evaluation's seed): seconds a snapshot instead of minutes, for
+watching a run; its lines say ``"sharpness_only": true``, and the record is the full row.
 """
 
 from __future__ import annotations
@@ -47,6 +52,29 @@ def seconds_per_kimg(run: Path) -> float | None:
     if len(timed) < 2 or timed[-1]["kimg"] <= timed[0]["kimg"]:
         return None
     return round((timed[-1]["time"] - timed[0]["time"]) / (timed[-1]["kimg"] - timed[0]["kimg"]), 1)
+
+
+def sharpness_only(generator: torch.nn.Module, data: Path, count: int) -> float:
+    """The evaluation's sharpness ratio of ``count`` samples (its seed, ψ 1), without the other figures."""
+    import torch.nn.functional as F
+
+    from voice2face.config import EvaluationConfig
+    from voice2face.data.datasets import read_faces
+    from voice2face.data.manifest import load_manifest
+    from voice2face.evaluation.rows import pool_records
+    from voice2face.metrics.realism import sharpness_ratio
+    from voice2face.models.generation import generate_faces
+    from voice2face.utils.images import float_to_uint8
+
+    config = EvaluationConfig()
+    manifest = load_manifest(data)
+    pool = read_faces(manifest, pool_records(manifest, config.realism_pool, config.seed))  # [P, 3, R, R]
+    images = generate_faces(generator.eval(), None, seed=config.seed, samples_per_condition=count,
+                            noise_mode="const", batch_size=config.batch_size, device=torch.device("cpu"))  # fmt: skip
+    resolution = manifest.face_resolution
+    if images.shape[-1] != resolution:  # as evaluate_samples: the instruments read the corpus's size
+        images = F.interpolate(images, size=(resolution, resolution), mode="area")
+    return sharpness_ratio(float_to_uint8(images), pool)
 
 
 def plot_curves(curves: dict, references: dict | None, path: Path) -> None:
@@ -96,6 +124,7 @@ def main() -> int:
     parser.add_argument("--cache", type=Path)
     parser.add_argument("--plot", type=Path)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sharpness-only", action="store_true", help="sharpness alone, to watch a run (fast)")
     parser.add_argument(
         "--replot",
         type=Path,
@@ -123,6 +152,13 @@ def main() -> int:
             generator = build_generator(config.generator)
             load_state_into(generator, load_tensors(path), path)
             began = time.perf_counter()
+            if args.sharpness_only:
+                ratio = round(sharpness_only(generator, args.data, args.count), 4)
+                seconds = round(time.perf_counter() - began, 1)
+                line = {"run": str(run), "kimg": kimg, "sharpness_ratio": ratio, "count": args.count,
+                        "sharpness_only": True, "seconds": seconds}  # fmt: skip
+                print(json.dumps(line), flush=True)
+                continue
             rows = evaluate_samples(generator, args.data, count=args.count, cache_dir=args.cache)
             realism = rows["samples"]["realism"]
             point = {"run": str(run), "kimg": kimg, **{name: round(float(realism[name]), 4) for name in FIGURES},
@@ -132,11 +168,15 @@ def main() -> int:
             points.append(point)
             references = {row: {name: round(float(values["realism"][name]), 4) for name in FIGURES}
                           for row, values in rows.items() if row != "samples"}  # fmt: skip
+        if args.sharpness_only:
+            continue
         curves[str(run)] = {
             "points": points,
             "s_per_kimg": seconds_per_kimg(run),
             "resolution": config.generator.img_resolution,
         }
+    if args.sharpness_only:
+        return 0
     summary = {"benchmark": "realism_curve", "data": str(args.data), "count": args.count, "references": references,
                "runs": {run: {k: v for k, v in c.items() if k != "points"} for run, c in curves.items()},
                "machine": machine(), "load": list(os.getloadavg())}  # fmt: skip
