@@ -54,8 +54,9 @@ def seconds_per_kimg(run: Path) -> float | None:
     return round((timed[-1]["time"] - timed[0]["time"]) / (timed[-1]["kimg"] - timed[0]["kimg"]), 1)
 
 
-def sharpness_only(generator: torch.nn.Module, data: Path, count: int) -> float:
-    """The evaluation's sharpness ratio of ``count`` samples (its seed, ψ 1), without the other figures."""
+def sharpness_only(generator: torch.nn.Module, data: Path, count: int, config=None) -> float:
+    """The evaluation's sharpness ratio of ``count`` samples (its seed, ψ 1), without the other figures
+    (``config``: an EvaluationConfig, the evaluation's default when None)."""
     import torch.nn.functional as F
 
     from voice2face.config import EvaluationConfig
@@ -66,7 +67,7 @@ def sharpness_only(generator: torch.nn.Module, data: Path, count: int) -> float:
     from voice2face.models.generation import generate_faces
     from voice2face.utils.images import float_to_uint8
 
-    config = EvaluationConfig()
+    config = config if config is not None else EvaluationConfig()
     manifest = load_manifest(data)
     pool = read_faces(manifest, pool_records(manifest, config.realism_pool, config.seed))  # [P, 3, R, R]
     images = generate_faces(generator.eval(), None, seed=config.seed, samples_per_condition=count,

@@ -7,7 +7,9 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -374,6 +376,15 @@ def test_a_generators_own_samples_are_scored_by_the_evaluations_realism_instrume
     # The samples are the generator's, downsampled: the same seed gives the same figures.
     again = evaluate_samples(generator, tiny_corpus, count=24, config=config, cache_dir=tmp_path / "cache")
     assert again["samples"]["realism"]["sharpness_ratio"] == samples["sharpness_ratio"]
+    # The curve's quick mode (--sharpness-only) reads the same figure without the others.
+    benchmarks = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    sys.path.insert(0, benchmarks)
+    try:
+        import bench_realism_curve
+    finally:
+        sys.path.remove(benchmarks)
+    quick = bench_realism_curve.sharpness_only(generator, tiny_corpus, 24, config)
+    assert quick == pytest.approx(samples["sharpness_ratio"], rel=1e-6)
     with pytest.raises(DatasetError, match="realism only"):
         evaluate_samples(generator, tiny_corpus, config=dataclasses.replace(config, metrics=("identity",)))
     small = build_generator(GeneratorConfig(z_dim=8, c_dim=0, w_dim=16, img_resolution=32, channel_base=256,
