@@ -154,7 +154,7 @@ def test_the_shipped_demo_instrument_is_the_trait_read_out_the_evaluation_trains
     from voice2face.recipes.demo import INSTRUMENTS_DIR, SHIPPED_FOR
 
     corpus = remeasured["corpus_config"]
-    if (corpus["identities"], corpus["seed"]) != SHIPPED_FOR:
+    if (corpus["identities"], corpus["seed"], corpus["resolution"]) != SHIPPED_FOR:
         pytest.skip(f"the bundle's corpus is not the demo's default {SHIPPED_FOR}")
     from voice2face.data.manifest import load_manifest
     from voice2face.evaluation.run import manifest_hash
@@ -188,7 +188,7 @@ def test_the_shipped_demo_instrument_is_a_trait_read_out_with_the_evaluation_set
         meta = json.loads(str(arrays["meta"]))
     assert meta["config"] == to_dict(EvaluationConfig().traits)
     assert [s["name"] for s in meta["specs"]][:2] == ["sex", "age"]
-    people, seed = SHIPPED_FOR
+    people, seed, _ = SHIPPED_FOR
     dataset = f"synthvox-{people}-seed{seed}-{SHIPPED_MANIFEST_SHA256_16}/train"
     names = ",".join(s["name"] for s in meta["specs"])
     key = stats_key(dataset, f"trait-net-{names}", "trained", instrument_settings(EvaluationConfig().traits))

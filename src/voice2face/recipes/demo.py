@@ -56,14 +56,14 @@ SHARES = {"wplus": (0.5, 0.5), "conditional": (0.25, 0.75)}
 # rows, identity) without the slow extras (Fréchet distances, PPL, the σ 2 px blur row).
 DEMO_METRICS = ("realism", "traits", "identity")
 DEMO_REFERENCES = ("real", "blurred_real_1.2", "oracle_voice_mode", "oracle_sex")
-#: Instruments shipped for the demo's default corpus (synthvox, :data:`SHIPPED_FOR` = (people, seed)):
+#: Instruments shipped for the demo's default corpus (synthvox, :data:`SHIPPED_FOR` = (people, seed, px)):
 #: the face-trait read-out that `voice2face evaluate` trains on that corpus's real training faces
 #: (40 epochs, several minutes on 2 cores), saved under the very cache key the evaluation computes,
 #: so it is found as a cached instrument and is the same network. Like a dataset's shipped FID
 #: reference statistics, it is fixed by the corpus alone, never by a model; the slow test
 #: tests/test_bundled_model.py retrains it from nothing on a regenerated corpus and compares.
 INSTRUMENTS_DIR = shipped_instruments_dir()
-SHIPPED_FOR = (200, 0)
+SHIPPED_FOR = (200, 0, 64)
 #: The first 16 hex digits of that corpus's manifest.json SHA-256: the data part of the shipped
 #: instruments' cache keys (the slow test checks a regenerated corpus still has it).
 SHIPPED_MANIFEST_SHA256_16 = "63d97e164c67cd74"
@@ -334,6 +334,13 @@ def _pretrained_parts() -> Path:
     return folder
 
 
+def _resolution(model_dir: Path) -> int:
+    """The px of the faces the model in ``model_dir`` draws."""
+    from voice2face.storage import ModelFolder
+
+    return ModelFolder(model_dir).config().generator.img_resolution
+
+
 def _shipped_instruments() -> list[Path]:
     """The trained instruments shipped for the demo's default corpus (see :data:`INSTRUMENTS_DIR`)."""
     return sorted(INSTRUMENTS_DIR.glob("trait-net-*.npz"))
@@ -366,10 +373,12 @@ def run_demo(
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"Demo folder {out} is not empty; choose a new --out folder or remove it.")
     pretrained = _pretrained_parts() if route == "wplus" else None
+    # The corpus's faces at the resolution of the faces the demo's model draws (the instruments read it).
+    resolution = _resolution(pretrained) if pretrained is not None else _CORPUS.resolution
     start = time.monotonic()
     deadline = start + minutes * 60
     probe = machine_speed()
-    shipped = _shipped_instruments() if (identities, seed) == SHIPPED_FOR else []
+    shipped = _shipped_instruments() if (identities, seed, resolution) == SHIPPED_FOR else []
     plan = plan_demo(minutes, identities, route, probe, instruments_shipped=bool(shipped))
     seconds = {"probe": probe, "planned_training": plan.training_s, "planned_fixed": plan.fixed_s}
     mark = time.monotonic()
@@ -406,7 +415,7 @@ def run_demo(
             notes.append(text)
 
     corpus = out / "corpus"
-    generate_corpus(corpus, SynthVoxConfig(identities=identities, seed=seed), progress=progress)
+    generate_corpus(corpus, SynthVoxConfig(identities=identities, seed=seed, resolution=resolution), progress=progress)
     lap("corpus")
     cache = out / "cache"
     encoder_share, second_share = SHARES[route]
