@@ -36,6 +36,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from voice2face.cli.options import setting, settings_of
 from voice2face.config import GANTrainingConfig, ModelConfig, to_dict
 from voice2face.data.containers import FaceTensors
 from voice2face.models import build_discriminator, build_generator
@@ -113,12 +114,12 @@ def main() -> None:
     )
     parser.add_argument("--compile", action="store_true", help="also time torch.compile (inductor) of G and D")
     parser.add_argument("--preset", default=PRESET, help="the pretraining preset (default: %(default)s)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+    parser.add_argument("--set", action="append", type=setting, default=[], metavar="KEY=VALUE", dest="settings",
                         help="change one setting of the preset's stage, as `train --set`")  # fmt: skip
     parser.add_argument("--fast-only", action="store_true", help="time the fast ops alone")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    settings = dict(text.partition("=")[::2] for text in args.settings)
+    settings = settings_of(args)
     config = apply_settings(get_preset(args.preset).gan, settings)
     paths = ("fast",) if args.fast_only else PATHS
     batch = config.batch_size

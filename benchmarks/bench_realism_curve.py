@@ -137,6 +137,8 @@ def main() -> int:
         if args.plot is None:
             parser.error("--replot draws a figure: give --plot PNG")
         return replot(args.replot, args.plot)
+    if args.sharpness_only and args.plot:
+        parser.error("--sharpness-only scores one figure; the plot draws the full rows: drop one of them")
     torch.set_num_threads(args.threads)
     curves, references = {}, None
     for run in args.runs:

@@ -245,7 +245,7 @@ def test_while_the_generator_is_frozen_below_a_resolution_only_the_blocks_above_
             dataclasses.replace(config, **bad)
 
 
-def test_a_thaw_lets_the_held_blocks_learn_at_a_fraction_of_the_rate(face_corpus):
+def test_a_thaw_lets_the_held_blocks_learn_at_a_fraction_of_the_rate(face_corpus, tmp_path):
     from voice2face.config import ModelConfig
     from voice2face.data.manifest import load_manifest as load
     from voice2face.training.data import face_tensors
@@ -275,6 +275,22 @@ def test_a_thaw_lets_the_held_blocks_learn_at_a_fraction_of_the_rate(face_corpus
     assert above == pytest.approx(config.g_lr, rel=1e-3) and held == pytest.approx(0.1 * config.g_lr, rel=1e-3)
     held, above = largest_steps()  # the window (one step of 4 images) is over: the full rate for all
     assert held > 0.5 * config.g_lr
+    # Its snapshot resumes exactly: both optimiser groups come back, the next step is the same.
+    data = face_tensors(load(face_corpus), "train", progress=False)
+    model = ModelConfig(generator=config.generator, discriminator=config.discriminator)
+    trainer.save_snapshot(tmp_path / "model")
+    again = GANTrainer(config, model, None, data)
+    again.load_snapshot(tmp_path / "model")
+    assert len(again.opt_G.param_groups) == 2
+    trainer.train_step()
+    again.train_step()
+    assert all(torch.equal(a, b) for a, b in zip(trainer.G.parameters(), again.G.parameters(), strict=True))
+    # A model of the same size but other networks is not continued, and the refusal says how to match it.
+    other = dataclasses.replace(config, generator=dataclasses.replace(config.generator, mapping_layers=1))
+    mismatched = GANTrainer(other, ModelConfig(generator=other.generator, discriminator=other.discriminator), None,
+                            data)  # fmt: skip
+    with pytest.raises(ConfigError, match="other network settings than this run's; to continue it, give the --set"):
+        mismatched.grow_from(tmp_path / "model")
     with pytest.raises(ConfigError, match="g_freeze_lr"):
         dataclasses.replace(config, g_freeze_lr=1.5)
     with pytest.raises(ConfigError, match="g_freeze_lr"):

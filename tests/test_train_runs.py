@@ -117,8 +117,22 @@ def test_cli_dry_run_prints_the_resolved_settings(capsys):
     assert "img_resolution" in capsys.readouterr().err
     assert main(["train-encoder", "--preset", "synthvox-quick", "--set", "steps=7", "--dry-run"]) == 0
     assert json.loads(capsys.readouterr().out)["config"]["steps"] == 7
+    # a number setting takes any number, whatever the preset's value looks like; an optional one takes none
+    argv = ["train", "--preset", "synthface-128-thaw", "--kimg", "50", "--set", "g_freeze_kimg=50",
+            "--set", "snapshot_kimg=2.5", "--set", "generator.conv_clamp=256", "--set", "ema_rampup=none",
+            "--dry-run"]  # fmt: skip
+    assert main(argv) == 0  # --kimg and --set checked together: the thaw's 100 kimg freeze fits 50 kimg
+    config = json.loads(capsys.readouterr().out)["config"]
+    assert (config["kimg"], config["g_freeze_kimg"], config["snapshot_kimg"]) == (50, 50, 2.5)
+    assert config["generator"]["conv_clamp"] == 256 and config["ema_rampup"] is None
+    for argv, said in ((["--set", "kimg=5", "--set", "kimg=6"], "--set kimg= is given twice ('5' and '6'); keep one"),
+                       (["--kimg", "5", "--set", "kimg=6"], "--set kimg=… and --kimg both set kimg"),
+                       (["--set", "r1_gamma=inf"], "r1_gamma takes a finite number")):  # fmt: skip
+        assert main(["train", "--preset", "synthface-128-thaw", *argv, "--dry-run"]) == 2
+        assert said in capsys.readouterr().err, argv
     for bad, said in (("foo=1", "no such setting in this stage; it takes augment, "),
-                      ("batch_size=8.5", "batch_size takes a whole number"), ("r1_gamma=", "r1_gamma takes a number"),
+                      ("batch_size=8.5", "batch_size takes a whole number"),
+                      ("r1_gamma=", "r1_gamma takes a finite number"),
                       ("g_freeze_lr=2", "g_freeze_lr must be in [0, 1)")):  # fmt: skip
         assert main(["train", "--preset", "synthface-128-thaw", "--set", bad, "--dry-run"]) == 2
         assert said in capsys.readouterr().err, bad

@@ -155,6 +155,16 @@ def setting(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+def settings_of(args: argparse.Namespace) -> dict[str, str]:
+    """The ``--set`` pairs as a dict; a key given twice is a ConfigError (which one was meant?)."""
+    settings: dict[str, str] = {}
+    for key, value in args.settings:
+        if key in settings:
+            raise ConfigError(f"--set {key}= is given twice ({settings[key]!r} and {value!r}); keep one.")
+        settings[key] = value
+    return settings
+
+
 def add_training_options(parser: argparse.ArgumentParser) -> None:
     """The options ``train-encoder`` and ``train`` share: preset, data, run folders, budget, device."""
     parser.add_argument(
@@ -172,8 +182,9 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     add_device_option(parser)
     parser.add_argument(
         "--set", action="append", type=setting, default=[], metavar="KEY=VALUE", dest="settings",
-        help="change one setting of the preset's stage for a new run (repeatable; e.g. --set r1_gamma=0.1); "
-        "--dry-run lists them all, and the run records the result",
+        help="change one setting of the preset's stage for a new run (repeatable; a number, flag or word, nested "
+        "ones dotted, none where a setting allows it; e.g. --set r1_gamma=0.1); --dry-run shows the result, "
+        "which the run records",
     )  # fmt: skip
     parser.add_argument("--dry-run", action="store_true", help="print the resolved settings and exit")
 

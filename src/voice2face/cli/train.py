@@ -12,6 +12,7 @@ from voice2face.cli.options import (
     positive_int,
     print_options,
     runs_folder,
+    settings_of,
 )
 from voice2face.errors import ConfigError
 from voice2face.storage import RunFolder
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         print_options(resolve_options(
             "mapper" if mapper_stage else "gan", args.preset, args.data, seed=args.seed, resume=args.resume,
             steps=args.steps, kimg=args.kimg, encoder=args.encoder, generator=args.generator,
-            settings=dict(args.settings),
+            settings=settings_of(args),
         ))  # fmt: skip
         return 0
     from voice2face.training.runner import train_generator, train_mapper
@@ -76,13 +77,13 @@ def run(args: argparse.Namespace) -> int:
             result = train_mapper(
                 args.preset, args.data, args.out, generator=args.generator, encoder=args.encoder, steps=args.steps,
                 seed=args.seed, resume=args.resume, cache_dir=args.cache, time_budget_s=budget, device=args.device,
-                settings=dict(args.settings),
+                settings=settings_of(args),
             )  # fmt: skip
         else:
             result = train_generator(
                 args.preset, args.data, args.out, encoder=args.encoder, generator=args.generator, kimg=args.kimg,
                 seed=args.seed, resume=args.resume, cache_dir=args.cache, time_budget_s=budget, device=args.device,
-                settings=dict(args.settings),
+                settings=settings_of(args),
             )  # fmt: skip
     model = RunFolder(result).model.path
     print(f"run:   {result}\nmodel: {model} (voice2face portrait -m {model} VOICE.wav)")

@@ -11,6 +11,7 @@ from voice2face.cli.options import (
     positive_int,
     print_options,
     runs_folder,
+    settings_of,
 )
 from voice2face.storage import RunFolder
 
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         from voice2face.training.options import resolve_options
 
         options = resolve_options("encoder", args.preset, args.data, steps=args.steps, seed=args.seed,
-                                  resume=args.resume, settings=dict(args.settings))  # fmt: skip
+                                  resume=args.resume, settings=settings_of(args))  # fmt: skip
         print_options(options)
         return 0
     from voice2face.training.runner import train_encoder
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         result = train_encoder(
             args.preset, args.data, args.out, steps=args.steps, seed=args.seed, resume=args.resume,
             cache_dir=args.cache, time_budget_s=args.minutes * 60 if args.minutes else None, device=args.device,
-            settings=dict(args.settings),
+            settings=settings_of(args),
         )  # fmt: skip
     print(f"encoder run: {result}\nmodel:       {RunFolder(result).model.path}")
     return 0

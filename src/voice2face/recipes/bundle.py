@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voice2face.config import FACE_CORPUS_SEED, PAPER_IDENTITIES, SynthVoxConfig
+from voice2face.errors import ConfigError
 from voice2face.recipes.routes import (
     ATTRIBUTE_WEIGHT,
     MAPPER_PRESET,
@@ -345,7 +346,12 @@ def generator_resolution(options: BuildOptions) -> int:
     from voice2face.training.presets import get_preset
 
     if options.route == "wplus" and options.generator is not None:
-        return ModelFolder(resolve(options.generator, check=False).path).config().generator.img_resolution
+        folder = ModelFolder(resolve(options.generator, check=False).path)
+        if folder.config().generator is None:
+            raise ConfigError(
+                f"--generator {options.generator} holds no generator; pass a pretraining run or its model/."
+            )
+        return folder.config().generator.img_resolution
     preset = get_preset(PRETRAIN_PRESET if options.route == "wplus" else options.preset)
     return preset.gan.generator.img_resolution
 

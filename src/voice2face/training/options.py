@@ -10,6 +10,9 @@ a run would record in ``training_options.json``.
 from __future__ import annotations
 
 import dataclasses
+import math
+import types
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -54,7 +57,7 @@ def resolve_options(
         if settings:
             raise ConfigError(
                 f"--set changes the settings of a new run; {resume_dir} continues with its own ({OPTIONS_FILE}): "
-                "drop --set, or start a new run from its model with --generator."
+                "drop --set."
             )
         if stage == "gan" and generator is not None:
             raise ConfigError("--generator starts a new run; a resumed run continues from its own snapshot: drop it.")
@@ -67,9 +70,7 @@ def resolve_options(
         chosen = mapper_preset(preset) if stage == "mapper" else _preset(preset)
         config = {"encoder": chosen.encoder, "gan": chosen.gan, "mapper": chosen.mapper}[stage]
         length = {"encoder": ("steps", steps), "gan": ("kimg", kimg), "mapper": ("steps", steps)}[stage]
-        if length[1] is not None:
-            config = dataclasses.replace(config, **{length[0]: length[1]})
-        config = apply_settings(config, settings or {})
+        config = apply_settings(config, settings or {}, {length[0]: length[1]} if length[1] is not None else {})
         name = chosen.name
         if stage == "gan" and generator is not None and config.generator.c_dim != 0:
             raise ConfigError(f"preset {name!r} trains a conditional generator from nothing; drop --generator.")
@@ -87,29 +88,52 @@ def resolve_options(
     )  # fmt: skip
 
 
-def settable(config: object, prefix: str = "") -> dict[str, type]:
-    """The settings ``--set`` can change in a stage config: its fields that hold a number, a flag or a
-    word, and those of its nested configs as ``outer.inner`` (``generator.top_channels``)."""
-    found: dict[str, type] = {}
+_KINDS = (bool, int, float, str)
+
+
+def _kind(hint: object) -> tuple[type, bool] | None:
+    """(scalar type, may be None) of a field's annotation, or None when it is not a settable scalar."""
+    if hint in _KINDS:
+        return hint, False  # type: ignore[return-value]
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (types.UnionType, typing.Union) and len(args) == 2 and type(None) in args:
+        (inner,) = [arg for arg in args if arg is not type(None)]
+        if inner in _KINDS:
+            return inner, True
+    return None
+
+
+def settable(config: object, prefix: str = "") -> dict[str, tuple[type, bool]]:
+    """The settings ``--set`` can change in a stage config, by their declared types: the fields that
+    hold a number, a flag or a word (or None where the field allows it), and those of its nested
+    configs as ``outer.inner`` (``generator.top_channels``); each maps to (type, may be None)."""
+    hints = typing.get_type_hints(type(config))
+    found: dict[str, tuple[type, bool]] = {}
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
-        if type(value) in (bool, int, float, str):
-            found[prefix + f.name] = type(value)
+        kind = _kind(hints[f.name])
+        if kind is not None:
+            found[prefix + f.name] = kind
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             found.update(settable(value, f"{prefix}{f.name}."))
     return found
 
 
-def _parsed(key: str, text: str, kind: type) -> object:
+def _parsed(key: str, text: str, kind: type, optional: bool) -> object:
+    if optional and text.lower() == "none":
+        return None
     try:
         if kind is bool:
             if text.lower() not in ("true", "false", "1", "0"):
                 raise ValueError
             return text.lower() in ("true", "1")
-        return kind(text)
+        value = kind(text)
+        if kind is float and not math.isfinite(value):
+            raise ValueError
+        return value
     except ValueError:
-        wanted = {bool: "true or false", int: "a whole number", float: "a number", str: "a word"}[kind]
-        raise ConfigError(f"--set {key}={text}: {key} takes {wanted}.") from None
+        wanted = {bool: "true or false", int: "a whole number", float: "a finite number", str: "a word"}[kind]
+        raise ConfigError(f"--set {key}={text}: {key} takes {wanted}{' or none' if optional else ''}.") from None
 
 
 def _replaced(config, values: Mapping[str, object]):
@@ -125,17 +149,22 @@ def _replaced(config, values: Mapping[str, object]):
     return dataclasses.replace(config, **direct)
 
 
-def apply_settings(config, settings: Mapping[str, str]):
+def apply_settings(config, settings: Mapping[str, str], values: Mapping[str, object] | None = None):
     """``config`` with each ``KEY=VALUE`` of ``settings`` replacing one of its settable fields (parsed
-    as that field's type; a float field takes an integer too). An unknown key, a value of the
-    wrong kind or one the config refuses is a ConfigError naming it."""
+    as that field's declared type; ``none`` where it may be None) and ``values`` (already typed, e.g.
+    ``--kimg``) at once, so the config checks them together. An unknown key, a key given twice, a
+    value of the wrong kind or one the config refuses is a ConfigError naming it."""
+    values = dict(values or {})
     if not settings:
-        return config
+        return dataclasses.replace(config, **values) if values else config
     fields = settable(config)
     for key in settings:
         if key not in fields:
             raise ConfigError(f"--set {key}=…: no such setting in this stage; it takes {', '.join(sorted(fields))}.")
-    return _replaced(config, {key: _parsed(key, text, fields[key]) for key, text in settings.items()})
+        if key in values:
+            raise ConfigError(f"--set {key}=… and --{key} both set {key}; give one of them.")
+    parsed = {key: _parsed(key, text, *fields[key]) for key, text in settings.items()}
+    return _replaced(config, {**values, **parsed})
 
 
 def resumed_options(run_dir: Path, stage: str) -> RunOptions:

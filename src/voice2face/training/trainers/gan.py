@@ -269,6 +269,11 @@ class GANTrainer:
         if small_g == wanted:
             self._continue_from(folder)
             return
+        if small_g.img_resolution == wanted.img_resolution:
+            raise ConfigError(
+                f"{model_dir} makes {wanted.img_resolution} px faces with other network settings than this run's; "
+                "to continue it, give the --set it was trained with (its training_options.json records them)."
+            )
         if small_g.img_resolution >= wanted.img_resolution:
             raise ConfigError(
                 f"{model_dir} makes {small_g.img_resolution} px faces; growing starts from a smaller generator than "
