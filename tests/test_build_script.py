@@ -54,6 +54,11 @@ def test_a_stage2_run_is_continued_only_if_made_with_the_current_settings_and_en
     good = _run(runs, "00003-synthvox-quick", shorter, encoder=str(encoder / "model"))
     assert earlier_gan_run(runs, preset, 0, encoder) == good
     assert earlier_gan_run(runs, preset, 1, encoder) is None
+    # A run recorded before a setting existed (here g_freeze_lr) is read with its default, as its resume does.
+    options = json.loads((good / "training_options.json").read_text())
+    del options["config"]["g_freeze_lr"]
+    (good / "training_options.json").write_text(json.dumps(options))
+    assert earlier_gan_run(runs, preset, 0, encoder) == good
 
 
 def test_the_flags_default_to_the_build_options():

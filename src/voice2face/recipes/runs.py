@@ -34,6 +34,19 @@ def _settings(saved: dict, length: str) -> dict:
     return {key: value for key, value in saved.items() if key != length}
 
 
+def _today(saved: dict, like: object, length: str) -> dict | None:
+    """A run's saved training config read as today's ``type(like)`` (settings added since it was made
+    take their defaults, as they do when the run resumes) in JSON form without ``length``; None if it
+    no longer reads."""
+    from voice2face.config import from_dict
+    from voice2face.errors import ConfigError
+
+    try:
+        return _settings(as_saved(from_dict(type(like), dict(saved))), length)
+    except ConfigError:
+        return None
+
+
 def finished_encoder_run(runs: Path, preset: TrainingPreset, seed: int, steps: int | None) -> Path | None:
     """A finished stage-1 run in ``runs`` made with this preset's settings, ``seed`` and ``steps``
     (the preset's when None); a run of an older version of the preset is left alone."""
@@ -43,7 +56,7 @@ def finished_encoder_run(runs: Path, preset: TrainingPreset, seed: int, steps: i
     steps = preset.encoder.steps if steps is None else steps
     for run in find_runs(runs, f"*-{preset.name}-encoder", matching={"seed": seed, "preset": preset.name}):
         saved = run.read_options()
-        if run.done and saved.config.get("steps") == steps and _settings(saved.config, "steps") == wanted:
+        if run.done and saved.config.get("steps") == steps and _today(saved.config, preset.encoder, "steps") == wanted:
             return run.path
     return None
 
@@ -58,7 +71,8 @@ def earlier_gan_run(runs: Path, preset: TrainingPreset, seed: int, encoder_run: 
     found = None
     for run in find_runs(runs, f"*-{preset.name}", matching={"seed": seed}):
         saved = run.read_options()
-        if run.model.exists and Path(saved.encoder or "") == encoder and _settings(saved.config, "kimg") == wanted:
+        same = _today(saved.config, preset.gan, "kimg") == wanted
+        if run.model.exists and Path(saved.encoder or "") == encoder and same:
             found = run.path
     return found
 
@@ -70,7 +84,7 @@ def earlier_pretraining_run(runs: Path, preset: TrainingPreset, seed: int, faces
 
     wanted = _settings(as_saved(preset.gan), "kimg")
     found = None
-    same = lambda saved: _settings(saved.config, "kimg") == wanted and saved.data == str(faces)  # noqa: E731
+    same = lambda saved: _today(saved.config, preset.gan, "kimg") == wanted and saved.data == str(faces)  # noqa: E731
     for candidate in find_runs(runs, f"*-{preset.name}", matching={"seed": seed}):
         if same(candidate.read_options()) and candidate.model.exists:
             found = candidate.path
