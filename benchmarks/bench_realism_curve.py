@@ -54,28 +54,26 @@ def seconds_per_kimg(run: Path) -> float | None:
     return round((timed[-1]["time"] - timed[0]["time"]) / (timed[-1]["kimg"] - timed[0]["kimg"]), 1)
 
 
-def sharpness_only(generator: torch.nn.Module, data: Path, count: int, config=None) -> float:
-    """The evaluation's sharpness ratio of ``count`` samples (its seed, ψ 1), without the other figures
-    (``config``: an EvaluationConfig, the evaluation's default when None)."""
-    import torch.nn.functional as F
-
+def sharpness_only(generator: torch.nn.Module, manifest, pool: torch.Tensor, count: int, config=None) -> float:
+    """The evaluation's sharpness ratio of ``count`` samples (the same samples, against ``pool``, the
+    evaluation's real training faces: :func:`realism_pool`), without the other figures (``config``: an
+    EvaluationConfig, the evaluation's default when None)."""
     from voice2face.config import EvaluationConfig
-    from voice2face.data.datasets import read_faces
-    from voice2face.data.manifest import load_manifest
-    from voice2face.evaluation.rows import pool_records
+    from voice2face.evaluation.run import generator_samples
     from voice2face.metrics.realism import sharpness_ratio
-    from voice2face.models.generation import generate_faces
-    from voice2face.utils.images import float_to_uint8
 
     config = config if config is not None else EvaluationConfig()
-    manifest = load_manifest(data)
-    pool = read_faces(manifest, pool_records(manifest, config.realism_pool, config.seed))  # [P, 3, R, R]
-    images = generate_faces(generator.eval(), None, seed=config.seed, samples_per_condition=count,
-                            noise_mode="const", batch_size=config.batch_size, device=torch.device("cpu"))  # fmt: skip
-    resolution = manifest.face_resolution
-    if images.shape[-1] != resolution:  # as evaluate_samples: the instruments read the corpus's size
-        images = F.interpolate(images, size=(resolution, resolution), mode="area")
-    return sharpness_ratio(float_to_uint8(images), pool)
+    return sharpness_ratio(generator_samples(generator, manifest, count=count, config=config, device="cpu"), pool)
+
+
+def realism_pool(manifest, config=None) -> torch.Tensor:
+    """The real training faces the evaluation's sharpness ratio compares with, uint8 ``[P, 3, R, R]``."""
+    from voice2face.config import EvaluationConfig
+    from voice2face.data.datasets import read_faces
+    from voice2face.evaluation.rows import pool_records
+
+    config = config if config is not None else EvaluationConfig()
+    return read_faces(manifest, pool_records(manifest, config.realism_pool, config.seed))
 
 
 def plot_curves(curves: dict, references: dict | None, path: Path) -> None:
@@ -140,6 +138,11 @@ def main() -> int:
     if args.sharpness_only and args.plot:
         parser.error("--sharpness-only scores one figure; the plot draws the full rows: drop one of them")
     torch.set_num_threads(args.threads)
+    if args.sharpness_only:  # read the corpus and its real faces once, for every snapshot
+        from voice2face.data.manifest import load_manifest
+
+        manifest = load_manifest(args.data)
+        pool = realism_pool(manifest)
     curves, references = {}, None
     for run in args.runs:
         config = ModelFolder(RunFolder(run).model.path).config()
@@ -156,7 +159,7 @@ def main() -> int:
             load_state_into(generator, load_tensors(path), path)
             began = time.perf_counter()
             if args.sharpness_only:
-                ratio = round(sharpness_only(generator, args.data, args.count), 4)
+                ratio = round(sharpness_only(generator, manifest, pool, args.count), 4)
                 seconds = round(time.perf_counter() - began, 1)
                 line = {"run": str(run), "kimg": kimg, "sharpness_ratio": ratio, "count": args.count,
                         "sharpness_only": True, "seconds": seconds}  # fmt: skip

@@ -383,7 +383,11 @@ def test_a_generators_own_samples_are_scored_by_the_evaluations_realism_instrume
         import bench_realism_curve
     finally:
         sys.path.remove(benchmarks)
-    quick = bench_realism_curve.sharpness_only(generator, tiny_corpus, 24, config)
+    from voice2face.data.manifest import load_manifest
+
+    manifest = load_manifest(tiny_corpus)
+    pool = bench_realism_curve.realism_pool(manifest, config)
+    quick = bench_realism_curve.sharpness_only(generator, manifest, pool, 24, config)
     assert quick == pytest.approx(samples["sharpness_ratio"], rel=1e-6)
     with pytest.raises(DatasetError, match="realism only"):
         evaluate_samples(generator, tiny_corpus, config=dataclasses.replace(config, metrics=("identity",)))

@@ -377,6 +377,30 @@ def evaluate_model(
 SAMPLE_METRICS = ("realism",)
 
 
+def generator_samples(
+    generator: torch.nn.Module, manifest: Manifest, *, count: int, config: EvaluationConfig, device: str = "auto"
+) -> torch.Tensor:
+    """``count`` samples of an unconditional generator as :func:`evaluate_samples` scores them: latents
+    from the config's seed, noise 'const', ψ 1, area-downsampled to ``manifest``'s face resolution
+    (the instruments read it); uint8 ``[count, 3, R, R]`` on the CPU."""
+    import torch.nn.functional as F
+
+    from voice2face.utils.images import float_to_uint8
+
+    if getattr(generator, "c_dim", 0):
+        raise CheckpointError("evaluate_samples scores an unconditional generator (c_dim 0); use evaluate_model.")
+    resolution = manifest.face_resolution
+    if generator.img_resolution < resolution:
+        raise DatasetError(f"the generator makes {generator.img_resolution} px faces, fewer than {manifest.path}'s "
+                           f"{resolution} px; evaluate on a dataset of at most its resolution.")  # fmt: skip
+    run_device = torch.device(resolve_device(device))
+    images = generate_model_faces(generator.to(run_device).eval(), None, seed=config.seed, samples_per_condition=count,
+                                  noise_mode="const", batch_size=config.batch_size, device=run_device)  # fmt: skip
+    if images.shape[-1] != resolution:
+        images = F.interpolate(images, size=(resolution, resolution), mode="area")
+    return float_to_uint8(images)
+
+
 def evaluate_samples(
     generator: torch.nn.Module,
     data_dir: str | Path,
@@ -394,30 +418,16 @@ def evaluate_samples(
     area-downsampled to them (the instruments read the dataset's resolution). The instruments are
     the evaluation's (same cache, same keys), so a pretraining curve reads on the same scale as
     ``voice2face evaluate``'s realism rows."""
-    import torch.nn.functional as F
-
     from voice2face.evaluation.registry import check_metric_names, run_metric
-    from voice2face.utils.images import float_to_uint8
 
     check_metric_names(config.metrics)
     unsupported = [name for name in config.metrics if name not in SAMPLE_METRICS]
     if unsupported:
         raise DatasetError(f"generator samples come from no voice; measure {', '.join(SAMPLE_METRICS)} only, not "
                            f"{', '.join(unsupported)}.")  # fmt: skip
-    if getattr(generator, "c_dim", 0):
-        raise CheckpointError("evaluate_samples scores an unconditional generator (c_dim 0); use evaluate_model.")
     manifest = load_manifest(data_dir)
-    resolution = manifest.face_resolution
-    if generator.img_resolution < resolution:
-        raise DatasetError(f"the generator makes {generator.img_resolution} px faces, fewer than {manifest.path}'s "
-                           f"{resolution} px; evaluate on a dataset of at most its resolution.")  # fmt: skip
-    run_device = torch.device(resolve_device(device))
+    samples = generator_samples(generator, manifest, count=count, config=config, device=device)
     compared = _Comparisons(manifest, config, cache_dir, shipped_instruments)
-    images = generate_model_faces(generator.to(run_device).eval(), None, seed=config.seed, samples_per_condition=count,
-                                  noise_mode="const", batch_size=config.batch_size, device=run_device)  # fmt: skip
-    if images.shape[-1] != resolution:
-        images = F.interpolate(images, size=(resolution, resolution), mode="area")
-    samples = float_to_uint8(images)  # [count, 3, R, R]
     rows: dict[str, dict[str, dict[str, Any]]] = {}
     for row in ("samples", *config.references):
         faces, ids = (samples, [""] * count) if row == "samples" else compared.reference(row)

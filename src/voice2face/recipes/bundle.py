@@ -346,12 +346,12 @@ def generator_resolution(options: BuildOptions) -> int:
     from voice2face.training.presets import get_preset
 
     if options.route == "wplus" and options.generator is not None:
-        folder = ModelFolder(resolve(options.generator, check=False).path)
-        if folder.config().generator is None:
+        generator = ModelFolder(resolve(options.generator, check=False).path).config().generator
+        if generator is None:
             raise ConfigError(
                 f"--generator {options.generator} holds no generator; pass a pretraining run or its model/."
             )
-        return folder.config().generator.img_resolution
+        return generator.img_resolution
     preset = get_preset(PRETRAIN_PRESET if options.route == "wplus" else options.preset)
     return preset.gan.generator.img_resolution
 

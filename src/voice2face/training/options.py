@@ -155,9 +155,7 @@ def apply_settings(config, settings: Mapping[str, str], values: Mapping[str, obj
     ``--kimg``) at once, so the config checks them together. An unknown key, a key given twice, a
     value of the wrong kind or one the config refuses is a ConfigError naming it."""
     values = dict(values or {})
-    if not settings:
-        return dataclasses.replace(config, **values) if values else config
-    fields = settable(config)
+    fields = settable(config) if settings else {}
     for key in settings:
         if key not in fields:
             raise ConfigError(f"--set {key}=…: no such setting in this stage; it takes {', '.join(sorted(fields))}.")

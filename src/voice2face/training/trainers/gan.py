@@ -137,8 +137,9 @@ class GANTrainer:
         d_lr, d_betas = self.r1.adam_hyperparameters(config.d_lr, config.betas)
         self.g_lr = g_lr
         if config.g_freeze_lr > 0:  # the held part in a group of its own, whose rate the thaw scales
-            held = {id(p) for p in self._held_parameters()}
-            groups = [[p for p in self.G.parameters() if id(p) not in held], self._held_parameters()]
+            held = self._held_parameters()
+            ids = {id(p) for p in held}
+            groups = [[p for p in self.G.parameters() if id(p) not in ids], held]
             self.opt_G = torch.optim.Adam([{"params": group} for group in groups], lr=g_lr, betas=g_betas, eps=1e-8)
         else:
             self.opt_G = torch.optim.Adam(self.G.parameters(), lr=g_lr, betas=g_betas, eps=1e-8)
@@ -267,7 +268,7 @@ class GANTrainer:
                 f"{model_dir} must hold an unconditional generator to grow, and this run must pretrain one."
             )
         if small_g == wanted:
-            self._continue_from(folder)
+            self._continue_from(folder, small_d)
             return
         if small_g.img_resolution == wanted.img_resolution:
             raise ConfigError(
@@ -293,20 +294,18 @@ class GANTrainer:
         log.info("grown from %s (%d px → %d px): %d new tensors%s", model_dir, small_g.img_resolution,
                  wanted.img_resolution, len(new), fresh_d)  # fmt: skip
 
-    def _continue_from(self, folder: ModelFolder) -> None:
-        """G, its EMA and D from a model of this run's own networks (D must be there: a fresh one against
-        a trained generator would pull it toward its random gradients)."""
-        if (
-            folder.config().discriminator != self.model_config.discriminator
-            or not folder.weight_path("discriminator").is_file()
-        ):
+    def _continue_from(self, folder: ModelFolder, saved_d) -> None:
+        """G, its EMA and D from a model of this run's own networks (``saved_d``: its discriminator's
+        config; D must be there: a fresh one against a trained generator would pull it toward its
+        random gradients)."""
+        if saved_d != self.model_config.discriminator or not folder.weight_path("discriminator").is_file():
             raise ConfigError(
                 f"{folder.path} has this run's generator but not its discriminator; continue from a run's model/ "
                 "made by the same preset family (synthface-128 for synthface-128-thaw)."
             )
         loaded = folder.load(("generator", "discriminator"), device=self.context.device)
         self.G.load_state_dict(loaded.modules["generator"].state_dict())
-        self.G_ema.load_state_dict(loaded.modules["generator"].state_dict())
+        self.G_ema.load_state_dict(self.G.state_dict())
         self.D.load_state_dict(loaded.modules["discriminator"].state_dict())
         log.info("continuing from %s (its networks as saved; fresh optimisers)", folder.path)
 
