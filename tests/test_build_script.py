@@ -110,3 +110,27 @@ def test_the_evaluation_corpus_takes_the_generators_resolution(tmp_path):
     assert generator_resolution(BuildOptions(route="wplus", generator=folder)) == 128
     assert generator_resolution(BuildOptions(route="wplus")) == 64  # synthface-64 pretrained by the build
     assert generator_resolution(BuildOptions(route="conditional", preset="synthvox-quick")) == 64
+
+
+def test_a_grown_generators_card_names_its_base_and_how_it_grew(tmp_path):
+    """A generator grown from another (`train --generator`) is described with its base: the card's
+    command names the base's folder, the base's kimg comes from its snapshot, and the held blocks
+    and the resolution come from the grown run's settings."""
+    from voice2face.recipes.bundle import pretraining_lineage
+    from voice2face.report.card import _grown_from, _grown_text, _pretraining_time
+
+    base = Path(__file__).resolve().parents[1] / "snapshots" / "synthface-64" / "model"
+    config = dataclasses.replace(get_preset("synthface-128").gan, g_freeze_kimg=100.0)
+    run = _run(tmp_path, "00000-synthface-128", config, generator=str(base))
+    lineage = pretraining_lineage(run / "model")
+    assert lineage["base_kimg"] == 335.9 and lineage["preset"] == "synthvox-quick"  # _run's preset name
+    assert _grown_from(lineage) == " --generator snapshots/synthface-64/model"
+    text = _grown_text(lineage)
+    assert "at 128 px, after 335.9 kimg of the base generator's pretraining" in text
+    assert "up to 64 px) were held for its first 100 kimg" in text
+    options = {"pretraining": lineage, "route": "wplus"}
+    assert _pretraining_time(options, 60.0, {"generator": 3600.0}).startswith("60 min (the grown run's;")
+    assert "~110 s/kimg at 128 px" in _pretraining_time(options, 60.0, {"generator": None})
+    # A generator pretrained from nothing says nothing of a base.
+    plain = pretraining_lineage(_run(tmp_path, "00001-synthface-64", get_preset("synthface-64").gan))
+    assert "base_kimg" not in plain and _grown_from(plain) == _grown_text(plain) == ""

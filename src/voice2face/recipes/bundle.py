@@ -356,6 +356,20 @@ def generator_resolution(options: BuildOptions) -> int:
     return preset.gan.generator.img_resolution
 
 
+def pretraining_lineage(generator: Path) -> dict:
+    """How the generator was pretrained (its run's options), with ``base_kimg``, the kimg of the
+    generator it was grown from, when it started from one (``--generator``) that is still at hand."""
+    from voice2face.storage import ModelFolder
+
+    pretraining = options_of(generator, "pretraining")
+    base = pretraining.get("generator")
+    if base and "base_kimg" not in pretraining and ModelFolder(Path(base)).has_trainer_state:
+        kimg = ModelFolder(Path(base)).snapshot()["kimg"]
+        if kimg is not None:
+            pretraining["base_kimg"] = round(kimg, 1)
+    return pretraining
+
+
 def pretrained_generator(options: BuildOptions, work: Path, runs: Path, progress: bool) -> Path:
     """The paper's route, steps 1-2: the unconditional generator's model folder: ``--generator``, or
     a synthface-64 pretraining on ``--face-count`` unpaired faces to ``--pretrain-kimg``, continuing
@@ -468,7 +482,7 @@ def build(options: argparse.Namespace | BuildOptions, *, repo: Path = SOURCE_TRE
         training = {
             "route": "wplus", "preset": options.mapper_preset, "identities": options.identities, "seed": options.seed,
             "command": options.command(),
-            "encoder": encoder_options, "pretraining": options_of(generator, "pretraining"),
+            "encoder": encoder_options, "pretraining": pretraining_lineage(generator),
             "mapper": RunFolder(run).read_options().to_dict(),
             "voice_corpus": {"identities": options.voice_identities, "seed": options.voice_seed},
             "face_count": face_count(generator),

@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import os
 import platform
+from pathlib import Path
 
 from voice2face.config import FACE_CORPUS_SEED
 
-# synthface-64 on one core with the fast ops: 25-45 s/kimg (benchmarks/README.md); the card's
-# estimate of the pretraining time when the runs kept no timing of every session.
-PRETRAIN_S_PER_KIMG = 35
+# The card's estimate of a pretraining's time when its run kept no timing of every session, by
+# resolution: synthface-64 on one core with the fast ops, 25-45 s/kimg; a 128 px block grown on it,
+# 83-110 s/kimg on two (benchmarks/README.md).
+PRETRAIN_S_PER_KIMG = {64: 35, 128: 110}
 EVALUATION_HEADING = "## Evaluation (synthvox test identities, unseen in training)"
 # The section that follows the evaluation in every card (where a re-measure's new section ends).
 _AFTER_EVALUATION = "## Intended use"
@@ -72,6 +74,49 @@ networks are shipped (no discriminator, no optimiser state).
 """
 
 
+def _grown_from(pretraining: dict) -> str:
+    """``--generator X`` of a pretraining that started from another generator (grown by a block)."""
+    base = pretraining.get("generator")
+    return f" --generator {_shown_path(base)}" if base else ""
+
+
+def _shown_path(path: str) -> str:
+    """A recorded path as a reader can find it: relative to the source tree when it lies inside."""
+    parts = Path(path).parts
+    return str(Path(*parts[parts.index("snapshots") :])) if "snapshots" in parts else path
+
+
+def _grown_text(pretraining: dict) -> str:
+    """How a grown generator came from its base: the base's kimg and how long its blocks were held."""
+    if not pretraining.get("generator"):
+        return ""
+    gan = pretraining.get("config", {})
+    base_kimg = pretraining.get("base_kimg")
+    base = f"{base_kimg} kimg of " if base_kimg is not None else ""
+    held = (f"; the inherited blocks (up to {gan.get('g_freeze_resolution')} px) were held for its first "
+            f"{gan.get('g_freeze_kimg'):g} kimg" if gan.get("g_freeze_kimg") else "")  # fmt: skip
+    return (f" at {gan.get('generator', {}).get('img_resolution', '?')} px, after {base}the base generator's "
+            f"pretraining: grown from it by one block (StyleGAN2's skip architecture adds a top block that "
+            f"refines the base's image){held}")  # fmt: skip
+
+
+def _pretraining_time(options: dict, kimg: float | None, seconds: dict) -> str:
+    """The pretraining's time: measured from its run's stats, or estimated from the s/kimg measured
+    at its resolution; a grown generator's excludes its base's."""
+    grown = options["pretraining"].get("generator")
+    base = " (the grown run's; the base's own pretraining took hours more)" if grown else ""
+    if seconds.get("generator") is not None:
+        return f"{seconds['generator'] / 60:.0f} min{base}"
+    # A committed snapshot continued over several sessions keeps no per-step timing of them all.
+    resolution = _generator_resolution(options)
+    rate = PRETRAIN_S_PER_KIMG.get(resolution) if isinstance(resolution, int) else None
+    if rate is None:
+        return f"unrecorded{base}"
+    hours = (kimg or 0) * rate / 3600
+    return (f"about {hours:.1f} h at the measured ~{rate} s/kimg at {resolution} px (benchmarks/README.md; "
+            f"spread over several sessions){base}")  # fmt: skip
+
+
 def _training_section(
     options: dict, summary: dict, seconds: dict, machine: str, pretrain_preset: str, mapper_preset: str
 ) -> str:
@@ -88,19 +133,16 @@ def _training_section(
         face_count = options.get("face_count") or "an unrecorded number of"  # None: its corpus was not at hand
         gan = pre.get("config", {})
         kimg = summary.get("pretrain_kimg")
-        if seconds.get("generator") is not None:
-            pretraining = f"{seconds['generator'] / 60:.0f} min"
-        else:  # a committed snapshot continued over several sessions keeps no per-step timing of them all
-            hours = (kimg or 0) * PRETRAIN_S_PER_KIMG / 3600
-            pretraining = (f"about {hours:.1f} h of one core at the measured ~{PRETRAIN_S_PER_KIMG} s/kimg "
-                           "(benchmarks/README.md; spread over several sessions)")  # fmt: skip
+        pretraining = _pretraining_time(options, kimg, seconds)
+        command = f"train --preset {pre.get('preset') or pretrain_preset}{_grown_from(pre)}"
         return f"""## Training
 
 {stage1}
-- Face generator, pretrained without voices (`train --preset {pretrain_preset}`): an unconditional StyleGAN2
+- Face generator, pretrained without voices (`{command}`): an unconditional StyleGAN2
   on {face_count} unpaired synthvox faces (`voice2face synth-faces`, seed {face_seed}: other people
   than any voice corpus), batch {gan.get("batch_size")}, Adam lr {gan.get("g_lr")}, R1 γ {gan.get("r1_gamma")},
-  DiffAugment `{gan.get("augment")}`, EMA half-life {gan.get("ema_kimg")} kimg; shipped at **{kimg} kimg**.
+  DiffAugment `{gan.get("augment")}`, EMA half-life {gan.get("ema_kimg")} kimg; shipped at
+  **{kimg} kimg**{_grown_text(pre)}.
 {_voice_side_text(options, mapper_preset)}
 - Training time on the build machine ({machine}): pretraining {pretraining}, voice side
   {seconds["mapper"] / 60:.1f} min (from the runs' `stats.jsonl`, pauses between sessions left out).
@@ -243,7 +285,8 @@ def _selection_limits(options: dict) -> str:
 - The voice chooses among {count} of the generator's faces per random code z, so two voices that ask
   for the same traits with the same z get the same face, and a trait the {count} candidates do not
   show (a rare combination of sex, age and size) is only approached. The faces are as real as the
-  pretrained generator's samples: soft at 64 px, with its artefacts."""
+  pretrained generator's samples ({_generator_resolution(options)} px), with their artefacts: see the
+  realism rows above."""
 
 
 def _components(options: dict) -> list[str]:
