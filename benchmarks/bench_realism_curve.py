@@ -46,12 +46,15 @@ def history(run: Path) -> list[tuple[float, Path]]:
 
 
 def seconds_per_kimg(run: Path) -> float | None:
-    """Wall seconds per kimg over the run's stats (snapshots and grids included)."""
+    """Seconds per kimg over the run's stats (snapshots and grids included), leaving out the pauses
+    between sessions as the card does (:func:`voice2face.recipes.runs.training_seconds`)."""
+    from voice2face.recipes.runs import training_seconds
+
     stats = [json.loads(line) for line in RunFolder(run).stats_path.read_text().splitlines() if line.strip()]
-    timed = [s for s in stats if "time" in s and "kimg" in s]
-    if len(timed) < 2 or timed[-1]["kimg"] <= timed[0]["kimg"]:
+    kimg = [s["kimg"] for s in stats if "kimg" in s]
+    if len(kimg) < 2 or kimg[-1] <= kimg[0]:
         return None
-    return round((timed[-1]["time"] - timed[0]["time"]) / (timed[-1]["kimg"] - timed[0]["kimg"]), 1)
+    return round(training_seconds(run) / (kimg[-1] - kimg[0]), 1)
 
 
 def sharpness_only(generator: torch.nn.Module, manifest, pool: torch.Tensor, count: int, config=None) -> float:

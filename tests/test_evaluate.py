@@ -395,3 +395,17 @@ def test_a_generators_own_samples_are_scored_by_the_evaluations_realism_instrume
                                             channel_max=16, mapping_layers=1))  # fmt: skip
     with pytest.raises(DatasetError, match="evaluate on a dataset of at most its resolution"):
         evaluate_samples(small, tiny_corpus, config=config)
+
+
+def test_the_curves_seconds_per_kimg_leave_out_the_pauses_between_sessions(tmp_path):
+    """A run stopped and resumed in a later session: its s/kimg counts the training, not the night."""
+    benchmarks = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    sys.path.insert(0, benchmarks)
+    try:
+        import bench_realism_curve
+    finally:
+        sys.path.remove(benchmarks)
+    # 2 kimg in 200 s, an 8-hour pause, 2 kimg more in 200 s.
+    records = [(0, 0.0), (100, 1.0), (200, 2.0), (29000, 2.0), (29100, 3.0), (29200, 4.0)]
+    (tmp_path / "stats.jsonl").write_text("".join(json.dumps({"time": t, "kimg": k}) + "\n" for t, k in records))
+    assert bench_realism_curve.seconds_per_kimg(tmp_path) == 100.0
