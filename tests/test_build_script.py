@@ -125,12 +125,14 @@ def test_a_grown_generators_card_names_its_base_and_how_it_grew(tmp_path):
     lineage = pretraining_lineage(run / "model")
     assert lineage["base_kimg"] == 335.9 and lineage["preset"] == "synthvox-quick"  # _run's preset name
     assert _grown_from(lineage) == " --generator snapshots/synthface-64/model"
-    text = _grown_text(lineage)
+    text = _grown_text(lineage, 150.0)
     assert "at 128 px, after 335.9 kimg of the base generator's pretraining" in text
     assert "up to 64 px) were held for its first 100 kimg" in text
+    # A snapshot shipped before the hold ended was held for all of its kimg.
+    assert "up to 64 px) were held throughout" in _grown_text(lineage, 60.0)
     options = {"pretraining": lineage, "route": "wplus"}
     assert _pretraining_time(options, 60.0, {"generator": 3600.0}).startswith("60 min (the grown run's;")
     assert "~110 s/kimg at 128 px" in _pretraining_time(options, 60.0, {"generator": None})
     # A generator pretrained from nothing says nothing of a base.
     plain = pretraining_lineage(_run(tmp_path, "00001-synthface-64", get_preset("synthface-64").gan))
-    assert "base_kimg" not in plain and _grown_from(plain) == _grown_text(plain) == ""
+    assert "base_kimg" not in plain and _grown_from(plain) == _grown_text(plain, 60.0) == ""

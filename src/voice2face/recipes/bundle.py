@@ -362,9 +362,9 @@ def pretraining_lineage(generator: Path) -> dict:
     from voice2face.storage import ModelFolder
 
     pretraining = options_of(generator, "pretraining")
-    base = pretraining.get("generator")
-    if base and "base_kimg" not in pretraining and ModelFolder(Path(base)).has_trainer_state:
-        kimg = ModelFolder(Path(base)).snapshot()["kimg"]
+    base = ModelFolder(Path(pretraining["generator"])) if pretraining.get("generator") else None
+    if base is not None and "base_kimg" not in pretraining and base.has_trainer_state:
+        kimg = base.snapshot()["kimg"]
         if kimg is not None:
             pretraining["base_kimg"] = round(kimg, 1)
     return pretraining

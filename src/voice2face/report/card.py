@@ -86,15 +86,17 @@ def _shown_path(path: str) -> str:
     return str(Path(*parts[parts.index("snapshots") :])) if "snapshots" in parts else path
 
 
-def _grown_text(pretraining: dict) -> str:
-    """How a grown generator came from its base: the base's kimg and how long its blocks were held."""
+def _grown_text(pretraining: dict, kimg: float | None) -> str:
+    """How a grown generator, shipped at ``kimg``, came from its base: the base's kimg and how long
+    its blocks were held (for the whole run when the hold outlasts the shipped snapshot)."""
     if not pretraining.get("generator"):
         return ""
     gan = pretraining.get("config", {})
     base_kimg = pretraining.get("base_kimg")
     base = f"{base_kimg} kimg of " if base_kimg is not None else ""
-    held = (f"; the inherited blocks (up to {gan.get('g_freeze_resolution')} px) were held for its first "
-            f"{gan.get('g_freeze_kimg'):g} kimg" if gan.get("g_freeze_kimg") else "")  # fmt: skip
+    freeze = gan.get("g_freeze_kimg") or 0
+    span = "throughout" if kimg is not None and freeze >= kimg else f"for its first {freeze:g} kimg"
+    held = f"; the inherited blocks (up to {gan.get('g_freeze_resolution')} px) were held {span}" if freeze else ""
     return (f" at {gan.get('generator', {}).get('img_resolution', '?')} px, after {base}the base generator's "
             f"pretraining: grown from it by one block (StyleGAN2's skip architecture adds a top block that "
             f"refines the base's image){held}")  # fmt: skip
@@ -142,7 +144,7 @@ def _training_section(
   on {face_count} unpaired synthvox faces (`voice2face synth-faces`, seed {face_seed}: other people
   than any voice corpus), batch {gan.get("batch_size")}, Adam lr {gan.get("g_lr")}, R1 γ {gan.get("r1_gamma")},
   DiffAugment `{gan.get("augment")}`, EMA half-life {gan.get("ema_kimg")} kimg; shipped at
-  **{kimg} kimg**{_grown_text(pre)}.
+  **{kimg} kimg**{_grown_text(pre, kimg)}.
 {_voice_side_text(options, mapper_preset)}
 - Training time on the build machine ({machine}): pretraining {pretraining}, voice side
   {seconds["mapper"] / 60:.1f} min (from the runs' `stats.jsonl`, pauses between sessions left out).
