@@ -295,3 +295,38 @@ def test_a_thaw_lets_the_held_blocks_learn_at_a_fraction_of_the_rate(face_corpus
         dataclasses.replace(config, g_freeze_lr=1.5)
     with pytest.raises(ConfigError, match="g_freeze_lr"):
         dataclasses.replace(preset.gan, g_freeze_lr=0.1)  # nothing held for it to act on
+
+
+def test_a_grown_run_may_start_a_fresh_wider_discriminator(face_corpus, tmp_path_factory, tmp_path):
+    from voice2face.config import ModelConfig
+    from voice2face.data.manifest import load_manifest as load
+    from voice2face.training.data import face_tensors
+    from voice2face.training.trainers.gan import GANTrainer
+
+    small = train_generator(tiny_pretrain(), face_corpus, tmp_path / "small", progress=False)
+    faces64 = tmp_path_factory.mktemp("faces64") / "synthface"
+    assert main(["synth-faces", str(faces64), "--count", "16", "--resolution", "64", "--seed", "5", "-q"]) == 0
+    data = face_tensors(load(faces64), "train", progress=False)
+    grown = _grown(tiny_pretrain(), 64).gan
+    wide_d = dataclasses.replace(grown.discriminator, channel_base=2 * grown.discriminator.channel_base)
+
+    def trainer(d_fresh: bool) -> GANTrainer:
+        config = dataclasses.replace(grown, discriminator=wide_d, d_fresh=d_fresh)
+        return GANTrainer(config, ModelConfig(generator=config.generator, discriminator=wide_d), None, data)
+
+    # The base's D has other widths below the new block: it cannot be grown into the wider one ...
+    with pytest.raises(ConfigError, match="cannot grow"):
+        trainer(False).grow_from(small / "model")
+    # ... but with d_fresh, G grows from the base and D keeps its fresh initialisation.
+    fresh = trainer(True)
+    d_init = {k: v.clone() for k, v in fresh.D.state_dict().items()}
+    fresh.grow_from(small / "model")
+    base = load_pretrained(small / "model", ("generator",)).modules["generator"].state_dict()
+    assert torch.equal(fresh.G.state_dict()["synthesis.b16.conv1.weight"], base["synthesis.b16.conv1.weight"])
+    assert all(torch.equal(v, fresh.D.state_dict()[k]) for k, v in d_init.items())
+    assert fresh.D.b32.conv0.weight.shape[0] == 2 * load_pretrained(small / "model", ("discriminator",)).modules[
+        "discriminator"].b32.conv0.weight.shape[0]  # fmt: skip
+    # A model of the run's own networks continues with its trained D: d_fresh has no place there.
+    fresh.save_snapshot(tmp_path / "own")
+    with pytest.raises(ConfigError, match="d_fresh"):
+        trainer(True).grow_from(tmp_path / "own")

@@ -111,6 +111,12 @@ class GANTrainingConfig:
     whose smaller blocks should adapt to it slowly (their own optimiser group, so Adam's steps shrink
     by exactly this factor).
 
+    ``d_fresh``: a run grown from a smaller one (``train --generator SMALLER``) takes the smaller run's
+    discriminator below its new top block (False, the default), which fixes D's widths to the
+    smaller run's; True starts D from its initialisation instead, so that it may be wider than the
+    base's (``--set discriminator.channel_base=…``). Give it a ``d_warmup_kimg`` to learn in first.
+    A run from nothing starts a fresh D anyway.
+
     ``ops_impl``: how the StyleGAN2 networks compute while training: ``"fast"`` (channels_last,
     demodulation as a small matrix product, gains folded into weights; about 1.5× the images/s
     of a ``synthface-64`` training step on one CPU thread) or ``"plain"``, the official arithmetic
@@ -143,6 +149,7 @@ class GANTrainingConfig:
     g_freeze_resolution: int = 0
     g_freeze_kimg: float = 0.0
     g_freeze_lr: float = 0.0
+    d_fresh: bool = False
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 2, f"GAN batch_size must be >= 2, got {self.batch_size}.")

@@ -268,6 +268,11 @@ class GANTrainer:
                 f"{model_dir} must hold an unconditional generator to grow, and this run must pretrain one."
             )
         if small_g == wanted:
+            if self.config.d_fresh:
+                raise ConfigError(
+                    f"{model_dir} has this run's own generator, which continues with its trained discriminator; "
+                    "d_fresh applies to growing from a smaller run: leave out --set d_fresh=true."
+                )
             self._continue_from(folder, small_d)
             return
         if small_g.img_resolution == wanted.img_resolution:
@@ -280,7 +285,7 @@ class GANTrainer:
                 f"{model_dir} makes {small_g.img_resolution} px faces; growing starts from a smaller generator than "
                 f"this run's {wanted.img_resolution} px."
             )
-        with_d = small_d is not None and folder.weight_path("discriminator").is_file()
+        with_d = small_d is not None and folder.weight_path("discriminator").is_file() and not self.config.d_fresh
         components = ("generator", "discriminator") if with_d else ("generator",)
         loaded = folder.load(components, device=self.context.device)
         try:
@@ -290,7 +295,7 @@ class GANTrainer:
         except ValueError as exc:
             raise ConfigError(f"{model_dir} cannot grow into this preset's networks: {exc}.") from None
         self.G_ema.load_state_dict(self.G.state_dict())  # as __init__ made it: a copy of G
-        fresh_d = "" if "discriminator" in loaded.modules else "; D starts fresh"
+        fresh_d = "" if "discriminator" in loaded.modules else "; D starts fresh" + " (d_fresh)" * self.config.d_fresh
         log.info("grown from %s (%d px → %d px): %d new tensors%s", model_dir, small_g.img_resolution,
                  wanted.img_resolution, len(new), fresh_d)  # fmt: skip
 
