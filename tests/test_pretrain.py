@@ -330,3 +330,63 @@ def test_a_grown_run_may_start_a_fresh_wider_discriminator(face_corpus, tmp_path
     fresh.save_snapshot(tmp_path / "own")
     with pytest.raises(ConfigError, match="d_fresh"):
         trainer(True).grow_from(tmp_path / "own")
+
+
+def test_a_snapshot_continues_on_another_machine_and_comes_back_as_the_files_that_continue_it(face_corpus, tmp_path):
+    """scripts/pretrain_on_device.py (issue 31's GPU command), here with --device cpu: a copy of the
+    snapshot continues, its faces remade where its options name them, and the files that come back
+    are the run resumed in place, exactly; the snapshot itself is left as it was."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from voice2face.storage.checkpoint import load_pretrained as load
+
+    repo = Path(__file__).resolve().parent.parent
+    run = train_generator(tiny_pretrain(), face_corpus, tmp_path / "runs", progress=False)  # 0.032 kimg
+    snapshot = tmp_path / "snapshot"
+    shutil.copytree(run / "model", snapshot / "model")
+    for name in ("training_options.json", "stats.jsonl"):
+        shutil.copy2(run / name, snapshot / name)
+    options = json.loads((snapshot / "training_options.json").read_text())
+    options["data"] = str(tmp_path / "faces-elsewhere" / "synthface")  # the faces are not on that machine
+    (snapshot / "training_options.json").write_text(json.dumps(options))
+    state_before = (snapshot / "model" / "trainer_state.pt").read_bytes()
+    out = tmp_path / "out"
+
+    def script(*extra: str) -> subprocess.CompletedProcess:
+        argv = [
+            sys.executable,
+            str(repo / "scripts" / "pretrain_on_device.py"),
+            str(snapshot),
+            "--out",
+            str(out),
+            "--minutes",
+            "5",
+            "--kimg",
+            "0.064",
+            "--device",
+            "cpu",
+            "--work",
+            str(tmp_path / "work"),
+            *extra,
+        ]
+        return subprocess.run(argv, capture_output=True, text=True, cwd=repo)  # fmt: skip
+
+    refused = script()
+    assert refused.returncode == 2 and "--faces" in refused.stderr and not out.exists()
+    done = script("--faces", "--count 40 --resolution 32 --seed 5")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (record["kimg_before"], record["kimg_after"], record["device"]) == (0.032, 0.064, "cpu")
+    names = {p.name for p in out.iterdir()}
+    assert {"config.json", "generator.safetensors", "discriminator.safetensors", "trainer_state.pt",
+            "training_options.json", "stats.jsonl"} <= names and any(n.startswith("fakes") for n in names)  # fmt: skip
+    assert (snapshot / "model" / "trainer_state.pt").read_bytes() == state_before
+    in_place = train_generator(tiny_pretrain(), face_corpus, resume=run, kimg=0.064, progress=False)
+    here = load(in_place / "model", ("generator",)).modules["generator"].state_dict()
+    shutil.copytree(out, tmp_path / "back" / "model", ignore=shutil.ignore_patterns("*.json*", "*.png"))
+    shutil.copy2(out / "config.json", tmp_path / "back" / "model" / "config.json")
+    there = load(tmp_path / "back" / "model", ("generator",)).modules["generator"].state_dict()
+    assert all(torch.equal(here[k], there[k]) for k in here)

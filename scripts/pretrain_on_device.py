@@ -1,0 +1,134 @@
+"""Continue a pretraining snapshot for a fixed time on another machine (a lent GPU), and bring the
+next snapshot back: issue 31's "take a snapshot in, bring the next one back".
+
+    python scripts/pretrain_on_device.py SNAPSHOT --out OUT --minutes M [--kimg K]
+        [--faces "--count 30000 --resolution 64"] [--device cuda] [--work DIR]
+
+SNAPSHOT is a run folder as the repository keeps one (``snapshots/synthface-64``: ``model/`` with its
+trainer state, ``training_options.json``, ``stats.jsonl``). It is copied to ``--work`` (the
+snapshot itself is never written), the faces it trained on are regenerated where its options name
+them when they are absent (``--faces``: the ``voice2face synth-faces`` arguments that made them, as
+the snapshot's README gives them; the corpus is the same byte for byte), and ``voice2face train
+--resume`` continues it on ``--device`` for ``--minutes`` (``--kimg`` lengthens the run past its
+recorded length). What comes back in OUT, flat, is what continues it exactly: the four files of
+``model/``, ``training_options.json``, ``stats.jsonl`` and the last image grid; copy them over the
+snapshot's (``model/`` files into ``model/``) and commit. The last line printed is a JSON record:
+kimg before and after, seconds, s/kimg, the device.
+
+On the lent machine (python3 there holds PyTorch with CUDA; the project's other needs travel as
+wheels, fetched here once by ``scripts/device_wheels.sh``):
+
+    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && \\
+    PYTHONPATH=/tmp/site:src python3 scripts/pretrain_on_device.py snapshots/synthface-64 \\
+        --out $OUT --minutes 8 --kimg 2000 --faces "--count 30000"
+
+The same command with ``--device cpu`` runs here (the tests do, on a tiny run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MODEL_FILES = ("config.json", "generator.safetensors", "discriminator.safetensors", "trainer_state.pt")
+RUN_FILES = ("training_options.json", "stats.jsonl")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("snapshot", type=Path, help="a run folder with model/ and training_options.json")
+    parser.add_argument("--out", type=Path, required=True, help="where the next snapshot's files land (flat)")
+    parser.add_argument("--minutes", type=float, required=True, help="training time, then a snapshot")
+    parser.add_argument("--kimg", type=float, default=None, help="lengthen the run to this many kimg")
+    parser.add_argument("--faces", default=None, help="voice2face synth-faces arguments that remake the run's faces")
+    parser.add_argument("--device", default="cuda", help="cuda (default) or cpu")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/pretrain-on-device"), help="scratch folder")
+    return parser.parse_args(argv)
+
+
+def fail(message: str) -> int:
+    print(f"pretrain_on_device: error: {message}", file=sys.stderr)
+    return 2
+
+
+def kimg_of(model: Path) -> float:
+    from voice2face.storage import ModelFolder
+
+    kimg = ModelFolder(model).snapshot()["kimg"]
+    if kimg is None:
+        raise ValueError(f"{model} has no trainer state: it is a finished model, not a snapshot to continue")
+    return float(kimg)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.minutes <= 0:
+        return fail(f"--minutes must be positive, got {args.minutes}.")
+    missing = [name for name in MODEL_FILES if not (args.snapshot / "model" / name).is_file()]
+    missing += [name for name in RUN_FILES[:1] if not (args.snapshot / name).is_file()]
+    if missing:
+        return fail(f"{args.snapshot} is not a resumable snapshot: {', '.join(missing)} missing; give a run folder "
+                    "as the repository keeps one (e.g. snapshots/synthface-64).")  # fmt: skip
+    options = json.loads((args.snapshot / "training_options.json").read_text(encoding="utf-8"))
+    data = Path(options["data"])
+    if not (data / "manifest.json").is_file():
+        if args.faces is None:
+            return fail(f"the snapshot's faces ({data}) are not here; pass --faces with the synth-faces arguments "
+                        "that made them (its README gives them), e.g. --faces \"--count 30000\".")  # fmt: skip
+        remake = [sys.executable, "-m", "voice2face", "synth-faces", str(data), *shlex.split(args.faces), "-q"]
+        print("faces:", shlex.join(remake), flush=True)
+        if subprocess.run(remake).returncode != 0:
+            return fail(f"remaking the faces with --faces {args.faces!r} failed (above).")
+    run = args.work / args.snapshot.resolve().name
+    if run.exists():
+        shutil.rmtree(run)
+    (run / "model").mkdir(parents=True)
+    for name in MODEL_FILES:
+        shutil.copy2(args.snapshot / "model" / name, run / "model" / name)
+    for name in RUN_FILES:
+        if (args.snapshot / name).is_file():
+            shutil.copy2(args.snapshot / name, run / name)
+    try:
+        before = kimg_of(run / "model")
+    except ValueError as exc:
+        return fail(str(exc))
+    command = [sys.executable, "-m", "voice2face", "train", "--resume", str(run), "--device", args.device,
+               "--minutes", str(args.minutes)]  # fmt: skip
+    if args.kimg is not None:
+        command += ["--kimg", str(args.kimg)]
+    print("train:", shlex.join(command), flush=True)
+    start = time.monotonic()
+    if subprocess.run(command).returncode != 0:
+        return fail(f"training stopped with an error (above); {args.snapshot} is unchanged and nothing was written to "
+                    f"{args.out}.")  # fmt: skip
+    seconds = time.monotonic() - start
+    after = kimg_of(run / "model")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in MODEL_FILES:
+        shutil.copy2(run / "model" / name, args.out / name)
+    for name in RUN_FILES:
+        shutil.copy2(run / name, args.out / name)
+    grids = sorted(run.glob("fakes*.png"))
+    if grids:
+        shutil.copy2(grids[-1], args.out / grids[-1].name)
+    device = args.device
+    if args.device == "cuda":
+        import torch
+
+        device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cuda (none found)"
+    # Wall time of the train command, loading included: a short run's s/kimg is an upper bound.
+    record = {"snapshot": str(args.snapshot), "kimg_before": round(before, 3), "kimg_after": round(after, 3),
+              "seconds": round(seconds, 1), "device": device,
+              "s_per_kimg": round(seconds / (after - before), 2) if after > before else None}  # fmt: skip
+    print(json.dumps(record))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
