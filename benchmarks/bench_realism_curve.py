@@ -17,7 +17,11 @@ No peer library measures this; the reference rows are the comparison.
 
 ``--sharpness-only`` scores sharpness alone (the same ratio against the same pool of real training
 faces, ``count`` samples from the evaluation's seed): seconds a snapshot instead of minutes, for
-watching a run; its lines say ``"sharpness_only": true``, and the record is the full row.
+watching a run; its lines say ``"sharpness_only": true``, and the record is the full row. With
+``--bands N`` they also say where the Laplacian energy sits: the ratio in each of N horizontal bands
+(``band_ratios``, top to bottom) and each band's share of the real faces' energy
+(``real_band_shares``), so that the sharpness ratio is the sum of shares times ratios. On synthvox
+faces the band of the eyes holds about half of it.
 """
 
 from __future__ import annotations
@@ -61,12 +65,44 @@ def sharpness_only(generator: torch.nn.Module, manifest, pool: torch.Tensor, cou
     """The evaluation's sharpness ratio of ``count`` samples (the same samples, against ``pool``, the
     evaluation's real training faces: :func:`realism_pool`), without the other figures (``config``: an
     EvaluationConfig, the evaluation's default when None)."""
+    return sharpness_and_bands(generator, manifest, pool, count, config)[0]
+
+
+def sharpness_and_bands(
+    generator: torch.nn.Module, manifest, pool: torch.Tensor, count: int, config=None, real_bands=None
+) -> tuple[float, torch.Tensor | None]:
+    """:func:`sharpness_only`'s ratio and, given ``real_bands`` (:func:`laplacian_energy_bands` of
+    ``pool``), the same samples' ratio in each of those bands (``None`` without them)."""
     from voice2face.config import EvaluationConfig
     from voice2face.evaluation.run import generator_samples
     from voice2face.metrics.realism import sharpness_ratio
 
     config = config if config is not None else EvaluationConfig()
-    return sharpness_ratio(generator_samples(generator, manifest, count=count, config=config, device="cpu"), pool)
+    samples = generator_samples(generator, manifest, count=count, config=config, device="cpu")
+    bands = laplacian_energy_bands(samples, len(real_bands)) / real_bands if real_bands is not None else None
+    return sharpness_ratio(samples, pool), bands
+
+
+def laplacian_energy_bands(images: torch.Tensor, bands: int) -> torch.Tensor:
+    """The mean over ``images`` (``[N, 3, H, W]``, uint8 or float in [-1, 1]) of their Laplacian variance
+    (voice2face.metrics.realism.laplacian_variance) split into ``bands`` horizontal bands of rows:
+    float64 ``[bands]`` whose sum is that mean. Each image's squared deviations from its own mean
+    Laplacian are summed over the band's rows of the valid region ``[H-2, W-2]`` (the band of row
+    ``y`` is ``y * bands // (H-2)``) and divided by the region's size."""
+    from voice2face.metrics.realism import LUMA_WEIGHTS
+
+    if images.ndim != 4 or images.shape[1] != 3 or images.shape[0] == 0 or min(images.shape[2:]) < 3:
+        raise ValueError(f"laplacian_energy_bands needs a non-empty [N, 3, H, W] batch, got {tuple(images.shape)}")
+    x = images.double()
+    if images.is_floating_point():
+        x = (x + 1) * 127.5
+    luma = (x * torch.tensor(LUMA_WEIGHTS, dtype=torch.float64).view(1, 3, 1, 1)).sum(dim=1)  # [N, H, W]
+    centre = luma[:, 1:-1, 1:-1]
+    laplacian = luma[:, :-2, 1:-1] + luma[:, 2:, 1:-1] + luma[:, 1:-1, :-2] + luma[:, 1:-1, 2:] - 4 * centre
+    deviation = (laplacian - laplacian.mean(dim=(1, 2), keepdim=True)).square()  # [N, H-2, W-2]
+    rows = deviation.sum(dim=2).mean(dim=0) / deviation[0].numel()  # [H-2]
+    band_of_row = torch.arange(rows.numel()) * bands // rows.numel()
+    return torch.zeros(bands, dtype=torch.float64).index_add_(0, band_of_row, rows)
 
 
 def realism_pool(manifest, config=None) -> torch.Tensor:
@@ -127,6 +163,7 @@ def main() -> int:
     parser.add_argument("--plot", type=Path)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sharpness-only", action="store_true", help="sharpness alone, to watch a run (fast)")
+    parser.add_argument("--bands", type=int, default=0, help="with --sharpness-only: the ratio in N horizontal bands")
     parser.add_argument(
         "--replot",
         type=Path,
@@ -138,6 +175,10 @@ def main() -> int:
         if args.plot is None:
             parser.error("--replot draws a figure: give --plot PNG")
         return replot(args.replot, args.plot)
+    if args.bands and not args.sharpness_only:
+        parser.error("--bands splits the --sharpness-only figure: give --sharpness-only too")
+    if args.bands < 0:
+        parser.error(f"--bands must be a positive number of bands, got {args.bands}")
     if args.sharpness_only and args.plot:
         parser.error("--sharpness-only scores one figure; the plot draws the full rows: drop one of them")
     torch.set_num_threads(args.threads)
@@ -146,6 +187,7 @@ def main() -> int:
 
         manifest = load_manifest(args.data)
         pool = realism_pool(manifest)
+        real_bands = laplacian_energy_bands(pool, args.bands) if args.bands else None
     curves, references = {}, None
     for run in args.runs:
         config = ModelFolder(RunFolder(run).model.path).config()
@@ -162,10 +204,13 @@ def main() -> int:
             load_state_into(generator, load_tensors(path), path)
             began = time.perf_counter()
             if args.sharpness_only:
-                ratio = round(sharpness_only(generator, manifest, pool, args.count), 4)
+                ratio, bands = sharpness_and_bands(generator, manifest, pool, args.count, real_bands=real_bands)
                 seconds = round(time.perf_counter() - began, 1)
-                line = {"run": str(run), "kimg": kimg, "sharpness_ratio": ratio, "count": args.count,
+                line = {"run": str(run), "kimg": kimg, "sharpness_ratio": round(ratio, 4), "count": args.count,
                         "sharpness_only": True, "seconds": seconds}  # fmt: skip
+                if bands is not None:
+                    line["band_ratios"] = [round(v, 3) for v in bands.tolist()]
+                    line["real_band_shares"] = [round(v, 3) for v in (real_bands / real_bands.sum()).tolist()]
                 print(json.dumps(line), flush=True)
                 continue
             rows = evaluate_samples(generator, args.data, count=args.count, cache_dir=args.cache)

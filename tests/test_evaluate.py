@@ -409,3 +409,26 @@ def test_the_curves_seconds_per_kimg_leave_out_the_pauses_between_sessions(tmp_p
     records = [(0, 0.0), (100, 1.0), (200, 2.0), (29000, 2.0), (29100, 3.0), (29200, 4.0)]
     (tmp_path / "stats.jsonl").write_text("".join(json.dumps({"time": t, "kimg": k}) + "\n" for t, k in records))
     assert bench_realism_curve.seconds_per_kimg(tmp_path) == 100.0
+
+
+def test_the_curves_laplacian_bands_split_the_sharpness_figure_by_rows():
+    """bench_realism_curve --bands: the band energies sum to the mean Laplacian variance the sharpness
+    ratio compares, and an edge drawn in one band puts its energy there."""
+    from voice2face.metrics.realism import laplacian_variance
+
+    benchmarks = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    sys.path.insert(0, benchmarks)
+    try:
+        import bench_realism_curve
+    finally:
+        sys.path.remove(benchmarks)
+    images = torch.randint(0, 256, (5, 3, 34, 30), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    bands = bench_realism_curve.laplacian_energy_bands(images, 4)
+    assert bands.shape == (4,) and bands.sum().item() == pytest.approx(laplacian_variance(images).mean().item())
+    assert bench_realism_curve.laplacian_energy_bands(images.float() / 127.5 - 1, 4) == pytest.approx(bands)
+    edge = torch.zeros(2, 3, 34, 30, dtype=torch.uint8)
+    edge[:, :, 3:7, 10:20] = 200  # a bar whose edges lie in the top band of the valid rows (0-7 of 32)
+    energy = bench_realism_curve.laplacian_energy_bands(edge, 4)
+    assert energy[0] > 0 and energy[0] > 10 * energy[1:].max()
+    with pytest.raises(ValueError, match="non-empty"):
+        bench_realism_curve.laplacian_energy_bands(images[:0], 4)

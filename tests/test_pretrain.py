@@ -390,3 +390,23 @@ def test_a_snapshot_continues_on_another_machine_and_comes_back_as_the_files_tha
     shutil.copy2(out / "config.json", tmp_path / "back" / "model" / "config.json")
     there = load(tmp_path / "back" / "model", ("generator",)).modules["generator"].state_dict()
     assert all(torch.equal(here[k], there[k]) for k in here)
+
+
+def test_a_later_snapshot_of_the_same_whole_kimg_leaves_the_kept_generator_and_grid_as_they_were(
+    face_corpus, tmp_path
+):
+    """history/ and the grids are named by whole kimg; a stop at 30.53 kimg must not replace what the
+    schedule kept at 30 (the realism curve reads those). Here: snapshots at 16 and 32 images, both kimg 0."""
+    from voice2face.storage import RunFolder
+
+    preset = tiny_pretrain()
+    half = dataclasses.replace(preset, gan=dataclasses.replace(preset.gan, kimg=0.016))
+    run = train_generator(half, face_corpus, tmp_path / "runs", progress=False)
+    kept = RunFolder(run).history_generators()
+    grid = RunFolder(run).fakes_grid(16)
+    before = kept[0].read_bytes(), grid.read_bytes()
+    model_before = (run / "model" / "generator.safetensors").read_bytes()
+    train_generator(preset, face_corpus, resume=run, kimg=0.032, progress=False)
+    assert (run / "model" / "generator.safetensors").read_bytes() != model_before  # it did train on
+    assert RunFolder(run).history_generators() == kept
+    assert (kept[0].read_bytes(), grid.read_bytes()) == before

@@ -218,11 +218,17 @@ class GeneratorStage(Stage):
         from voice2face.training.grids import write_generator_grid
 
         def snapshot(trainer) -> None:
-            write_generator_grid(trainer, run.fakes_grid(trainer.images_seen))
+            # Grids and kept generators are named by whole kimg: a snapshot off the schedule (a stop, an
+            # interrupt) that shares its kimg with one on it (30.53 with 30) leaves the scheduled one as it
+            # is, so that a curve's points stay the schedule's.
+            grid = run.fakes_grid(trainer.images_seen)
+            if not grid.exists():
+                write_generator_grid(trainer, grid)
             if self.voice_encoder is None:  # pretraining: keep each snapshot's generator for the realism curve
                 kept = run.history_generator(trainer.images_seen)  # read later with the run's model/config.json
-                kept.parent.mkdir(parents=True, exist_ok=True)
-                save_tensors(kept, trainer.G_ema.state_dict())
+                if not kept.exists():
+                    kept.parent.mkdir(parents=True, exist_ok=True)
+                    save_tensors(kept, trainer.G_ema.state_dict())
 
         return snapshot
 
