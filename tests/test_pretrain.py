@@ -392,9 +392,7 @@ def test_a_snapshot_continues_on_another_machine_and_comes_back_as_the_files_tha
     assert all(torch.equal(here[k], there[k]) for k in here)
 
 
-def test_a_later_snapshot_of_the_same_whole_kimg_leaves_the_kept_generator_and_grid_as_they_were(
-    face_corpus, tmp_path
-):
+def test_a_later_snapshot_of_the_same_whole_kimg_leaves_the_kept_generator_and_grid_as_they_were(face_corpus, tmp_path):
     """history/ and the grids are named by whole kimg; a stop at 30.53 kimg must not replace what the
     schedule kept at 30 (the realism curve reads those). Here: snapshots at 16 and 32 images, both kimg 0."""
     from voice2face.storage import RunFolder
