@@ -93,15 +93,22 @@ def laplacian_energy_bands(images: torch.Tensor, bands: int) -> torch.Tensor:
 
     if images.ndim != 4 or images.shape[1] != 3 or images.shape[0] == 0 or min(images.shape[2:]) < 3:
         raise ValueError(f"laplacian_energy_bands needs a non-empty [N, 3, H, W] batch, got {tuple(images.shape)}")
-    x = images.double()
-    if images.is_floating_point():
-        x = (x + 1) * 127.5
-    luma = (x * torch.tensor(LUMA_WEIGHTS, dtype=torch.float64).view(1, 3, 1, 1)).sum(dim=1)  # [N, H, W]
-    centre = luma[:, 1:-1, 1:-1]
-    laplacian = luma[:, :-2, 1:-1] + luma[:, 2:, 1:-1] + luma[:, 1:-1, :-2] + luma[:, 1:-1, 2:] - 4 * centre
-    deviation = (laplacian - laplacian.mean(dim=(1, 2), keepdim=True)).square()  # [N, H-2, W-2]
-    rows = deviation.sum(dim=2).mean(dim=0) / deviation[0].numel()  # [H-2]
-    band_of_row = torch.arange(rows.numel()) * bands // rows.numel()
+    height = images.shape[2] - 2
+    if not 1 <= bands <= height:
+        raise ValueError(f"bands must be 1 to {height} (the rows of the Laplacian's valid region), got {bands}")
+    weights = torch.tensor(LUMA_WEIGHTS, dtype=torch.float64).view(1, 3, 1, 1)
+    rows = torch.zeros(height, dtype=torch.float64)
+    for start in range(0, images.shape[0], 256):  # float64 in chunks, as laplacian_variance reads them
+        x = images[start : start + 256].double()
+        if images.is_floating_point():
+            x = (x + 1) * 127.5
+        luma = (x * weights).sum(dim=1)  # [n, H, W]
+        centre = luma[:, 1:-1, 1:-1]
+        laplacian = luma[:, :-2, 1:-1] + luma[:, 2:, 1:-1] + luma[:, 1:-1, :-2] + luma[:, 1:-1, 2:] - 4 * centre
+        deviation = (laplacian - laplacian.mean(dim=(1, 2), keepdim=True)).square()  # [n, H-2, W-2]
+        rows += deviation.sum(dim=(0, 2))
+    rows /= images.shape[0] * height * (images.shape[3] - 2)
+    band_of_row = torch.arange(height) * bands // height
     return torch.zeros(bands, dtype=torch.float64).index_add_(0, band_of_row, rows)
 
 
@@ -175,10 +182,10 @@ def main() -> int:
         if args.plot is None:
             parser.error("--replot draws a figure: give --plot PNG")
         return replot(args.replot, args.plot)
-    if args.bands and not args.sharpness_only:
-        parser.error("--bands splits the --sharpness-only figure: give --sharpness-only too")
     if args.bands < 0:
         parser.error(f"--bands must be a positive number of bands, got {args.bands}")
+    if args.bands and not args.sharpness_only:
+        parser.error("--bands splits the --sharpness-only figure: give --sharpness-only too")
     if args.sharpness_only and args.plot:
         parser.error("--sharpness-only scores one figure; the plot draws the full rows: drop one of them")
     torch.set_num_threads(args.threads)

@@ -432,3 +432,5 @@ def test_the_curves_laplacian_bands_split_the_sharpness_figure_by_rows():
     assert energy[0] > 0 and energy[0] > 10 * energy[1:].max()
     with pytest.raises(ValueError, match="non-empty"):
         bench_realism_curve.laplacian_energy_bands(images[:0], 4)
+    with pytest.raises(ValueError, match="bands must be 1 to 32"):
+        bench_realism_curve.laplacian_energy_bands(images, 33)  # an empty band would divide 0 by 0

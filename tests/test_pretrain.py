@@ -383,6 +383,8 @@ def test_a_snapshot_continues_on_another_machine_and_comes_back_as_the_files_tha
     names = {p.name for p in out.iterdir()}
     assert {"config.json", "generator.safetensors", "discriminator.safetensors", "trainer_state.pt",
             "training_options.json", "stats.jsonl"} <= names and any(n.startswith("fakes") for n in names)  # fmt: skip
+    assert len(names) <= 8 and any(n.startswith("generator0") for n in names)  # the device tool brings back 8
+    assert json.loads((out / "training_options.json").read_text())["config"]["kimg"] == 0.064
     assert (snapshot / "model" / "trainer_state.pt").read_bytes() == state_before
     in_place = train_generator(tiny_pretrain(), face_corpus, resume=run, kimg=0.064, progress=False)
     here = load(in_place / "model", ("generator",)).modules["generator"].state_dict()
@@ -392,9 +394,11 @@ def test_a_snapshot_continues_on_another_machine_and_comes_back_as_the_files_tha
     assert all(torch.equal(here[k], there[k]) for k in here)
 
 
-def test_a_later_snapshot_of_the_same_whole_kimg_leaves_the_kept_generator_and_grid_as_they_were(face_corpus, tmp_path):
+def test_a_stop_off_the_schedule_keeps_the_scheduled_grid_and_generator_of_its_whole_kimg(face_corpus, tmp_path):
     """history/ and the grids are named by whole kimg; a stop at 30.53 kimg must not replace what the
-    schedule kept at 30 (the realism curve reads those). Here: snapshots at 16 and 32 images, both kimg 0."""
+    schedule kept at 30 (the realism curve reads those), while a scheduled snapshot always writes. Here
+    (4 images a step, a snapshot every 16): 16 images scheduled, 20 a stop, 32 scheduled; all kimg 0.
+    A resumed run lengthened by --kimg records its new length."""
     from voice2face.storage import RunFolder
 
     preset = tiny_pretrain()
@@ -402,9 +406,13 @@ def test_a_later_snapshot_of_the_same_whole_kimg_leaves_the_kept_generator_and_g
     run = train_generator(half, face_corpus, tmp_path / "runs", progress=False)
     kept = RunFolder(run).history_generators()
     grid = RunFolder(run).fakes_grid(16)
-    before = kept[0].read_bytes(), grid.read_bytes()
-    model_before = (run / "model" / "generator.safetensors").read_bytes()
-    train_generator(preset, face_corpus, resume=run, kimg=0.032, progress=False)
-    assert (run / "model" / "generator.safetensors").read_bytes() != model_before  # it did train on
-    assert RunFolder(run).history_generators() == kept
-    assert (kept[0].read_bytes(), grid.read_bytes()) == before
+    scheduled = kept[0].read_bytes(), grid.read_bytes()
+    model = run / "model" / "generator.safetensors"
+    model_before = model.read_bytes()
+    train_generator(preset, face_corpus, resume=run, kimg=0.02, progress=False)  # stops between snapshots
+    assert model.read_bytes() != model_before  # it did train on
+    assert RunFolder(run).history_generators() == kept and (kept[0].read_bytes(), grid.read_bytes()) == scheduled
+    assert RunFolder(run).read_options().config["kimg"] == 0.02
+    train_generator(preset, face_corpus, resume=run, kimg=0.032, progress=False)  # ends on the schedule
+    assert kept[0].read_bytes() != scheduled[0] and grid.read_bytes() != scheduled[1]
+    assert RunFolder(run).read_options().config["kimg"] == 0.032

@@ -126,13 +126,15 @@ def run_training(
     time_budget_s: float | None = None,
     stats=None,
     progress: bool = True,
-    on_snapshot: Callable[[Trainer], None] | None = None,
+    on_snapshot: Callable[[Trainer, bool], None] | None = None,
 ) -> str | None:
     """Train ``trainer`` to the end of its schedule (or ``max_steps``, or ``time_budget_s`` seconds),
     snapshotting into ``run``'s ``model/``. Returns why it stopped early ("budget"), or None.
 
-    ``stats``: a :class:`~voice2face.training.stats.StatsWriter` (or None). ``on_snapshot(trainer)``
-    runs after each snapshot (e.g. to write image grids). A final snapshot is always written, so a
+    ``stats``: a :class:`~voice2face.training.stats.StatsWriter` (or None).
+    ``on_snapshot(trainer, scheduled)`` runs after each snapshot (e.g. to write image grids);
+    ``scheduled`` is False for the final one of a run that stopped off its snapshot schedule (a budget's
+    end, Ctrl-C, a length that is no multiple). A final snapshot is always written, so a
     time-limited run still holds ``model/``; on Ctrl-C the step in progress finishes, the snapshot
     is written and :class:`TrainingInterrupted` is raised, naming the command that resumes exactly.
     Under torchrun only rank 0 writes (stats, snapshots, grids); every rank trains and validates.
@@ -147,10 +149,10 @@ def run_training(
     bar = _progress_bar(schedule, trainer.step, last_step, disable=not (progress and main))
     tick = time.monotonic()
 
-    def snapshot() -> None:
+    def snapshot(scheduled: bool) -> None:
         trainer.save_snapshot(model_dir)
         if on_snapshot is not None:
-            on_snapshot(trainer)
+            on_snapshot(trainer, scheduled)
 
     try:
         with StopRequest() as stop:
@@ -185,7 +187,7 @@ def run_training(
                     if stats is not None:
                         stats.write(trainer.step, trainer.step * schedule.images_per_step / 1000, step_stats)
                 if schedule.fires(schedule.snapshot_every, trainer.step) and main:
-                    snapshot()
+                    snapshot(True)
                     saved_step = trainer.step
                 if reason is not None:  # found by a validation's check
                     break
@@ -194,7 +196,7 @@ def run_training(
     if reason is not None:
         log.info("stopping (%s) at %s of %s", reason, schedule.position(trainer.step), schedule.position(last_step))
     if main and saved_step != trainer.step:
-        snapshot()
+        snapshot(False)
     if reason == "interrupt":
         raise TrainingInterrupted(
             f"interrupted at {schedule.position(trainer.step)}; {model_dir} holds a snapshot that continues "

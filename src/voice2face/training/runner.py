@@ -217,16 +217,16 @@ class GeneratorStage(Stage):
         from voice2face.storage.checkpoint import save_tensors
         from voice2face.training.grids import write_generator_grid
 
-        def snapshot(trainer) -> None:
+        def snapshot(trainer, scheduled: bool) -> None:
             # Grids and kept generators are named by whole kimg: a snapshot off the schedule (a stop, an
-            # interrupt) that shares its kimg with one on it (30.53 with 30) leaves the scheduled one as it
-            # is, so that a curve's points stay the schedule's.
+            # interrupt) that shares its kimg with a scheduled one (30.53 with 30) leaves that one as it
+            # is, so that a curve's points stay the schedule's; a scheduled snapshot always writes.
             grid = run.fakes_grid(trainer.images_seen)
-            if not grid.exists():
+            if scheduled or not grid.exists():
                 write_generator_grid(trainer, grid)
             if self.voice_encoder is None:  # pretraining: keep each snapshot's generator for the realism curve
                 kept = run.history_generator(trainer.images_seen)  # read later with the run's model/config.json
-                if not kept.exists():
+                if scheduled or not kept.exists():
                     kept.parent.mkdir(parents=True, exist_ok=True)
                     save_tensors(kept, trainer.G_ema.state_dict())
 
@@ -292,7 +292,7 @@ class MapperStage(Stage):
     def on_snapshot(self, run: RunFolder) -> Callable:
         from voice2face.training.grids import write_mapper_grid
 
-        return lambda trainer: write_mapper_grid(trainer, self.preview, run.portraits_grid(trainer.step))
+        return lambda trainer, scheduled: write_mapper_grid(trainer, self.preview, run.portraits_grid(trainer.step))
 
     def finish(self, trainer, reason: str | None) -> None:
         total = self.config.steps

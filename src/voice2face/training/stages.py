@@ -12,6 +12,7 @@ differ only in what a :class:`Stage` does: the encoder, the generator and the vo
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,8 @@ from voice2face.storage import RunFolder, RunOptions
 from voice2face.training.distributed import DistributedContext, init_distributed, shutdown
 from voice2face.training.loop import Trainer, run_training
 from voice2face.training.stats import StatsWriter
+
+log = logging.getLogger(__name__)
 
 
 class Stage:
@@ -39,8 +42,9 @@ class Stage:
     def start(self, run: RunFolder, trainer: Trainer) -> None:
         """A new run's first files besides its options (rank 0), e.g. a grid of real faces."""
 
-    def on_snapshot(self, run: RunFolder) -> Callable[[Trainer], None] | None:
-        """What to write after each snapshot (rank 0), e.g. an image grid; None: nothing."""
+    def on_snapshot(self, run: RunFolder) -> Callable[[Trainer, bool], None] | None:
+        """What to write after each snapshot (rank 0), e.g. an image grid; None: nothing. It is called
+        with the trainer and whether the snapshot was on the schedule (False: a stop between two)."""
         return None
 
     def finish(self, trainer: Trainer, reason: str | None) -> None:
@@ -76,6 +80,8 @@ def run_stage(
             # before the trainer: a mapper's set-up (projecting faces) can take long, and a run stopped
             # during it must be resumable
             run.write_options(dataclasses.replace(options, world_size=context.world_size))
+        elif context.is_main:
+            record_length(run, options)
         trainer = stage.build(run, context)
         if resume_dir is not None and run.model.exists:
             trainer.load_snapshot(run.model.path)
@@ -94,6 +100,17 @@ def run_stage(
         return run.path
     finally:
         shutdown(context)
+
+
+def record_length(run: RunFolder, options: RunOptions) -> None:
+    """A resumed run lengthened by ``--kimg`` / ``--steps`` records its new length in its options (that
+    key alone; the rest stays as written), so that its folder says how long it runs and a plain
+    ``--resume`` continues to that length."""
+    saved = run.read_options()
+    for key in ("kimg", "steps"):
+        if key in options.config and key in saved.config and options.config[key] != saved.config[key]:
+            run.write_options(dataclasses.replace(saved, config={**saved.config, key: options.config[key]}))
+            log.info("%s: its length is now %s %s (recorded in its options)", run.path, options.config[key], key)
 
 
 def open_run(out_dir: Path | None, resume: Path | None, description: str, context: DistributedContext) -> RunFolder:

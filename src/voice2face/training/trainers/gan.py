@@ -253,7 +253,8 @@ class GANTrainer:
     def grow_from(self, model_dir: str | Path) -> None:
         """Start from a smaller pretrained unconditional model (``model_dir``, e.g. a synthface-64 run's
         model/), grown to this run's resolution (:mod:`voice2face.models.stylegan2.grow`): G and its EMA
-        both start from the saved (EMA) generator, D from the saved discriminator when there is one.
+        both start from the saved (EMA) generator, D from the saved discriminator when there is one
+        (and ``d_fresh`` is off).
         A model of this run's own networks is taken as it is (a new recipe continuing a pretrained run,
         e.g. ``synthface-128-thaw``). Optimisers start fresh. Called on a new run only; a resumed run
         loads its own snapshot."""
@@ -306,7 +307,8 @@ class GANTrainer:
         if saved_d != self.model_config.discriminator or not folder.weight_path("discriminator").is_file():
             raise ConfigError(
                 f"{folder.path} has this run's generator but not its discriminator; continue from a run's model/ "
-                "made by the same preset family (synthface-128 for synthface-128-thaw)."
+                "made by the same preset family (synthface-128 for synthface-128-thaw), with the same discriminator "
+                "settings (a d_fresh run's wider D: give the --set it was trained with)."
             )
         loaded = folder.load(("generator", "discriminator"), device=self.context.device)
         self.G.load_state_dict(loaded.modules["generator"].state_dict())
