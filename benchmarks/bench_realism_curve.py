@@ -89,24 +89,16 @@ def laplacian_energy_bands(images: torch.Tensor, bands: int) -> torch.Tensor:
     float64 ``[bands]`` whose sum is that mean. Each image's squared deviations from its own mean
     Laplacian are summed over the band's rows of the valid region ``[H-2, W-2]`` (the band of row
     ``y`` is ``y * bands // (H-2)``) and divided by the region's size."""
-    from voice2face.metrics.realism import LUMA_WEIGHTS
+    from voice2face.metrics.realism import laplacian_maps
 
     if images.ndim != 4 or images.shape[1] != 3 or images.shape[0] == 0 or min(images.shape[2:]) < 3:
         raise ValueError(f"laplacian_energy_bands needs a non-empty [N, 3, H, W] batch, got {tuple(images.shape)}")
     height = images.shape[2] - 2
     if not 1 <= bands <= height:
         raise ValueError(f"bands must be 1 to {height} (the rows of the Laplacian's valid region), got {bands}")
-    weights = torch.tensor(LUMA_WEIGHTS, dtype=torch.float64).view(1, 3, 1, 1)
     rows = torch.zeros(height, dtype=torch.float64)
-    for start in range(0, images.shape[0], 256):  # float64 in chunks, as laplacian_variance reads them
-        x = images[start : start + 256].double()
-        if images.is_floating_point():
-            x = (x + 1) * 127.5
-        luma = (x * weights).sum(dim=1)  # [n, H, W]
-        centre = luma[:, 1:-1, 1:-1]
-        laplacian = luma[:, :-2, 1:-1] + luma[:, 2:, 1:-1] + luma[:, 1:-1, :-2] + luma[:, 1:-1, 2:] - 4 * centre
-        deviation = (laplacian - laplacian.mean(dim=(1, 2), keepdim=True)).square()  # [n, H-2, W-2]
-        rows += deviation.sum(dim=(0, 2))
+    for laplacian in laplacian_maps(images, "laplacian_energy_bands"):  # [n, H-2, W-2]
+        rows += (laplacian - laplacian.mean(dim=(1, 2), keepdim=True)).square().sum(dim=(0, 2))
     rows /= images.shape[0] * height * (images.shape[3] - 2)
     band_of_row = torch.arange(height) * bands // height
     return torch.zeros(bands, dtype=torch.float64).index_add_(0, band_of_row, rows)

@@ -45,7 +45,7 @@ from pathlib import Path
 
 from voice2face.data.manifest import MANIFEST_NAME
 from voice2face.errors import ConfigError
-from voice2face.storage import RunFolder, layout
+from voice2face.storage import ModelFolder, RunFolder, layout
 
 MODEL_FILES = (layout.CONFIG_NAME, layout.weight_file_name("generator"), layout.weight_file_name("discriminator"),
                layout.TRAINER_STATE)  # fmt: skip
@@ -70,8 +70,6 @@ def fail(message: str) -> int:
 
 
 def kimg_of(model: Path) -> float:
-    from voice2face.storage import ModelFolder
-
     kimg = ModelFolder(model).snapshot()["kimg"]
     if kimg is None:
         raise ValueError(f"{model} has no trainer state: it is a finished model, not a snapshot to continue")
@@ -84,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"--minutes must be positive, got {args.minutes}.")
     snapshot = RunFolder(args.snapshot)
     missing = [name for name in MODEL_FILES if not (snapshot.model.path / name).is_file()]
-    missing += [name for name in RUN_FILES[:1] if not (args.snapshot / name).is_file()]
+    missing += [] if snapshot.options_path.is_file() else [snapshot.options_path.name]
     if missing:
         return fail(f"{args.snapshot} is not a resumable snapshot: {', '.join(missing)} missing; give a run folder "
                     "as the repository keeps one (e.g. snapshots/synthface-64).")  # fmt: skip
@@ -113,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in MODEL_FILES:
         shutil.copy2(snapshot.model.path / name, copy.model.path / name)
     for name in RUN_FILES:
-        if (args.snapshot / name).is_file():
-            shutil.copy2(args.snapshot / name, run / name)
+        if (snapshot.path / name).is_file():
+            shutil.copy2(snapshot.path / name, copy.path / name)
     try:
         before = kimg_of(copy.model.path)
     except ValueError as exc:
@@ -135,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in MODEL_FILES:
         shutil.copy2(copy.model.path / name, args.out / name)
     for name in RUN_FILES:
-        shutil.copy2(run / name, args.out / name)
-    for last in (sorted(run.glob(layout.FAKES_GRIDS))[-1:], copy.history_generators()[-1:]):
+        shutil.copy2(copy.path / name, args.out / name)
+    for last in (sorted(copy.path.glob(layout.FAKES_GRIDS))[-1:], copy.history_generators()[-1:]):
         for path in last:
             shutil.copy2(path, args.out / path.name)
     device = args.device

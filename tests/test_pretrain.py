@@ -341,8 +341,6 @@ def test_a_snapshot_continues_on_another_machine_and_comes_back_as_the_files_tha
     import sys
     from pathlib import Path
 
-    from voice2face.storage.checkpoint import load_pretrained as load
-
     repo = Path(__file__).resolve().parent.parent
     run = train_generator(tiny_pretrain(), face_corpus, tmp_path / "runs", progress=False)  # 0.032 kimg
     snapshot = tmp_path / "snapshot"
@@ -387,10 +385,10 @@ def test_a_snapshot_continues_on_another_machine_and_comes_back_as_the_files_tha
     assert json.loads((out / "training_options.json").read_text())["config"]["kimg"] == 0.064
     assert (snapshot / "model" / "trainer_state.pt").read_bytes() == state_before
     in_place = train_generator(tiny_pretrain(), face_corpus, resume=run, kimg=0.064, progress=False)
-    here = load(in_place / "model", ("generator",)).modules["generator"].state_dict()
+    here = load_pretrained(in_place / "model", ("generator",)).modules["generator"].state_dict()
     shutil.copytree(out, tmp_path / "back" / "model", ignore=shutil.ignore_patterns("*.json*", "*.png"))
     shutil.copy2(out / "config.json", tmp_path / "back" / "model" / "config.json")
-    there = load(tmp_path / "back" / "model", ("generator",)).modules["generator"].state_dict()
+    there = load_pretrained(tmp_path / "back" / "model", ("generator",)).modules["generator"].state_dict()
     assert all(torch.equal(here[k], there[k]) for k in here)
 
 

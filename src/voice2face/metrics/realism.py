@@ -18,6 +18,7 @@ both measures.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -80,27 +81,34 @@ def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     return x.to(images.dtype)
 
 
-def laplacian_variance(images: torch.Tensor) -> torch.Tensor:
-    """Sharpness of each image: the variance of the 3x3 Laplacian of its luminance.
-
-    images: ``[N, 3, H, W]`` uint8, or float in [-1, 1] (mapped to 0..255 first, so that both
-    give the same number). Luminance is 0.299 R + 0.587 G + 0.114 B on the 0..255 scale; the
-    Laplacian (4-neighbour kernel) is taken over the valid region ``[H-2, W-2]`` only, with no
-    padding, and its population variance (÷ count) is returned per image: float64 ``[N]``.
-    """
-    images = _check_batch(images, "Images for laplacian_variance", channels=3)
+def laplacian_maps(images: torch.Tensor, name: str = "laplacian_maps") -> Iterator[torch.Tensor]:
+    """The 3x3 Laplacian (4-neighbour kernel) of each image's luminance over the valid region, chunk by
+    chunk: float64 ``[n, H-2, W-2]`` for ``n`` of at most 256 images at a time (a whole set in float64
+    could be large). images: ``[N, 3, H, W]`` uint8, or float in [-1, 1] (mapped to 0..255 first, so
+    that both give the same maps); luminance is 0.299 R + 0.587 G + 0.114 B on the 0..255 scale.
+    ``name``: the caller, as bad input's MetricError names it."""
+    images = _check_batch(images, f"Images for {name}", channels=3)
     if images.shape[2] < 3 or images.shape[3] < 3:
-        raise MetricError(f"laplacian_variance needs images of at least 3x3 pixels, got {tuple(images.shape)}.")
+        raise MetricError(f"{name} needs images of at least 3x3 pixels, got {tuple(images.shape)}.")
     weights = torch.tensor(LUMA_WEIGHTS, dtype=torch.float64, device=images.device).view(1, 3, 1, 1)
-    variances = []
     for start in range(0, images.shape[0], _CHUNK):
         x = images[start : start + _CHUNK].double()  # [n, 3, H, W]
         if images.is_floating_point():
             x = (x + 1) * 127.5
         luma = (x * weights).sum(dim=1)  # [n, H, W]
         centre = luma[:, 1:-1, 1:-1]  # [n, H-2, W-2]
-        laplacian = luma[:, :-2, 1:-1] + luma[:, 2:, 1:-1] + luma[:, 1:-1, :-2] + luma[:, 1:-1, 2:] - 4 * centre
-        variances.append(laplacian.flatten(1).var(dim=1, correction=0))  # [n]
+        yield luma[:, :-2, 1:-1] + luma[:, 2:, 1:-1] + luma[:, 1:-1, :-2] + luma[:, 1:-1, 2:] - 4 * centre
+
+
+def laplacian_variance(images: torch.Tensor) -> torch.Tensor:
+    """Sharpness of each image: the variance of the 3x3 Laplacian of its luminance.
+
+    images: ``[N, 3, H, W]`` uint8, or float in [-1, 1] (:func:`laplacian_maps`). The Laplacian is
+    taken over the valid region ``[H-2, W-2]`` only, with no padding, and its population variance
+    (÷ count) is returned per image: float64 ``[N]``.
+    """
+    maps = laplacian_maps(images, "laplacian_variance")
+    variances = [laplacian.flatten(1).var(dim=1, correction=0) for laplacian in maps]  # [n] each
     if not variances:
         return torch.zeros(0, dtype=torch.float64, device=images.device)
     return torch.cat(variances)

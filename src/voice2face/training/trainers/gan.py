@@ -296,7 +296,8 @@ class GANTrainer:
         except ValueError as exc:
             raise ConfigError(f"{model_dir} cannot grow into this preset's networks: {exc}.") from None
         self.G_ema.load_state_dict(self.G.state_dict())  # as __init__ made it: a copy of G
-        fresh_d = "" if "discriminator" in loaded.modules else "; D starts fresh" + " (d_fresh)" * self.config.d_fresh
+        fresh_d = ("" if "discriminator" in loaded.modules
+                   else "; D starts fresh (d_fresh)" if self.config.d_fresh else "; D starts fresh")  # fmt: skip
         log.info("grown from %s (%d px → %d px): %d new tensors%s", model_dir, small_g.img_resolution,
                  wanted.img_resolution, len(new), fresh_d)  # fmt: skip
 
