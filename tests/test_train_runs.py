@@ -48,6 +48,14 @@ def test_generator_run_folder_and_resume(encoder_run, tiny_corpus, tmp_path):
     # extend the finished run by resuming it with a longer length
     train_generator("ignored", tiny_corpus, resume=run, kimg=0.032, progress=False)
     assert [r["step"] for r in read_stats(run / "stats.jsonl")][-1] == 8
+    # resuming a run that already stands at its length (or asking for a shorter one) is refused plainly,
+    # before anything is written
+    files = [run / "stats.jsonl", run / "training_options.json", run / "model" / "generator.safetensors"]
+    before = [path.read_bytes() for path in files]
+    for kimg in (None, 0.016):
+        with pytest.raises(ConfigError, match=r"already stands at 0\.03 kimg.*pass --kimg with a larger length"):
+            train_generator("ignored", tiny_corpus, resume=run, kimg=kimg, progress=False)
+    assert [path.read_bytes() for path in files] == before
     # a resumed run keeps its own settings: --set is for new runs
     with pytest.raises(ConfigError, match="--set changes the settings of a new run"):
         train_generator("ignored", tiny_corpus, resume=run, settings={"r1_gamma": "0.1"}, progress=False)

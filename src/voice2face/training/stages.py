@@ -3,7 +3,8 @@
 :func:`run_stage` joins the process group, has the stage read its data (before any run folder
 exists, so a bad dataset leaves nothing behind), opens the run folder (a new numbered one, or the
 resumed one with an interrupted snapshot swap put back), records the options of a new run, has
-the stage build its trainer, continues from the run's snapshot when resuming, and trains with
+the stage build its trainer, continues from the run's snapshot when resuming (refusing a run that
+already stands at its length; a longer ``--kimg``/``--steps`` is recorded in its options), and trains with
 :func:`voice2face.training.loop.run_training`, the stats going to ``stats.jsonl``. The stages
 differ only in what a :class:`Stage` does: the encoder, the generator and the voice→W+ mapper
 (:mod:`voice2face.training.runner` has the public functions that make them).
@@ -80,11 +81,12 @@ def run_stage(
             # before the trainer: a mapper's set-up (projecting faces) can take long, and a run stopped
             # during it must be resumable
             run.write_options(dataclasses.replace(options, world_size=context.world_size))
-        elif context.is_main:
-            record_length(run, options)
         trainer = stage.build(run, context)
         if resume_dir is not None and run.model.exists:
             trainer.load_snapshot(run.model.path)
+            check_unfinished(run, trainer)
+        if resume_dir is not None and context.is_main:
+            record_length(run, options)  # once the length is known to lie ahead
         elif resume_dir is None and context.is_main:
             stage.start(run, trainer)
         stats = StatsWriter(run.path) if context.is_main else None
@@ -111,6 +113,22 @@ def record_length(run: RunFolder, options: RunOptions) -> None:
         if key in options.config and key in saved.config and options.config[key] != saved.config[key]:
             run.write_options(dataclasses.replace(saved, config={**saved.config, key: options.config[key]}))
             log.info("%s: its length is now %s %s (recorded in its options)", run.path, options.config[key], key)
+
+
+def check_unfinished(run: RunFolder, trainer: Trainer) -> None:
+    """Refuse to resume a run whose snapshot already stands at (or past) its recorded length: there is
+    nothing to train, and the message names the option that lengthens it."""
+    schedule = trainer.schedule()
+    if trainer.step < schedule.steps():
+        return
+    if schedule.unit == "image":
+        length, option = f"{schedule.total / 1000:g} kimg", "--kimg"
+    else:
+        length, option = f"{schedule.total} steps", "--steps"
+    raise ConfigError(
+        f"Run folder {run.path} already stands at {schedule.position(trainer.step)}, the end of its recorded "
+        f"length ({length}); pass {option} with a larger length to continue it."
+    )
 
 
 def open_run(out_dir: Path | None, resume: Path | None, description: str, context: DistributedContext) -> RunFolder:
