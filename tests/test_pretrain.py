@@ -13,7 +13,7 @@ from voice2face.config import TrainingPreset
 from voice2face.data.manifest import load_manifest
 from voice2face.errors import ConfigError, DatasetError
 from voice2face.storage.checkpoint import load_pretrained
-from voice2face.training.augment import diff_augment, make_draw, parse_policy
+from voice2face.training.augment import AugmentTuner, as_augmenter, diff_augment, make_draw, parse_policy
 from voice2face.training.presets import get_preset
 from voice2face.training.runner import train_generator
 
@@ -77,6 +77,44 @@ def test_diff_augment_is_differentiable_deterministic_and_keeps_shape():
     assert torch.equal(moved, images.detach())
     with pytest.raises(ValueError, match="unknown augmentation"):
         parse_policy("color,zoom")
+
+
+def test_a_probability_applies_each_transformation_to_that_share_of_the_images():
+    ones = torch.ones(400, 3, 16, 16)
+
+    def draw():
+        return make_draw(torch.Generator().manual_seed(2), ones.device)
+
+    def cut_share(p):
+        return float((diff_augment(ones, "cutout", draw(), p=p) == 0).flatten(1).any(1).float().mean())
+
+    assert torch.equal(diff_augment(ones, "cutout,color", draw(), p=0.0), ones)
+    assert 0.18 < cut_share(0.25) < 0.32 and cut_share(1.0) == 1.0
+    # a run without augment_p keeps the random stream of the runs made before it existed: no extra draws
+    assert as_augmenter("cutout", draw()).p is None and as_augmenter("cutout", draw(), 1.0, adaptive=True).p == 1.0
+    assert torch.equal(as_augmenter("color,cutout", draw())(ones), diff_augment(ones, "color,cutout", draw()))
+
+
+def test_the_adaptive_probability_follows_how_sure_the_discriminator_is_of_real_faces():
+    tuner = AugmentTuner(target=0.6, kimg=1.0, interval=2, batch_size=50)  # 100 images: ±0.1 per adjustment
+    tuner.observe(0.9)
+    assert not tuner.due()
+    tuner.observe(0.7)
+    p, rt = tuner.adjust(0.3)
+    assert (p, rt) == (pytest.approx(0.4), pytest.approx(0.8)) and not tuner.due()  # sure of the reals: more
+    for sign in (0.2, 0.4):
+        tuner.observe(sign)
+    assert tuner.adjust(p)[0] == pytest.approx(0.3)  # r_t 0.3 under the target: less
+    for start, sign in ((0.05, -1.0), (0.95, 1.0)):  # within [0, 1]
+        tuner.observe(sign)
+        tuner.observe(sign)
+        assert tuner.adjust(start)[0] == (0.0 if sign < 0 else 1.0)
+    tuner.observe(0.5)  # a snapshot between two adjustments keeps the signs seen so far
+    other = AugmentTuner(target=0.6, kimg=1.0, interval=2, batch_size=50)
+    other.load_state_dict(tuner.state_dict())
+    for each in (tuner, other):
+        each.observe(0.9)
+    assert tuner.adjust(0.5) == other.adjust(0.5) == (pytest.approx(0.6), pytest.approx(0.7))
 
 
 def test_unconditional_pretraining_runs_resumes_exactly_and_needs_no_encoder(face_corpus, tmp_path):

@@ -9,7 +9,7 @@ import signal
 import pytest
 import torch
 
-from voice2face.errors import TrainingInterrupted
+from voice2face.errors import ConfigError, TrainingInterrupted
 from voice2face.models import build_voice_encoder
 from voice2face.storage import RunFolder
 from voice2face.training.loop import run_training
@@ -73,6 +73,35 @@ def _assert_resume_reaches(straight: GANTrainer, run_dir, from_step: int, to_ste
         a, b = getattr(straight, name).state_dict(), getattr(resumed, name).state_dict()
         assert all(torch.equal(a[k], b[k]) for k in a), name
     assert torch.equal(straight.loss.pl_mean, resumed.loss.pl_mean)
+
+
+ADAPTIVE = dict(augment="color,translation,cutout", augment_p=0.5, augment_target=0.6, augment_kimg=0.1,
+                augment_interval=3)  # fmt: skip
+
+
+def test_adaptive_augmentation_moves_p_by_its_rule_logs_it_and_resumes_exactly(tmp_path):
+    straight = make_trainer(**ADAPTIVE)
+    history = [straight.train_step() for _ in range(12)]
+    assert [step for step, record in enumerate(history, 1) if "augment/rt" in record] == [3, 6, 9, 12]
+    p = 0.5
+    for record in history:  # every 3 steps of 4 images, p moves 12 / 100 towards more when r_t > 0.6
+        if "augment/rt" in record:
+            p += 0.12 if record["augment/rt"] > 0.6 else -0.12
+        assert record["augment/p"] == pytest.approx(p)
+    assert straight.augmenter.p == pytest.approx(p)
+    # a snapshot between two adjustments (step 4: one sign seen) continues bit for bit
+    first = make_trainer(**ADAPTIVE)
+    run_training(first, RunFolder(tmp_path / "b"), max_steps=4, progress=False)
+    resumed = make_trainer(**ADAPTIVE)
+    resumed.load_snapshot(tmp_path / "b" / "model")
+    assert resumed.augmenter.p == first.augmenter.p and resumed.tuner.signs == first.tuner.signs
+    run_training(resumed, RunFolder(tmp_path / "b"), max_steps=12, progress=False)
+    for name in ("G", "D"):
+        a, b = getattr(straight, name).state_dict(), getattr(resumed, name).state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    assert resumed.augmenter.p == straight.augmenter.p
+    with pytest.raises(ConfigError, match=r"adapts an augment policy.*give it with augment="):
+        make_trainer(augment_target=0.6)
 
 
 def test_ctrl_c_finishes_the_step_saves_and_resumes_exactly(tmp_path, python_sigint):

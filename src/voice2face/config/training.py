@@ -94,6 +94,14 @@ class GANTrainingConfig:
     generated alike (DiffAugment, Zhao et al. 2020): a comma-separated policy of ``color``,
     ``translation`` and ``cutout`` (see voice2face.training.augment); "" for none. It keeps D from
     memorising a small face corpus; the unconditional ``synthface-64`` pretraining uses it.
+    ``augment_p``: the probability with which each transformation of the policy is applied to each
+    image (1, the default: always, as DiffAugment does). ``augment_target`` > 0 makes it adaptive
+    (ADA, Karras et al. 2020): every ``augment_interval`` steps the trainer compares the overfitting
+    heuristic r_t = E[sign(D(real))] over those steps with the target (ADA's is 0.6), and moves p up
+    when D is surer of the real faces than that, down otherwise, by at most the amount that would
+    take it from 0 to 1 in ``augment_kimg`` kimg; ``augment_p`` is where p starts (ADA starts at 0).
+    For a small face corpus (VGGFace's faces of the 924 training identities) rather than 30,000
+    synthetic ones. p and the heuristic go to ``stats.jsonl`` (``augment/p``, ``augment/rt``).
 
     ``d_warmup_kimg``: for this many kimg at the start of a run only the discriminator trains (G and
     its EMA stay as they are): a network grown by a block (``train --generator SMALLER``) has a new
@@ -139,6 +147,10 @@ class GANTrainingConfig:
     identity_weight: float = 1.0
     mismatch_weight: float = 0.0
     augment: str = ""
+    augment_p: float = 1.0
+    augment_target: float = 0.0
+    augment_kimg: float = 500.0
+    augment_interval: int = 4
     style_mixing: float = 0.9
     ema_kimg: float = 10.0
     ema_rampup: float | None = 0.05
@@ -188,6 +200,16 @@ class GANTrainingConfig:
         check(self.mismatch_weight >= 0, f"mismatch_weight must be >= 0, got {self.mismatch_weight}.")
         unknown = [p for p in self.augment.split(",") if p and p not in AUGMENT_POLICIES]
         check(not unknown, f"augment takes a comma-separated list of {', '.join(AUGMENT_POLICIES)}; got {unknown}.")
+        check(0 <= self.augment_p <= 1, f"augment_p must be in [0, 1], got {self.augment_p}.")
+        check(
+            0 <= self.augment_target < 1 and (self.augment_target == 0 or any(self.augment.split(","))),
+            f"augment_target must be in [0, 1) (0 keeps augment_p fixed) and adapts an augment policy, got "
+            f"{self.augment_target} with augment={self.augment!r}: give it with augment=color,translation,cutout.",
+        )
+        check(
+            self.augment_kimg > 0 and self.augment_interval >= 1,
+            f"augment_kimg must be > 0 and augment_interval >= 1, got {self.augment_kimg}, {self.augment_interval}.",
+        )
         check(0 <= self.style_mixing <= 1, f"style_mixing must be in [0, 1], got {self.style_mixing}.")
         check(self.ema_kimg >= 0, f"ema_kimg must be >= 0, got {self.ema_kimg}.")
         check(self.report_every >= 1 and self.snapshot_kimg > 0, "report_every must be >= 1 and snapshot_kimg > 0.")

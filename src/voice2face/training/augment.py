@@ -9,6 +9,12 @@ generator's gradient flows through the transformation. Policies (as in the paper
 - ``translation``: an integer shift of up to 1/8 of the side, the uncovered border zero-filled;
 - ``cutout``: one zeroed square of half the side per image, at a random place.
 
+With a probability ``p`` < 1 each transformation is applied to each image with that probability
+(one more draw per image and transformation); :class:`AugmentTuner` adapts ``p`` during training to
+how sure the discriminator is of the real faces (ADA, Karras et al. 2020, "Training Generative
+Adversarial Networks with Limited Data"), so that a large corpus gets little augmentation and a small
+one as much as it needs.
+
 Images are float ``[B, C, H, W]`` in [-1, 1]. Every random number comes from the caller's
 ``draw(shape)`` function, so a training run's augmentation is reproducible, resumable, and the
 same across processes (the trainer draws for the global batch and keeps its rank's share).
@@ -77,14 +83,72 @@ def parse_policy(policy: str) -> tuple[str, ...]:
     return names
 
 
-def diff_augment(images: torch.Tensor, policy: str | tuple[str, ...], draw: Draw) -> torch.Tensor:
-    """Apply ``policy`` (names in order) to images ``[B, C, H, W]``; differentiable in ``images``."""
+def diff_augment(
+    images: torch.Tensor, policy: str | tuple[str, ...], draw: Draw, p: float | None = None
+) -> torch.Tensor:
+    """Apply ``policy`` (names in order) to images ``[B, C, H, W]``; differentiable in ``images``.
+
+    ``p`` None: every transformation to every image. A number in [0, 1]: each transformation to each
+    image with that probability (a further draw per image, taken whatever ``p`` is, so the random
+    stream does not depend on it)."""
     names = parse_policy(policy) if isinstance(policy, str) else policy
     if images.ndim != 4:
         raise ValueError(f"diff_augment takes images [B, C, H, W], got {list(images.shape)}")
     for name in names:
-        images = _POLICIES[name](images, draw)
+        changed = _POLICIES[name](images, draw)
+        if p is None:
+            images = changed
+        else:
+            chosen = draw([images.shape[0], 1, 1, 1]) < p  # [B, 1, 1, 1]
+            images = torch.where(chosen, changed, images)
     return images
+
+
+class Augmenter:
+    """A run's augmentation: ``augmenter(images)`` applies ``names`` with probability ``p`` (None:
+    always, DiffAugment as published). ``p`` is an attribute the trainer's :class:`AugmentTuner`
+    moves and its snapshot saves."""
+
+    def __init__(self, names: tuple[str, ...], draw: Draw, p: float | None = None):
+        self.names, self.draw, self.p = names, draw, p
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return diff_augment(images, self.names, self.draw, self.p)
+
+
+class AugmentTuner:
+    """ADA's controller of the augmentation probability.
+
+    :meth:`observe` takes the mean sign of D's logits on each step's real faces; every ``interval``
+    steps :meth:`adjust` turns their mean r_t (−1: D calls every real face fake; 1: real, with
+    certainty) into a new ``p``: up by ``images / (kimg · 1000)`` per adjustment when r_t exceeds
+    ``target`` (D grows sure of the real faces: it is memorising them), down by as much when under
+    it, within [0, 1]; ``images`` is the number of images those steps saw.
+    """
+
+    def __init__(self, target: float, kimg: float, interval: int, batch_size: int):
+        self.target, self.interval = target, interval
+        self.increment = interval * batch_size / (kimg * 1000)
+        self.signs: list[float] = []
+
+    def observe(self, real_sign: float) -> None:
+        self.signs.append(real_sign)
+
+    def due(self) -> bool:
+        return len(self.signs) >= self.interval
+
+    def adjust(self, p: float, reduce_mean: Callable[[torch.Tensor], torch.Tensor] = lambda value: value):
+        """The new ``p`` and the r_t it came from (averaged over processes by ``reduce_mean``)."""
+        rt = float(reduce_mean(torch.tensor(sum(self.signs) / len(self.signs))))
+        self.signs.clear()
+        step = self.increment if rt > self.target else -self.increment if rt < self.target else 0.0
+        return min(1.0, max(0.0, p + step)), rt
+
+    def state_dict(self) -> dict:
+        return {"signs": list(self.signs)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.signs = [float(value) for value in state["signs"]]
 
 
 def make_draw(rng: torch.Generator, device: torch.device, rank: int = 0, world_size: int = 1) -> Draw:
@@ -98,12 +162,14 @@ def make_draw(rng: torch.Generator, device: torch.device, rank: int = 0, world_s
     return draw
 
 
-def as_augmenter(policy: str, draw: Draw) -> Callable[[torch.Tensor], torch.Tensor] | None:
-    """``images → augmented images`` for a config's policy string, or None when it is empty."""
+def as_augmenter(policy: str, draw: Draw, p: float = 1.0, adaptive: bool = False) -> Augmenter | None:
+    """The :class:`Augmenter` of a config's policy string, or None when it is empty. With ``p`` 1 and
+    no adaptation every transformation applies to every image (no probability draws, the random
+    stream of runs made before ``augment_p`` existed)."""
     names = parse_policy(policy)
     if not names:
         return None
-    return lambda images: diff_augment(images, names, draw)
+    return Augmenter(names, draw, None if p == 1 and not adaptive else p)
 
 
-__all__ = ["as_augmenter", "diff_augment", "make_draw", "parse_policy"]
+__all__ = ["AugmentTuner", "Augmenter", "as_augmenter", "diff_augment", "make_draw", "parse_policy"]

@@ -179,6 +179,7 @@ class GANLoss:
             "loss/D/real": _scalar(loss_real),
             "loss/D/identity": _scalar(identity_ce),
             "scores/real": _scalar(real_out.logits.mean()),
+            "scores/real_sign": _scalar(real_out.logits.detach().sign().mean()),  # ADA's r_t, one step's share
             "scores/fake": _scalar(fake_out.logits.mean()),
         }
         if real_out.identity_logits is not None and identity is not None:

@@ -35,7 +35,7 @@ from voice2face.config import GANTrainingConfig, ModelConfig, to_dict
 from voice2face.data.containers import FaceTensors, PairedTensors
 from voice2face.errors import CheckpointError, ConfigError, DatasetError
 from voice2face.storage import ModelFolder
-from voice2face.training.augment import as_augmenter, make_draw
+from voice2face.training.augment import AugmentTuner, as_augmenter, make_draw
 from voice2face.training.data_order import BatchOrder, rank_share
 from voice2face.training.distributed import (
     DistributedContext,
@@ -125,10 +125,17 @@ class GANTrainer:
             data.faces.shape[0], config.batch_size, seed, self.context.rank, self.context.world_size
         )
         rank, world = self.context.rank, self.context.world_size
+        adaptive = config.augment_target > 0
+        self.augmenter = as_augmenter(
+            config.augment, make_draw(self.rng, device, rank, world), config.augment_p, adaptive
+        )
+        self.tuner = (
+            AugmentTuner(config.augment_target, config.augment_kimg, config.augment_interval, config.batch_size)
+            if adaptive else None
+        )  # fmt: skip
         self.loss = GANLoss(
             self.G, self.D, config, self.rng, rank=rank, world_size=world,
-            reduce_mean=lambda value: all_reduce_mean(value, self.context),
-            augment=as_augmenter(config.augment, make_draw(self.rng, device, rank, world)),
+            reduce_mean=self._mean_over_ranks, augment=self.augmenter,
         )  # fmt: skip
         styles = self.loss.styles
         self.pl = LazyInterval(config.pl_interval if styles and config.pl_weight > 0 else 0)
@@ -207,6 +214,12 @@ class GANTrainer:
         result = self.loss.d_main(real, c, identity, c_other)
         phase_step(result.loss, self.D, self.opt_D, self.context)
         stats.update(result.stats)
+        if self.tuner is not None:
+            self.tuner.observe(result.stats["scores/real_sign"])
+            if self.tuner.due():
+                self.augmenter.p, stats["augment/rt"] = self.tuner.adjust(self.augmenter.p, self._mean_over_ranks)
+        if self.augmenter is not None and self.augmenter.p is not None:
+            stats["augment/p"] = self.augmenter.p
         if self.r1.fires(self.step):
             result = self.loss.d_r1(real, c, gain=self.r1.interval)
             phase_step(result.loss, self.D, self.opt_D, self.context)
@@ -219,6 +232,9 @@ class GANTrainer:
             update_ema(self.G_ema, self.G, beta)
         self.step += 1
         return stats
+
+    def _mean_over_ranks(self, value: torch.Tensor) -> torch.Tensor:
+        return all_reduce_mean(value.to(self.context.device), self.context)
 
     def _held_modules(self) -> list[nn.Module]:
         """What ``g_freeze_*`` holds: the mapping and the synthesis blocks up to ``g_freeze_resolution`` px."""
@@ -329,6 +345,8 @@ class GANTrainer:
             "optimiser_G": self.opt_G.state_dict(),
             "optimiser_D": self.opt_D.state_dict(),
             "pl_mean": self.loss.pl_mean.detach().cpu().clone(),
+            "augment_p": None if self.augmenter is None else self.augmenter.p,
+            "augment_tuner": None if self.tuner is None else self.tuner.state_dict(),
             "rng": capture_rng({"loss": self.rng, "pick": self.pick_rng}),
             "order": self.order.state_dict(),
             "identity_names": list(self.data.identity_names),
@@ -362,6 +380,10 @@ class GANTrainer:
         self.opt_G.load_state_dict(state["optimiser_G"])
         self.opt_D.load_state_dict(state["optimiser_D"])
         self.loss.pl_mean = state["pl_mean"].to(self.context.device)
+        if self.augmenter is not None and state.get("augment_p") is not None:  # absent: a fixed p, as configured
+            self.augmenter.p = float(state["augment_p"])
+        if self.tuner is not None and state.get("augment_tuner") is not None:
+            self.tuner.load_state_dict(state["augment_tuner"])
         self.step, self.images_seen = int(state["step"]), int(state["images_seen"])
         restore_rng(state["rng"], {"loss": self.rng, "pick": self.pick_rng})
         self.order.load_state_dict(state["order"])
