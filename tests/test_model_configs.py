@@ -212,6 +212,11 @@ def test_top_channels_widen_only_the_top_block_and_only_where_the_family_can():
 
     assert channels_per_resolution([4, 8, 16], 64, 16) == {4: 16, 8: 8, 16: 4}
     assert channels_per_resolution([4, 8, 16], 64, 16, top_channels=12) == {4: 16, 8: 8, 16: 12}
+    assert channels_per_resolution([4, 8, 16], 64, 16, top_channels=12, top_blocks=2) == {4: 16, 8: 12, 16: 12}
+    for bad in (lambda: GeneratorConfig(top_blocks=2), lambda: GeneratorConfig(img_resolution=16, top_channels=8,
+                                                                               top_blocks=4)):  # fmt: skip
+        with pytest.raises(ConfigError, match="top_blocks"):
+            bad()
     for bad in (lambda: GeneratorConfig(family="dcgan", top_channels=8),
                 lambda: GeneratorConfig(top_channels=-1),
                 lambda: DiscriminatorConfig(family="dcgan", top_channels=8)):  # fmt: skip

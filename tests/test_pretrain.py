@@ -137,28 +137,34 @@ def test_unconditional_pretraining_runs_resumes_exactly_and_needs_no_encoder(fac
         train_generator(preset, face_corpus, tmp_path / "x", encoder=run, progress=False)
 
 
-def _grown(preset: TrainingPreset, resolution: int, top_channels: int = 0) -> TrainingPreset:
+def _grown(preset: TrainingPreset, resolution: int, top_channels: int = 0, top_blocks: int = 1) -> TrainingPreset:
     """``preset`` at ``resolution`` px, the smaller blocks' widths unchanged (what growing by a block
-    needs); ``top_channels`` widens the new top block only."""
+    needs); ``top_channels`` widens the new top block only (and with ``top_blocks`` 2, the generator's
+    block below it too)."""
     gan = preset.gan
+    generator = dataclasses.replace(gan.generator, img_resolution=resolution, top_channels=top_channels,
+                                    top_blocks=top_blocks)  # fmt: skip
     gan = dataclasses.replace(
-        gan, generator=dataclasses.replace(gan.generator, img_resolution=resolution, top_channels=top_channels),
+        gan, generator=generator,
         discriminator=dataclasses.replace(gan.discriminator, img_resolution=resolution, top_channels=top_channels),
     )  # fmt: skip
     return dataclasses.replace(preset, name="tiny-grown", gan=gan)
 
 
-@pytest.mark.parametrize("top_channels", [0, 12])  # the rule's width, or a wider new block
-def test_a_grown_generator_first_draws_the_smaller_ones_faces_upsampled(top_channels):
+# the rule's width, a wider new block, or the pretrained block below it widened as well
+@pytest.mark.parametrize(("top_channels", "top_blocks"), [(0, 1), (12, 1), (24, 2)])
+def test_a_grown_generator_first_draws_the_smaller_ones_faces_upsampled(top_channels, top_blocks):
     from voice2face.models import build_discriminator, build_generator
     from voice2face.models.ops import setup_filter, upsample2d
     from voice2face.models.stylegan2 import RESAMPLE_FILTER
     from voice2face.models.stylegan2.grow import grow_discriminator, grow_generator
 
     small_preset = tiny_pretrain()
-    big_preset = _grown(small_preset, 64, top_channels)
+    big_preset = _grown(small_preset, 64, top_channels, top_blocks)
     torch.manual_seed(0)
     small_g = build_generator(small_preset.gan.generator).eval()
+    for parameter in small_g.parameters():  # a trained network's biases are not zero: keep them in the check
+        parameter.data.add_(0.1 * torch.randn_like(parameter))
     big_g = build_generator(big_preset.gan.generator).eval()
     new = grow_generator(big_g, small_g)
     assert new and all(name.startswith("synthesis.b64.") for name in new)
@@ -173,6 +179,11 @@ def test_a_grown_generator_first_draws_the_smaller_ones_faces_upsampled(top_chan
     assert big_g.synthesis.b64.torgb.weight.grad.abs().sum() > 0
     if top_channels:
         assert big_g.synthesis.b64.conv1.weight.shape[:2] == (top_channels, top_channels)
+    if top_blocks == 2:  # the pretrained 32 px block widened from the rule's 4 maps: its new maps learn too
+        kept = small_g.synthesis.b32.out_channels
+        assert big_g.synthesis.b32.conv1.weight.shape[:2] == (24, 24) and kept == 4
+        assert torch.equal(big_g.synthesis.b32.conv0.weight[:kept], small_g.synthesis.b32.conv0.weight)
+        assert big_g.synthesis.b32.conv1.weight.grad[:, kept:].abs().sum() > 0
     small_d = build_discriminator(small_preset.gan.discriminator)
     big_d = build_discriminator(big_preset.gan.discriminator)
     new_d = grow_discriminator(big_d, small_d)
@@ -278,7 +289,9 @@ def test_while_the_generator_is_frozen_below_a_resolution_only_the_blocks_above_
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith(top_block))
     trainer.train_step()  # the window is over: the rest learns too
     assert any(not torch.equal(before[k], dict(trainer.G.named_parameters())[k]) for k in frozen)
-    for bad in ({"g_freeze_resolution": top}, {"g_freeze_resolution": 24}, {"g_freeze_kimg": 2 * config.kimg}):
+    widened = dataclasses.replace(config.generator, top_channels=8, top_blocks=2)  # the blocks from top // 2 px
+    for bad in ({"g_freeze_resolution": top}, {"g_freeze_resolution": 24}, {"g_freeze_kimg": 2 * config.kimg},
+                {"generator": widened}):  # fmt: skip
         with pytest.raises(ConfigError, match="g_freeze"):
             dataclasses.replace(config, **bad)
 

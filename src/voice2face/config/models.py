@@ -92,6 +92,11 @@ class GeneratorConfig:
         (0, the official networks, = the rule). Ours: a network grown by a block keeps every smaller
         block's width, and the rule would leave the new block very few maps (8 at 128 px for
         ``synthface-64``'s channel_base 1024), too few to draw the finer detail (issue 31).
+    top_blocks: how many of the highest resolutions take ``top_channels`` (1, the default: the top
+        block alone). 2 also widens the block below: growing 64 → 128 px then widens the pretrained
+        64 px block too (its maps copied, the new ones starting where they change nothing drawn;
+        :mod:`voice2face.models.stylegan2.grow`), for when its maps are too few to carry what the
+        new block needs.
     """
 
     family: str = "stylegan2"
@@ -108,6 +113,7 @@ class GeneratorConfig:
     conv_clamp: float | None = None
     use_noise: bool = True
     top_channels: int = 0
+    top_blocks: int = 1
 
     def __post_init__(self) -> None:
         check(
@@ -136,6 +142,12 @@ class GeneratorConfig:
             self.top_channels == 0 or (self.top_channels >= 1 and self.family == "stylegan2"),
             f"generator top_channels must be 0 (the rule) or, for the stylegan2 family, >= 1; got "
             f"{self.top_channels} for {self.family!r}.",
+        )
+        blocks = self.img_resolution.bit_length() - 2  # 4 px … img_resolution
+        check(
+            1 <= self.top_blocks <= blocks and (self.top_blocks == 1 or self.top_channels > 0),
+            f"generator top_blocks must be from 1 to its {blocks} blocks, and above 1 only with top_channels; "
+            f"got {self.top_blocks} (top_channels {self.top_channels}).",
         )
 
     @property

@@ -180,6 +180,12 @@ class GANTrainingConfig:
             f"g_freeze_resolution must be 0 (none) or a power of two from 4 below the generator's "
             f"{self.generator.img_resolution} px, got {self.g_freeze_resolution}.",
         )
+        widest = self.generator.img_resolution >> (self.generator.top_blocks - 1)  # the lowest block top_blocks widens
+        check(
+            self.generator.top_blocks == 1 or self.g_freeze_resolution < widest,
+            f"generator.top_blocks {self.generator.top_blocks} widens the blocks from {widest} px, which "
+            f"g_freeze_resolution {self.g_freeze_resolution} would hold still; set it below {widest}.",
+        )
         check(
             0 <= self.g_freeze_lr < 1 and (self.g_freeze_lr == 0 or self.g_freeze_resolution > 0),
             f"g_freeze_lr must be in [0, 1) and needs a g_freeze_resolution to act on, got {self.g_freeze_lr}.",

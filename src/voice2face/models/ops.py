@@ -514,14 +514,15 @@ def check_resolution(img_resolution: int) -> int:
 
 
 def channels_per_resolution(
-    resolutions: Sequence[int], channel_base: int, channel_max: int, top_channels: int = 0
+    resolutions: Sequence[int], channel_base: int, channel_max: int, top_channels: int = 0, top_blocks: int = 1
 ) -> dict[int, int]:
     """Feature maps at each resolution: ``min(channel_base // res, channel_max)`` (official rule);
-    ``top_channels`` > 0 replaces the rule's count at the highest resolution only (ours, for a
-    network grown by a block that needs more maps there than the rule leaves; see GeneratorConfig)."""
+    ``top_channels`` > 0 replaces the rule's count at the ``top_blocks`` highest resolutions (ours, for
+    a network grown by a block that needs more maps there than the rule leaves; see GeneratorConfig)."""
     channels = {res: min(channel_base // res, channel_max) for res in resolutions}
     if top_channels > 0:
-        channels[max(resolutions)] = top_channels
+        for res in sorted(channels)[-top_blocks:]:
+            channels[res] = top_channels
     return channels
 
 

@@ -203,8 +203,8 @@ class SynthesisBlock(nn.Module):
 class SynthesisNetwork(nn.Module):
     """ws ``[B, num_ws, w_dim]`` → image ``[B, img_channels, R, R]`` (skip architecture).
 
-    Blocks ``b4 … b{R}``; channels ``min(channel_base // res, channel_max)`` (``top_channels`` at R
-    when > 0). A block's toRGB shares its w with the next block's first conv, so
+    Blocks ``b4 … b{R}``; channels ``min(channel_base // res, channel_max)`` (``top_channels`` at the
+    ``top_blocks`` highest resolutions when > 0). A block's toRGB shares its w with the next block's first conv, so
     ``num_ws = 2·log2(R) − 2``.
     """
 
@@ -218,12 +218,13 @@ class SynthesisNetwork(nn.Module):
         conv_clamp: float | None = None,
         use_noise: bool = True,
         top_channels: int = 0,
+        top_blocks: int = 1,
     ):
         super().__init__()
         self.img_resolution_log2 = check_resolution(img_resolution)
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
         self.block_resolutions = [2**i for i in range(2, self.img_resolution_log2 + 1)]
-        channels = channels_per_resolution(self.block_resolutions, channel_base, channel_max, top_channels)
+        channels = channels_per_resolution(self.block_resolutions, channel_base, channel_max, top_channels, top_blocks)
         self.num_ws = 0
         for res in self.block_resolutions:
             in_channels = channels[res // 2] if res > 4 else 0
@@ -279,6 +280,7 @@ class Generator(nn.Module):
         self.synthesis = SynthesisNetwork(
             config.w_dim, config.img_resolution, config.img_channels, config.channel_base, config.channel_max,
             config.conv_clamp, use_noise=config.use_noise, top_channels=config.top_channels,
+            top_blocks=config.top_blocks,
         )  # fmt: skip
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(
