@@ -24,12 +24,15 @@ def main() -> None:
     seed = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     torch.set_num_threads(1)
     context = init_distributed("cpu")
-    trainer = make_trainer(seed=seed, context=context, batch_size=8, mismatch_weight=1.0)
+    # adaptive augmentation too: its probability follows D's signs on the global batch's real faces
+    adaptive = {"augment": "color,translation,cutout", "augment_p": 0.5, "augment_target": 0.6, "augment_interval": 2}
+    trainer = make_trainer(seed=seed, context=context, batch_size=8, mismatch_weight=1.0, **adaptive)
     for _ in range(steps):
         trainer.train_step()
     if context.is_main:
         state = {f"G.{k}": v for k, v in trainer.G.state_dict().items()}
         state.update({f"D.{k}": v for k, v in trainer.D.state_dict().items()})
+        state["augment_p"] = torch.tensor([trainer.augmenter.p])
         out.write_bytes(state_dict_to_bytes(state))
     shutdown(context)
     exit_process(0)

@@ -92,7 +92,18 @@ def test_a_probability_applies_each_transformation_to_that_share_of_the_images()
     assert 0.18 < cut_share(0.25) < 0.32 and cut_share(1.0) == 1.0
     # a run without augment_p keeps the random stream of the runs made before it existed: no extra draws
     assert as_augmenter("cutout", draw()).p is None and as_augmenter("cutout", draw(), 1.0, adaptive=True).p == 1.0
-    assert torch.equal(as_augmenter("color,cutout", draw())(ones), diff_augment(ones, "color,cutout", draw()))
+    streams = [torch.Generator().manual_seed(3) for _ in range(3)]
+    as_augmenter("color,cutout", make_draw(streams[0], ones.device))(ones[:8])
+    as_augmenter("color,cutout", make_draw(streams[1], ones.device), 0.5)(ones[:8])
+    assert torch.equal(streams[0].get_state(), _after_draws(streams[2], 8, [1, 1, 1, 2]))  # color's 3, cutout's 1
+    assert not torch.equal(streams[1].get_state(), streams[0].get_state())
+
+
+def _after_draws(stream: torch.Generator, batch: int, widths: list[int]) -> torch.Tensor:
+    """``stream``'s state after draws of ``[batch, *]`` numbers, one per entry of ``widths`` (its size)."""
+    for width in widths:
+        torch.rand([batch, width] if width > 1 else [batch, 1, 1, 1], generator=stream)
+    return stream.get_state()
 
 
 def test_the_adaptive_probability_follows_how_sure_the_discriminator_is_of_real_faces():
@@ -100,21 +111,22 @@ def test_the_adaptive_probability_follows_how_sure_the_discriminator_is_of_real_
     tuner.observe(0.9)
     assert not tuner.due()
     tuner.observe(0.7)
-    p, rt = tuner.adjust(0.3)
-    assert (p, rt) == (pytest.approx(0.4), pytest.approx(0.8)) and not tuner.due()  # sure of the reals: more
+    p = tuner.adjust(0.3)
+    assert (p, tuner.last_rt) == (pytest.approx(0.4), pytest.approx(0.8)) and not tuner.due()  # sure: more
     for sign in (0.2, 0.4):
         tuner.observe(sign)
-    assert tuner.adjust(p)[0] == pytest.approx(0.3)  # r_t 0.3 under the target: less
+    assert tuner.adjust(p) == pytest.approx(0.3) and tuner.last_rt == pytest.approx(0.3)  # under the target: less
     for start, sign in ((0.05, -1.0), (0.95, 1.0)):  # within [0, 1]
         tuner.observe(sign)
         tuner.observe(sign)
-        assert tuner.adjust(start)[0] == (0.0 if sign < 0 else 1.0)
+        assert tuner.adjust(start) == (0.0 if sign < 0 else 1.0)
     tuner.observe(0.5)  # a snapshot between two adjustments keeps the signs seen so far
     other = AugmentTuner(target=0.6, kimg=1.0, interval=2, batch_size=50)
     other.load_state_dict(tuner.state_dict())
+    assert other.last_rt == 1.0
     for each in (tuner, other):
         each.observe(0.9)
-    assert tuner.adjust(0.5) == other.adjust(0.5) == (pytest.approx(0.6), pytest.approx(0.7))
+    assert tuner.adjust(0.5) == other.adjust(0.5) == pytest.approx(0.6) and other.last_rt == pytest.approx(0.7)
 
 
 def test_unconditional_pretraining_runs_resumes_exactly_and_needs_no_encoder(face_corpus, tmp_path):
@@ -179,7 +191,8 @@ def test_a_grown_generator_first_draws_the_smaller_ones_faces_upsampled(top_chan
     assert big_g.synthesis.b64.torgb.weight.grad.abs().sum() > 0
     if top_channels:
         assert big_g.synthesis.b64.conv1.weight.shape[:2] == (top_channels, top_channels)
-    if top_blocks == 2:  # the pretrained 32 px block widened from the rule's 4 maps: its new maps learn too
+    if top_blocks == 2:  # the pretrained 32 px block widened from the rule's 4 maps; the zeroed weights by
+        # which its copied maps read the new ones get gradients, so the new maps come into use
         kept = small_g.synthesis.b32.out_channels
         assert big_g.synthesis.b32.conv1.weight.shape[:2] == (24, 24) and kept == 4
         assert torch.equal(big_g.synthesis.b32.conv0.weight[:kept], small_g.synthesis.b32.conv0.weight)

@@ -41,6 +41,7 @@ def test_two_processes_match_one_process(tmp_path):
     # is left is float summation order in the gradient all-reduce (3e-6 seen here). Another seed
     # moves the weights by far more.
     assert worst(one, two) < 1e-4, worst(one, two)
+    assert float(one["augment_p"][0]) != 0.5 and float(one["augment_p"][0]) == float(two["augment_p"][0])  # ADA alike
     assert worst(one, other_seed) > 1e-3
 
 

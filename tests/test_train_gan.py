@@ -82,10 +82,12 @@ ADAPTIVE = dict(augment="color,translation,cutout", augment_p=0.5, augment_targe
 def test_adaptive_augmentation_moves_p_by_its_rule_logs_it_and_resumes_exactly(tmp_path):
     straight = make_trainer(**ADAPTIVE)
     history = [straight.train_step() for _ in range(12)]
-    assert [step for step, record in enumerate(history, 1) if "augment/rt" in record] == [3, 6, 9, 12]
+    assert "augment/rt" not in history[1] and history[2]["augment/rt"] == history[4]["augment/rt"]
     p = 0.5
-    for record in history:  # every 3 steps of 4 images, p moves 12 / 100 towards more when r_t > 0.6
-        if "augment/rt" in record:
+    for step, record in enumerate(history, 1):  # every 3 steps of 4 images, ±12 / 100: up when r_t > 0.6
+        if step % 3 == 0:
+            signs = [r["scores/real_sign"] for r in history[step - 3 : step]]
+            assert record["augment/rt"] == pytest.approx(sum(signs) / 3)
             p += 0.12 if record["augment/rt"] > 0.6 else -0.12
         assert record["augment/p"] == pytest.approx(p)
     assert straight.augmenter.p == pytest.approx(p)
@@ -100,8 +102,10 @@ def test_adaptive_augmentation_moves_p_by_its_rule_logs_it_and_resumes_exactly(t
         a, b = getattr(straight, name).state_dict(), getattr(resumed, name).state_dict()
         assert all(torch.equal(a[k], b[k]) for k in a), name
     assert resumed.augmenter.p == straight.augmenter.p
-    with pytest.raises(ConfigError, match=r"adapts an augment policy.*give it with augment="):
+    with pytest.raises(ConfigError, match=r"act on an augment policy.*augment=color"):
         make_trainer(augment_target=0.6)
+    assert make_trainer(augment="color", augment_target=0.6).augmenter.p == 0.0  # ADA's start unless told
+    assert make_trainer(augment="color").augmenter.p is None  # DiffAugment: always, no probability draws
 
 
 def test_ctrl_c_finishes_the_step_saves_and_resumes_exactly(tmp_path, python_sigint):

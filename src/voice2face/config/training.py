@@ -95,13 +95,14 @@ class GANTrainingConfig:
     ``translation`` and ``cutout`` (see voice2face.training.augment); "" for none. It keeps D from
     memorising a small face corpus; the unconditional ``synthface-64`` pretraining uses it.
     ``augment_p``: the probability with which each transformation of the policy is applied to each
-    image (1, the default: always, as DiffAugment does). ``augment_target`` > 0 makes it adaptive
-    (ADA, Karras et al. 2020): every ``augment_interval`` steps the trainer compares the overfitting
-    heuristic r_t = E[sign(D(real))] over those steps with the target (ADA's is 0.6), and moves p up
-    when D is surer of the real faces than that, down otherwise, by at most the amount that would
-    take it from 0 to 1 in ``augment_kimg`` kimg; ``augment_p`` is where p starts (ADA starts at 0).
-    For a small face corpus (VGGFace's faces of the 924 training identities) rather than 30,000
-    synthetic ones. p and the heuristic go to ``stats.jsonl`` (``augment/p``, ``augment/rt``).
+    image; None (the default) means 1, always, as DiffAugment does. ``augment_target`` > 0 makes it
+    adaptive (ADA, Karras et al. 2020): every ``augment_interval`` steps the trainer compares the
+    overfitting heuristic r_t = E[sign(D(real))] over those steps with the target (ADA's is 0.6),
+    and moves p up when D is surer of the real faces than that, down otherwise, by the amount that
+    would take it from 0 to 1 in ``augment_kimg`` kimg; p then starts at ``augment_p``, None meaning
+    0, as ADA's does. For a small face corpus (VGGFace's faces of the 924 training identities)
+    rather than 30,000 synthetic ones. p and the last r_t go to ``stats.jsonl`` (``augment/p``,
+    ``augment/rt``).
 
     ``d_warmup_kimg``: for this many kimg at the start of a run only the discriminator trains (G and
     its EMA stay as they are): a network grown by a block (``train --generator SMALLER``) has a new
@@ -147,7 +148,7 @@ class GANTrainingConfig:
     identity_weight: float = 1.0
     mismatch_weight: float = 0.0
     augment: str = ""
-    augment_p: float = 1.0
+    augment_p: float | None = None
     augment_target: float = 0.0
     augment_kimg: float = 500.0
     augment_interval: int = 4
@@ -162,6 +163,13 @@ class GANTrainingConfig:
     g_freeze_kimg: float = 0.0
     g_freeze_lr: float = 0.0
     d_fresh: bool = False
+
+    def augment_start(self) -> float:
+        """Where the augmentation probability starts: ``augment_p``, or when None 0 for an adaptive
+        run (ADA's start) and 1 for a fixed one (DiffAugment's)."""
+        if self.augment_p is not None:
+            return self.augment_p
+        return 0.0 if self.augment_target > 0 else 1.0
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 2, f"GAN batch_size must be >= 2, got {self.batch_size}.")
@@ -181,8 +189,9 @@ class GANTrainingConfig:
             f"{self.generator.img_resolution} px, got {self.g_freeze_resolution}.",
         )
         widest = self.generator.img_resolution >> (self.generator.top_blocks - 1)  # the lowest block top_blocks widens
+        held = self.g_freeze_resolution >= widest and self.g_freeze_kimg > 0 and self.g_freeze_lr == 0
         check(
-            self.generator.top_blocks == 1 or self.g_freeze_resolution < widest,
+            self.generator.top_blocks == 1 or not held,
             f"generator.top_blocks {self.generator.top_blocks} widens the blocks from {widest} px, which "
             f"g_freeze_resolution {self.g_freeze_resolution} would hold still; set it below {widest}.",
         )
@@ -206,11 +215,16 @@ class GANTrainingConfig:
         check(self.mismatch_weight >= 0, f"mismatch_weight must be >= 0, got {self.mismatch_weight}.")
         unknown = [p for p in self.augment.split(",") if p and p not in AUGMENT_POLICIES]
         check(not unknown, f"augment takes a comma-separated list of {', '.join(AUGMENT_POLICIES)}; got {unknown}.")
-        check(0 <= self.augment_p <= 1, f"augment_p must be in [0, 1], got {self.augment_p}.")
+        policy = any(self.augment.split(","))
         check(
-            0 <= self.augment_target < 1 and (self.augment_target == 0 or any(self.augment.split(","))),
-            f"augment_target must be in [0, 1) (0 keeps augment_p fixed) and adapts an augment policy, got "
-            f"{self.augment_target} with augment={self.augment!r}: give it with augment=color,translation,cutout.",
+            self.augment_p is None or 0 <= self.augment_p <= 1,
+            f"augment_p must be none or in [0, 1], got {self.augment_p}.",
+        )
+        check(0 <= self.augment_target < 1, f"augment_target must be in [0, 1), got {self.augment_target}.")
+        check(
+            policy or (self.augment_p is None and self.augment_target == 0),
+            f"augment_p and augment_target act on an augment policy, and augment is {self.augment!r}: give one "
+            "with them (augment=color,translation,cutout).",
         )
         check(
             self.augment_kimg > 0 and self.augment_interval >= 1,

@@ -123,32 +123,37 @@ class AugmentTuner:
     steps :meth:`adjust` turns their mean r_t (−1: D calls every real face fake; 1: real, with
     certainty) into a new ``p``: up by ``images / (kimg · 1000)`` per adjustment when r_t exceeds
     ``target`` (D grows sure of the real faces: it is memorising them), down by as much when under
-    it, within [0, 1]; ``images`` is the number of images those steps saw.
+    it, within [0, 1] (the official code only floors it at 0; a probability stops at 1); ``images``
+    is the number of images those steps saw.
     """
 
     def __init__(self, target: float, kimg: float, interval: int, batch_size: int):
         self.target, self.interval = target, interval
         self.increment = interval * batch_size / (kimg * 1000)
         self.signs: list[float] = []
+        self.last_rt: float | None = None  # the last adjustment's r_t (None before the first)
 
     def observe(self, real_sign: float) -> None:
+        """One step's mean sign over the global batch (a multi-process trainer averages its ranks' first)."""
         self.signs.append(real_sign)
 
     def due(self) -> bool:
         return len(self.signs) >= self.interval
 
-    def adjust(self, p: float, reduce_mean: Callable[[torch.Tensor], torch.Tensor] = lambda value: value):
-        """The new ``p`` and the r_t it came from (averaged over processes by ``reduce_mean``)."""
-        rt = float(reduce_mean(torch.tensor(sum(self.signs) / len(self.signs))))
+    def adjust(self, p: float) -> float:
+        """The new ``p`` from the signs observed since the last adjustment (their mean is :attr:`last_rt`)."""
+        rt = sum(self.signs) / len(self.signs)
         self.signs.clear()
+        self.last_rt = rt
         step = self.increment if rt > self.target else -self.increment if rt < self.target else 0.0
-        return min(1.0, max(0.0, p + step)), rt
+        return min(1.0, max(0.0, p + step))
 
     def state_dict(self) -> dict:
-        return {"signs": list(self.signs)}
+        return {"signs": list(self.signs), "last_rt": self.last_rt}
 
     def load_state_dict(self, state: dict) -> None:
         self.signs = [float(value) for value in state["signs"]]
+        self.last_rt = state.get("last_rt")
 
 
 def make_draw(rng: torch.Generator, device: torch.device, rank: int = 0, world_size: int = 1) -> Draw:

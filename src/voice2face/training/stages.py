@@ -126,8 +126,8 @@ def check_unfinished(run: RunFolder, trainer: Trainer) -> None:
     else:
         length, option = f"{schedule.total} steps", "--steps"
     raise ConfigError(
-        f"Run folder {run.path} already stands at {schedule.position(trainer.step)}, the end of its recorded "
-        f"length ({length}); pass {option} with a larger length to continue it."
+        f"Run folder {run.path} already stands at {schedule.position(trainer.step)}, at or past the length "
+        f"asked for ({length}); pass {option} with a larger length to continue it."
     )
 
 

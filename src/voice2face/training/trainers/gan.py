@@ -127,7 +127,7 @@ class GANTrainer:
         rank, world = self.context.rank, self.context.world_size
         adaptive = config.augment_target > 0
         self.augmenter = as_augmenter(
-            config.augment, make_draw(self.rng, device, rank, world), config.augment_p, adaptive
+            config.augment, make_draw(self.rng, device, rank, world), config.augment_start(), adaptive
         )
         self.tuner = (
             AugmentTuner(config.augment_target, config.augment_kimg, config.augment_interval, config.batch_size)
@@ -214,12 +214,7 @@ class GANTrainer:
         result = self.loss.d_main(real, c, identity, c_other)
         phase_step(result.loss, self.D, self.opt_D, self.context)
         stats.update(result.stats)
-        if self.tuner is not None:
-            self.tuner.observe(result.stats["scores/real_sign"])
-            if self.tuner.due():
-                self.augmenter.p, stats["augment/rt"] = self.tuner.adjust(self.augmenter.p, self._mean_over_ranks)
-        if self.augmenter is not None and self.augmenter.p is not None:
-            stats["augment/p"] = self.augmenter.p
+        real_sign = result.stats["scores/real_sign"]
         if self.r1.fires(self.step):
             result = self.loss.d_r1(real, c, gain=self.r1.interval)
             phase_step(result.loss, self.D, self.opt_D, self.context)
@@ -230,8 +225,22 @@ class GANTrainer:
         if generator_trains:
             beta = ema_beta(self.global_batch, self.images_seen, self.config.ema_kimg, self.config.ema_rampup)
             update_ema(self.G_ema, self.G, beta)
+        self._tune_augmentation(real_sign, stats)
         self.step += 1
         return stats
+
+    def _tune_augmentation(self, real_sign: float, stats: dict[str, float]) -> None:
+        """ADA, after the step's phases: this step's sign of D on real faces, averaged over processes
+        (so the snapshot's record is every process's), and every ``augment_interval`` steps a new p.
+        Logs p and the last adjustment's r_t."""
+        if self.tuner is not None:
+            self.tuner.observe(float(self._mean_over_ranks(torch.tensor(real_sign))))
+            if self.tuner.due():
+                self.augmenter.p = self.tuner.adjust(self.augmenter.p)
+            if self.tuner.last_rt is not None:
+                stats["augment/rt"] = self.tuner.last_rt
+        if self.augmenter is not None and self.augmenter.p is not None:
+            stats["augment/p"] = self.augmenter.p
 
     def _mean_over_ranks(self, value: torch.Tensor) -> torch.Tensor:
         return all_reduce_mean(value.to(self.context.device), self.context)
