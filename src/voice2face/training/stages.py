@@ -82,13 +82,15 @@ def run_stage(
             # during it must be resumable
             run.write_options(dataclasses.replace(options, world_size=context.world_size))
         trainer = stage.build(run, context)
-        if resume_dir is not None and run.model.exists:
-            trainer.load_snapshot(run.model.path)
-            check_unfinished(run, trainer)
-        if resume_dir is not None and context.is_main:
-            record_length(run, options)  # once the length is known to lie ahead
-        elif resume_dir is None and context.is_main:
-            stage.start(run, trainer)
+        if resume_dir is None:
+            if context.is_main:
+                stage.start(run, trainer)
+        else:
+            if run.model.exists:
+                trainer.load_snapshot(run.model.path)
+                check_unfinished(run, trainer)
+            if context.is_main:
+                record_length(run, options)  # once the length is known to lie ahead
         stats = StatsWriter(run.path) if context.is_main else None
         try:
             reason = run_training(

@@ -37,9 +37,8 @@ def grow_into(
         raise ValueError(f"the smaller {what} shares no parameter with the larger one; they are not one family")
     for name in shared:
         small, large = small_state[name].shape, target[name].shape
-        wider = name.startswith(widen) and len(small) == len(large)
-        wider = wider and all(a <= b for a, b in zip(small, large, strict=True))
-        if small != large and not (widen and wider):
+        wider = name.startswith(widen) and len(small) == len(large)  # startswith(()) is False
+        if small != large and not (wider and all(a <= b for a, b in zip(small, large, strict=True))):
             raise ValueError(
                 f"the smaller {what}'s {name} is {tuple(small)} but the larger one's is {tuple(large)}: growing "
                 "adds a resolution and changes nothing else (same widths, except the blocks top_blocks widens)"
@@ -63,7 +62,7 @@ def grow_generator(big: nn.Module, small: nn.Module) -> list[str]:
             f"growing needs a larger generator: {big.synthesis.img_resolution} px from "
             f"{small.synthesis.img_resolution} px"
         )
-    top_blocks = big.synthesis.block_resolutions[-getattr(big.config, "top_blocks", 1) :]
+    top_blocks = big.synthesis.block_resolutions[-big.config.top_blocks :]
     widened = [
         res
         for res in small.synthesis.block_resolutions
