@@ -130,9 +130,9 @@ def test_a_grown_generators_card_names_its_base_and_how_it_grew(tmp_path):
     assert _grown_from(lineage) == " --generator snapshots/synthface-64/model"
     text = _grown_text(lineage, 150.0)
     assert f"at 128 px, after {base_kimg} kimg of the base generator's pretraining" in text
-    assert "up to 64 px) were held for its first 100 kimg" in text
+    assert "up to 32 px) were held for its first 100 kimg" in text
     # A snapshot shipped before the hold ended was held for all of its kimg.
-    assert "up to 64 px) were held throughout" in _grown_text(lineage, 60.0)
+    assert "up to 32 px) were held throughout" in _grown_text(lineage, 60.0)
     options = {"pretraining": lineage, "route": "wplus"}
     assert _pretraining_time(options, 60.0, {"generator": 3600.0}).startswith("60 min (the grown run's;")
     assert "~110 s/kimg at 128 px" in _pretraining_time(options, 60.0, {"generator": None})
