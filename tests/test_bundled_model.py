@@ -99,6 +99,23 @@ def test_main_job_writes_portraits_of_a_shipped_example_with_the_bundled_model(t
     meta = read_png_metadata(files[0])
     assert meta["Model"] == "bundled" and meta["Description"] == SYNTHETIC_NOTICE
     assert IPTC_SYNTHETIC in meta["XML:com.adobe.xmp"]
+    # Portraits come at the model's native resolution unless --size asks for another.
+    from PIL import Image
+
+    resolution = load_pretrained(BUNDLE).config.generator.img_resolution
+    with Image.open(files[0]) as image:
+        assert image.size == (resolution, resolution)
+    assert meta["Resolution"] == f"{resolution} px"
+
+
+def test_portrait_help_names_the_bundled_models_native_resolution(capsys):
+    from voice2face.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["portrait", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    resolution = load_pretrained(BUNDLE).config.generator.img_resolution
+    assert f"({resolution} px for the bundled model" in text
 
 
 @pytest.fixture(scope="module")
@@ -196,11 +213,13 @@ def test_the_shipped_demo_instrument_is_a_trait_read_out_with_the_evaluation_set
 
 
 def test_bundled_model_draws_faces():
-    """Issue 14's realism floors, read from the card's figures (which the slow test above re-measures)."""
+    """Issue 31's realism points for the portraits of the synthvox-200 seed 0 test voices, read from the
+    card's figures (which `build_bundled_model.py --remeasure` re-measures): the two-sample accuracy at
+    equal sizes at or below the blurred σ 1.2 row's, sharpness 0.8-1.25 of real faces' (issue 14 asked 0.6)."""
     evaluation = _provenance()["evaluation"]
     model, refs = evaluation["model"], evaluation["references"]
     assert model["realism"]["c2st"] <= refs["blurred_real_1.2"]["realism"]["c2st"]
-    assert model["realism"]["sharpness_ratio"] >= 0.6
+    assert 0.8 <= model["realism"]["sharpness_ratio"] <= 1.25
 
 
 #: The previous bundle (issue 14's labelled selection, synthvox-wplus-64) re-measured by today's
