@@ -76,8 +76,11 @@ def cli_peak_rss_mib(argv: list[str]) -> float:
     return round(float(proc.stdout.split()[-1]), 1)
 
 
-def model_folder(workdir: Path) -> tuple[Path, str]:
-    """The bundled model, or an untrained synthvox-quick model saved into ``workdir``."""
+def model_folder(workdir: Path, model: Path | None = None) -> tuple[Path, str]:
+    """``model`` (a model folder, e.g. a bundle built but not installed), else the bundled model, else
+    an untrained synthvox-quick model saved into ``workdir``."""
+    if model is not None:
+        return model, "given"
     if (bundled_model_dir() / "config.json").is_file():
         return bundled_model_dir(), "bundled"
     preset = get_preset("synthvox-quick")
@@ -152,6 +155,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--cold-repeats", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--model", type=Path, help="a model folder to time (default: the bundled model)")
     parser.add_argument("--highres", action="store_true", help="also 256 and 1024 px portraits (random weights)")
     parser.add_argument("--highres-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -161,7 +165,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        model, weights = model_folder(work)
+        model, weights = model_folder(work, args.model)
         wav = ten_second_wav(work / "voice10s.wav")
         pipe = VoiceToFace.from_pretrained(model, device=args.device)
 
@@ -235,7 +239,7 @@ def main() -> None:
     }
     record = {
         "benchmark": "inference",
-        "model": pipe.name if weights == "bundled" else "synthvox-quick preset networks",
+        "model": {"bundled": pipe.name, "given": str(model)}.get(weights, "synthvox-quick preset networks"),
         "weights": weights,
         "image_px": pipe.config.generator.img_resolution,
         "recording_s": 10.0,

@@ -19,6 +19,9 @@ from voice2face.utils.files import atomic_open
 
 SYNTHETIC_NOTICE = "synthetic image generated from a voice; not a photograph of the speaker"
 IPTC_SYNTHETIC = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+#: zlib level of the PNGs written (PIL's default is 6): at 3 a 128 px portrait encodes in 1.8 ms instead
+#: of 5.2 ms, 10 % more bytes; the encoding is a share of the warm file → PNG latency of issue 32.
+PNG_COMPRESS_LEVEL = 3
 
 _XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
@@ -65,7 +68,7 @@ def synthetic_png_bytes(image: Image.Image, metadata: dict[str, str]) -> bytes:
         info.add_text(key, value)
     info.add_itxt("XML:com.adobe.xmp", _XMP.format(source_type=IPTC_SYNTHETIC, notice=SYNTHETIC_NOTICE))
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", pnginfo=info)
+    image.save(buffer, format="PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
 
 
