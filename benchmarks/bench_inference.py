@@ -2,7 +2,8 @@
 
 Prints one JSON line:
 - warm latency p50/p95 of file → face PNG (decode + VAD + features + encoder + generator +
-  PNG encode and atomic write), one 64 px image per call, in a process that has run it once;
+  PNG encode and atomic write), one image at the model's resolution per call, in a process that has
+  run it once;
 - throughput at batch 8 and 32: voice embeddings/s (encoder on the 10 s recordings' feature
   windows) and images/s (generator only);
 - cold start: wall time of a `voice2face portrait` subprocess on the 10 s file (interpreter,
@@ -15,16 +16,16 @@ Prints one JSON line:
 and whether issue 32's 2-core targets are met (`--help` ≤ 1 s, cold portrait ≤ 2.5 s, warm p50 ≤
 150 ms, ≥ 20 images/s at batch 32, peak RSS ≤ 1 GB).
 
-The model is the bundled one when it exists; otherwise the synthvox-quick preset's networks
-with untrained weights ("weights": "untrained" in the JSON) — speed does not depend on the
-weights' values.
+The model is ``--model DIR`` ("weights": "given" in the JSON; e.g. a bundle built but not
+installed), else the bundled one ("bundled") when it exists, else the synthvox-quick preset's
+networks with untrained weights ("untrained") — speed does not depend on the weights' values.
 
 With ``--highres`` it also draws portraits at 256 px and 1024 px (issue 16) with random weights of
 the official networks (stylegan2-ada's paper256, config F) behind the ``highres-*`` presets' voice
 side, each in a fresh process: one portrait's warm latency (median of 3, after one) and that
 process's peak RSS, under ``"highres"``.
 
-    python benchmarks/bench_inference.py [--repeats 30] [--cold-repeats 3] [--device cpu] [--highres]
+    python benchmarks/bench_inference.py [--repeats 30] [--cold-repeats 3] [--device cpu] [--model DIR] [--highres]
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ each path, and the compile time (the first call) is reported.
         [--preset synthface-128 --set d_warmup_kimg=0 --set generator.top_channels=64] [--fast-only]
 
 ``--preset`` and ``--set`` (as ``train``'s) time another pretraining recipe, e.g. the 128 px growth
-(its D warm-up set to 0 so that the timed steps train G too, with the 64 px base frozen as in the
-run); ``--fast-only`` times the default path alone (half the time; no speed-up figure).
+(its D warm-up set to 0 so that the timed steps train G too, with the preset's hold: the mapping and
+the blocks up to 32 px); ``--fast-only`` times the default path alone (half the time; no speed-up figure).
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def test_a_grown_generators_card_names_its_base_and_how_it_grew(tmp_path):
     assert "up to 32 px) were held throughout" in _grown_text(lineage, 60.0)
     options = {"pretraining": lineage, "route": "wplus"}
     assert _pretraining_time(options, 60.0, {"generator": 3600.0}).startswith("60 min (the grown run's;")
-    assert "~110 s/kimg at 128 px" in _pretraining_time(options, 60.0, {"generator": None})
+    assert "~66 s/kimg at 128 px" in _pretraining_time(options, 60.0, {"generator": None})
     # A generator pretrained from nothing says nothing of a base.
     plain = pretraining_lineage(_run(tmp_path, "00001-synthface-64", get_preset("synthface-64").gan))
     assert "base_kimg" not in plain and _grown_from(plain) == _grown_text(plain, 60.0) == ""

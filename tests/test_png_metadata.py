@@ -34,3 +34,34 @@ def test_refuses_to_write_an_unmarked_image(tmp_path):
     with pytest.raises(ValueError, match="synthetic-image notice"):
         save_synthetic_png(image, tmp_path / "x.png", {"Software": "voice2face"})
     assert not list(tmp_path.iterdir())
+
+
+def _idat(data: bytes) -> bytes:
+    """The concatenated IDAT payload of a PNG file's bytes."""
+    import struct
+
+    position, payload = 8, b""
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind = data[position + 4 : position + 8]
+        if kind == b"IDAT":
+            payload += data[position + 8 : position + 8 + length]
+        position += 12 + length
+    return payload
+
+
+def test_portraits_are_compressed_at_the_chosen_zlib_level():
+    """PNG_COMPRESS_LEVEL (3, not PIL's 6: faster to encode, issue 32) is what the written files use:
+    their pixel stream is PIL's at that level, and its zlib header says a fast level (FLEVEL 1)."""
+    import io
+
+    from voice2face.storage.png import PNG_COMPRESS_LEVEL, synthetic_png_bytes
+
+    rng = np.random.default_rng(0)
+    image = Image.fromarray((rng.random((64, 64, 3)) * 40 + np.linspace(0, 200, 64)[:, None, None]).astype(np.uint8))
+    written = _idat(synthetic_png_bytes(image, synthetic_metadata(seed=0)))
+    for level in (PNG_COMPRESS_LEVEL, 6):
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", compress_level=level)
+        assert (written == _idat(buffer.getvalue())) == (level == PNG_COMPRESS_LEVEL), level
+    assert PNG_COMPRESS_LEVEL == 3 and written[1] >> 6 == 1

@@ -123,6 +123,20 @@ def test_cli_dry_run_prints_the_resolved_settings(capsys):
     assert config["generator"]["channel_max"] == 128  # the rest as the preset has it
     assert main(["train", "--preset", "synthface-128", "--set", "generator.img_resolution=100", "--dry-run"]) == 2
     assert "img_resolution" in capsys.readouterr().err
+    # synthface-128 holds the mapping and the blocks up to 32 px (its 64 px block learns: issue 31's
+    # sixth stage); the thaw keeps the earlier hold of the whole 64 px base, learning at a tenth of the rate.
+    holds = {}
+    for preset in ("synthface-128", "synthface-128-thaw"):
+        assert main(["train", "--preset", preset, "--dry-run"]) == 0
+        config = json.loads(capsys.readouterr().out)["config"]
+        holds[preset] = (config["g_freeze_resolution"], config["g_freeze_lr"])
+    assert holds == {"synthface-128": (32, 0.0), "synthface-128-thaw": (64, 0.1)}
+    # widening the 64 px block too is taken, and refused with a hold that would keep it still
+    widened = ["train", "--preset", "synthface-128", "--set", "generator.top_blocks=2", "--dry-run"]
+    assert main(widened) == 0
+    capsys.readouterr()
+    assert main([*widened, "--set", "g_freeze_resolution=64"]) == 2
+    assert "top_blocks 2 widens the blocks from 64 px" in capsys.readouterr().err
     assert main(["train-encoder", "--preset", "synthvox-quick", "--set", "steps=7", "--dry-run"]) == 0
     assert json.loads(capsys.readouterr().out)["config"]["steps"] == 7
     # a number setting takes any number, whatever the preset's value looks like; an optional one takes none

@@ -18,8 +18,8 @@ from voice2face.config import FACE_CORPUS_SEED
 
 # The card's estimate of a pretraining's time when its run kept no timing of every session, by
 # resolution: synthface-64 on one core with the fast ops, 25-45 s/kimg; a 128 px block grown on it,
-# 83-110 s/kimg on two (benchmarks/README.md).
-PRETRAIN_S_PER_KIMG = {64: 35, 128: 110}
+# its 64 px block learning too (the synthface-128 preset), 62-70 s/kimg alone on two (benchmarks/README.md).
+PRETRAIN_S_PER_KIMG = {64: 35, 128: 66}
 EVALUATION_HEADING = "## Evaluation (synthvox test identities, unseen in training)"
 # The section that follows the evaluation in every card (where a re-measure's new section ends).
 _AFTER_EVALUATION = "## Intended use"

@@ -123,15 +123,16 @@ def _synthface_128() -> TrainingPreset:
     # noise at first, and in a first try without a warm-up the grown generator lost its beards and
     # glasses within 5 kimg, following those gradients.
     # With a 4 kimg warm-up it still drifted (two-sample 0.57 -> 0.65 within 15 kimg, benchmarks/README):
-    # so the warm-up is 10 kimg, and the pretrained 64 px generator stays frozen for the whole run
-    # (g_freeze_*): only the 128 px block learns, the detail on top of the 64 px faces. Frozen, the rule's
+    # so the warm-up is 10 kimg, and at first the pretrained 64 px generator was held for the whole run
+    # (g_freeze_*): only the 128 px block learnt, the detail on top of the 64 px faces. Held, the rule's
     # 8 feature maps at 128 px drew glinting, coloured eyes and wiped eyebrows within 90 kimg: the new
     # blocks of G and D get 32 maps (top_channels; every smaller block keeps its width). Even so, with
     # everything up to 64 px held, sharpness stayed at a plateau of 0.70-0.78 of real faces up to 105
     # kimg: the 128 px block had to invent eyes from the 16 maps the 64 px block carries. So only the
     # mapping and the blocks up to 32 px are held (g_freeze_resolution 32): the 64 px block learns
-    # with the new one, and sharpness reached 0.92 at 60 kimg, eyes with lids and brows (the bundled
-    # generator, snapshots/synthface-128-freeze32, benchmarks/README "sixth stage").
+    # with the new one, and sharpness reached 0.92 at 60 kimg, eyes with lids and brows
+    # (snapshots/synthface-128-freeze32, benchmarks/README "sixth stage"; a bundle built on it missed two
+    # of issue 30's floors, "seventh stage", and was not shipped).
     small = _synthface().gan
     gan = dataclasses.replace(
         small,
@@ -152,9 +153,10 @@ def _synthface_128() -> TrainingPreset:
 
 
 def _synthface_128_thaw() -> TrainingPreset:
-    # The second stage of synthface-128 (issue 31): `train --preset synthface-128-thaw --data FACES_128
-    # --generator SYNTHFACE_128_RUN` continues a synthface-128 run's networks (G, its EMA and D as saved,
-    # fresh optimisers). With the 64 px base frozen the 128 px block plateaued from 35 to 105 kimg at a
+    # The second stage of a synthface-128 run made with the earlier hold of its whole 64 px base
+    # (`--set g_freeze_resolution=64`; issue 31): `train --preset synthface-128-thaw --data FACES_128
+    # --generator SYNTHFACE_128_RUN` continues that run's networks (G, its EMA and D as saved, fresh
+    # optimisers). With the 64 px base frozen the 128 px block plateaued from 35 to 105 kimg at a
     # sharpness of 0.70-0.78 of real faces (brows, wrinkles and glasses frames, the fine lines the base
     # draws faintly, stayed missing): here the base learns too, at a tenth of the rate (g_freeze_lr),
     # so that it can feed the top block what it needs without the drift that a full-rate fine-tune
