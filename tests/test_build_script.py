@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from voice2face.config import to_dict
-from voice2face.recipes.runs import earlier_gan_run, finished_encoder_run
+from voice2face.recipes.runs import drew_with, earlier_gan_run, finished_encoder_run
 from voice2face.training.presets import get_preset
 
 
@@ -139,3 +139,26 @@ def test_a_grown_generators_card_names_its_base_and_how_it_grew(tmp_path):
     # A generator pretrained from nothing says nothing of a base.
     plain = pretraining_lineage(_run(tmp_path, "00001-synthface-64", get_preset("synthface-64").gan))
     assert "base_kimg" not in plain and _grown_from(plain) == _grown_text(plain, 60.0) == ""
+
+
+def test_a_voice_side_is_reused_only_while_its_generators_folder_holds_the_same_weights(tmp_path):
+    """A pretraining snapshot committed in place keeps its path and changes its weights: the build must
+    not take a voice side fitted to the old generator for the new one (it matches runs by the path)."""
+    import torch
+
+    from voice2face.config import ModelConfig
+    from voice2face.models import build_generator
+    from voice2face.storage import ModelFolder
+
+    config = get_preset("synthface-64").gan.generator
+    torch.manual_seed(0)
+    generator = build_generator(config)
+    snapshot, run = tmp_path / "snapshot", tmp_path / "runs" / "00000-synthvox-pool-64"
+    ModelFolder(snapshot).save({"generator": generator}, ModelConfig(generator=config))
+    assert drew_with(run, snapshot), "a run with no snapshot yet is taken as it is"
+    ModelFolder(run / "model").save({"generator": generator}, ModelConfig(generator=config))
+    assert drew_with(run, snapshot)
+    with torch.no_grad():
+        next(generator.parameters()).add_(0.01)  # the pretraining continued
+    ModelFolder(snapshot).save({"generator": generator}, ModelConfig(generator=config))
+    assert not drew_with(run, snapshot)

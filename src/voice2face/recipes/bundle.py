@@ -60,6 +60,7 @@ from voice2face.recipes.routes import (
 )
 from voice2face.recipes.runs import (
     as_saved,
+    drew_with,
     earlier_gan_run,
     earlier_pretraining_run,
     face_count,
@@ -417,6 +418,8 @@ def train_voice_side(
         "data": str(corpus), "seed": options.seed,
     }  # fmt: skip
     for run in find_runs(runs, f"*-{options.mapper_preset}", matching=wanted):
+        if not drew_with(run.path, folder(generator)):
+            continue  # the generator's folder holds other weights now: a new voice side is trained
         if not run.done:
             train_mapper(None, None, resume=run.path, cache_dir=work / "cache-voice", progress=progress)
             run.mark_done()
