@@ -48,7 +48,7 @@ def test_bundle_holds_only_the_inference_networks_and_stays_under_20_mb():
         from voice2face.storage.layout import PROJECTOR_FILE
         from voice2face.training.projection import load_projector
 
-        sha = next(r.sha256 for r in model.config.weights if r.component == "generator")
+        sha = model.config.weights_sha256("generator")
         assert load_projector(BUNDLE / PROJECTOR_FILE, sha) is not None
 
 

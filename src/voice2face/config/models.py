@@ -493,6 +493,10 @@ class ModelConfig:
         check(name in MODEL_COMPONENTS, f"component must be one of {MODEL_COMPONENTS}, got {name!r}.")
         return getattr(self, name)
 
+    def weights_sha256(self, name: str) -> str | None:
+        """The SHA-256 recorded for component ``name``'s weights file (None: none recorded)."""
+        return next((w.sha256 for w in self.weights if w.component == name), None)
+
     @property
     def present(self) -> tuple[str, ...]:
         """The components this model has, in MODEL_COMPONENTS order."""

@@ -101,23 +101,17 @@ def training_seconds(run: Path) -> float:
     return sum(b - a for a, b in itertools.pairwise(times) if 0 <= b - a <= RESUME_GAP_S)
 
 
-def generator_sha256(model: Path) -> str | None:
-    """The SHA-256 of the generator weights a model folder records (None: none recorded)."""
-    from voice2face.storage import ModelFolder
-
-    records = ModelFolder(model).config().weights
-    return next((record.sha256 for record in records if record.component == "generator"), None)
-
-
 def drew_with(run: Path, generator: Path) -> bool:
     """Whether a voice-side run's snapshot holds the generator weights now in the model folder
     ``generator``: a folder committed in place (a pretraining snapshot continued) keeps its path and
     changes its weights, so matching a run by the path alone would reuse a voice side fitted to the
     old generator. A run with no snapshot yet is taken as it is."""
-    from voice2face.storage import RunFolder
+    from voice2face.storage import ModelFolder, RunFolder
 
     model = RunFolder(run).model
-    return not model.exists or generator_sha256(model.path) == generator_sha256(generator)
+    if not model.exists:
+        return True
+    return model.config().weights_sha256("generator") == ModelFolder(generator).config().weights_sha256("generator")
 
 
 def options_of(run_or_model: Path, part: str = "encoder") -> dict:

@@ -269,7 +269,7 @@ def _code_trainer(config, mapper_config, gen_model, enc_model, manifest, voice_e
 
     run = RunFolder(run_dir)
     codes_path = run.codes_path
-    gen_sha = next(r.sha256 for r in gen_model.config.weights if r.component == "generator")
+    gen_sha = gen_model.config.weights_sha256("generator")
     if codes_path.is_file():
         if read_tensor_metadata(codes_path).get("generator_sha256") != gen_sha:
             raise CheckpointError(
