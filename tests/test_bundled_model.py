@@ -168,16 +168,16 @@ def test_the_shipped_demo_instrument_is_the_trait_read_out_the_evaluation_trains
     """The demo ships the trait read-out of its default corpus (voice2face.recipes.demo.INSTRUMENTS_DIR) so as
     not to spend minutes training it: it must be the network `evaluate` trains on that corpus, under
     the same cache key. Bit-identical on this machine's kernels; other CPUs may differ in the last bits."""
-    from voice2face.recipes.demo import INSTRUMENTS_DIR, SHIPPED_FOR
+    from voice2face.recipes.demo import INSTRUMENTS_DIR
+    from voice2face.storage.instruments import shipped_corpus
 
-    corpus = remeasured["corpus_config"]
-    if (corpus["identities"], corpus["seed"], corpus["resolution"]) != SHIPPED_FOR:
-        pytest.skip(f"the bundle's corpus is not the demo's default {SHIPPED_FOR}")
+    corpus, shipped_for = remeasured["corpus_config"], shipped_corpus()
+    # --install ships the read-out of the bundle's own corpus
+    assert (corpus["identities"], corpus["seed"], corpus["resolution"]) == shipped_for.settings
     from voice2face.data.manifest import load_manifest
     from voice2face.evaluation.run import manifest_hash
-    from voice2face.recipes.demo import SHIPPED_MANIFEST_SHA256_16
 
-    assert manifest_hash(load_manifest(remeasured["corpus"])) == SHIPPED_MANIFEST_SHA256_16
+    assert manifest_hash(load_manifest(remeasured["corpus"])) == shipped_for.manifest_sha256_16
     trained = sorted(remeasured["cache_dir"].glob("trait-net-*.npz"))
     shipped = sorted(INSTRUMENTS_DIR.glob("trait-net-*.npz"))
     assert [p.name for p in trained] == [p.name for p in shipped]  # the same cache key: corpus, traits, settings
@@ -197,7 +197,8 @@ def test_the_shipped_demo_instrument_is_a_trait_read_out_with_the_evaluation_set
     from voice2face.config import EvaluationConfig, to_dict
     from voice2face.metrics.cache import stats_key
     from voice2face.metrics.face_cnn import instrument_settings
-    from voice2face.recipes.demo import INSTRUMENTS_DIR, SHIPPED_FOR, SHIPPED_MANIFEST_SHA256_16
+    from voice2face.recipes.demo import INSTRUMENTS_DIR
+    from voice2face.storage.instruments import shipped_corpus
 
     (shipped,) = sorted(INSTRUMENTS_DIR.glob("trait-net-*.npz"))
     with np.load(shipped) as arrays:
@@ -205,8 +206,8 @@ def test_the_shipped_demo_instrument_is_a_trait_read_out_with_the_evaluation_set
         meta = json.loads(str(arrays["meta"]))
     assert meta["config"] == to_dict(EvaluationConfig().traits)
     assert [s["name"] for s in meta["specs"]][:2] == ["sex", "age"]
-    people, seed, _ = SHIPPED_FOR
-    dataset = f"synthvox-{people}-seed{seed}-{SHIPPED_MANIFEST_SHA256_16}/train"
+    shipped_for = shipped_corpus()
+    dataset = f"synthvox-{shipped_for.identities}-seed{shipped_for.seed}-{shipped_for.manifest_sha256_16}/train"
     names = ",".join(s["name"] for s in meta["specs"])
     key = stats_key(dataset, f"trait-net-{names}", "trained", instrument_settings(EvaluationConfig().traits))
     assert shipped.name == f"trait-net-{key}.npz"

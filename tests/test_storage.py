@@ -327,3 +327,44 @@ def test_only_storage_names_the_files_of_run_and_model_folders():
             if pattern.search(line):
                 found.append(f"{path.name}:{number}: {line.strip()}")
     assert not found, "\n".join(found)
+
+
+def test_installing_instruments_ships_exactly_the_new_files_and_records_their_corpus(tmp_path):
+    """The shipped instruments (storage.instruments, what `build_bundled_model.py --install` writes):
+    the new files and the record of their corpus replace the old ones; a missing or broken record is
+    one sentence naming the file and the fix."""
+    from voice2face.storage.instruments import (
+        ShippedCorpus,
+        install_instruments,
+        shipped_corpus,
+        shipped_instrument_files,
+    )
+    from voice2face.storage.layout import SHIPPED_INSTRUMENTS_RECORD
+
+    folder, built = tmp_path / "instruments", tmp_path / "cache"
+    built.mkdir()
+    (new := built / "trait-net-new.npz").write_bytes(b"new")
+    with pytest.raises(CheckpointError, match=rf"{SHIPPED_INSTRUMENTS_RECORD}.*cannot be read.*--install"):
+        shipped_corpus(folder)
+    (old := built / "trait-net-old.npz").write_bytes(b"old")
+    install_instruments(folder, [old], ShippedCorpus(200, 0, 64, "0" * 16))
+    assert [p.name for p in shipped_instrument_files(folder)] == ["trait-net-old.npz"]
+    corpus = ShippedCorpus(200, 0, 128, "9a980db63b8e84ed")
+    install_instruments(folder, [new], corpus)
+    assert [p.name for p in shipped_instrument_files(folder)] == ["trait-net-new.npz"]
+    assert (folder / "trait-net-new.npz").read_bytes() == b"new"
+    assert shipped_corpus(folder) == corpus and corpus.settings == (200, 0, 128)
+    with pytest.raises(CheckpointError, match="holds none"):
+        install_instruments(folder, [], corpus)
+    assert shipped_instrument_files(folder)  # a refused install leaves what was shipped
+    (folder / SHIPPED_INSTRUMENTS_RECORD).write_text('{"identities": 200}')
+    with pytest.raises(CheckpointError, match="cannot be read"):
+        shipped_corpus(folder)
+
+
+def test_the_package_records_the_corpus_of_its_shipped_instruments():
+    from voice2face.storage.instruments import shipped_corpus, shipped_instrument_files
+
+    corpus = shipped_corpus()
+    assert corpus.identities > 0 and corpus.resolution in (64, 128) and len(corpus.manifest_sha256_16) == 16
+    assert [p.name.startswith("trait-net-") for p in shipped_instrument_files()] == [True]

@@ -33,7 +33,8 @@ from voice2face.errors import CheckpointError, DatasetError, MetricUnavailableEr
 from voice2face.models.embedding import embed_utterances
 from voice2face.models.generation import generate_faces as generate_model_faces
 from voice2face.storage import ModelFolder, RunFolder, metric_record, resolve
-from voice2face.storage.layout import MODEL_DIR, shipped_instruments_dir
+from voice2face.storage.instruments import shipped_instrument_files
+from voice2face.storage.layout import MODEL_DIR
 from voice2face.utils.devices import resolve_device
 from voice2face.utils.files import atomic_write_bytes
 from voice2face.utils.images import uint8_to_float
@@ -172,7 +173,7 @@ def _check_inputs(folder: ModelFolder, manifest: Manifest, split: str) -> None:
 
 def _take_shipped_instruments(cache: Path) -> None:
     """Copy each instrument shipped with the package into ``cache`` unless it is there already."""
-    for shipped in sorted(shipped_instruments_dir().glob("*.npz")):
+    for shipped in shipped_instrument_files():
         target = cache / shipped.name
         if not target.exists():
             cache.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,9 @@ Two routes (``route``), all steps deterministic for a given seed on CPU:
 Both also write ``WORK/examples/``: a few test-split voices (unseen in training) spanning sex and age.
 
 ``--install`` then copies both into the package (``assets/model/`` and ``assets/examples/``),
-replacing the previous bundled model atomically.
+replacing the previous bundled model atomically, and ships the face-trait read-out that the final
+evaluation trained on the corpus as the demo's instrument (``assets/instruments/`` with the record of
+its corpus: :mod:`voice2face.storage.instruments`).
 Work already done in WORK (corpus, runs) is reused when its settings match (:mod:`.runs`).
 """
 
@@ -438,8 +440,10 @@ def build(options: argparse.Namespace | BuildOptions, *, repo: Path = SOURCE_TRE
     Returns the exit status: 0, or 2 when a corpus in the working folder was made with other settings."""
     from voice2face.config import EvaluationConfig, to_dict
     from voice2face.evaluation import evaluate_model, format_table
+    from voice2face.evaluation.run import manifest_hash
     from voice2face.report.card import evaluation_figures, model_card
     from voice2face.storage import ModelFolder, RunFolder
+    from voice2face.storage.instruments import ShippedCorpus, install_instruments
     from voice2face.storage.layout import MODEL_CARD, PROJECTOR_FILE, PROVENANCE
     from voice2face.training.presets import get_preset
     from voice2face.training.runner import train_encoder
@@ -553,5 +557,14 @@ def build(options: argparse.Namespace | BuildOptions, *, repo: Path = SOURCE_TRE
             old.unlink()
         for name in names:
             shutil.copyfile(examples_dir / name, examples_target / name)
-        print(f"installed into {target} and {examples_target}")
+        # The demo's trait read-out: the one the final evaluation trained on this corpus (storage.instruments).
+        instruments_target = _package_source(repo) / "assets" / "instruments"
+        install_instruments(
+            instruments_target,
+            sorted(final_cache.glob("trait-net-*.npz")),
+            ShippedCorpus(
+                corpus_config.identities, corpus_config.seed, corpus_config.resolution, manifest_hash(manifest)
+            ),
+        )
+        print(f"installed into {target}, {examples_target} and {instruments_target}")
     return 0

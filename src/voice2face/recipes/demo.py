@@ -44,6 +44,7 @@ from pathlib import Path
 from voice2face.config import SynthVoxConfig
 from voice2face.errors import CheckpointError, ConfigError
 from voice2face.recipes.routes import DEFAULT_ROUTE, DEMO_MINUTES, ROUTES, stage1_preset, voice_side_preset
+from voice2face.storage.instruments import shipped_corpus, shipped_instrument_files
 from voice2face.storage.layout import shipped_instruments_dir
 
 log = logging.getLogger(__name__)
@@ -56,17 +57,15 @@ SHARES = {"wplus": (0.5, 0.5), "conditional": (0.25, 0.75)}
 # rows, identity) without the slow extras (Fréchet distances, PPL, the σ 2 px blur row).
 DEMO_METRICS = ("realism", "traits", "identity")
 DEMO_REFERENCES = ("real", "blurred_real_1.2", "oracle_voice_mode", "oracle_sex")
-#: Instruments shipped for the demo's default corpus (synthvox, :data:`SHIPPED_FOR` = (people, seed, px)):
+#: Instruments shipped for the demo's default corpus (the synthvox corpus recorded beside them,
+#: :func:`voice2face.storage.instruments.shipped_corpus`: people, seed, px and manifest hash):
 #: the face-trait read-out that `voice2face evaluate` trains on that corpus's real training faces
 #: (40 epochs, several minutes on 2 cores), saved under the very cache key the evaluation computes,
 #: so it is found as a cached instrument and is the same network. Like a dataset's shipped FID
 #: reference statistics, it is fixed by the corpus alone, never by a model; the slow test
 #: tests/test_bundled_model.py retrains it from nothing on a regenerated corpus and compares.
+#: ``scripts/build_bundled_model.py --install`` ships it with the bundle, for the bundle's corpus.
 INSTRUMENTS_DIR = shipped_instruments_dir()
-SHIPPED_FOR = (200, 0, 64)
-#: The first 16 hex digits of that corpus's manifest.json SHA-256: the data part of the shipped
-#: instruments' cache keys (the slow test checks a regenerated corpus still has it).
-SHIPPED_MANIFEST_SHA256_16 = "63d97e164c67cd74"
 
 
 @dataclass(frozen=True)
@@ -343,7 +342,7 @@ def _resolution(model_dir: Path) -> int:
 
 def _shipped_instruments() -> list[Path]:
     """The trained instruments shipped for the demo's default corpus (see :data:`INSTRUMENTS_DIR`)."""
-    return sorted(INSTRUMENTS_DIR.glob("trait-net-*.npz"))
+    return shipped_instrument_files(INSTRUMENTS_DIR)
 
 
 def run_demo(
@@ -378,7 +377,7 @@ def run_demo(
     start = time.monotonic()
     deadline = start + minutes * 60
     probe = machine_speed()
-    shipped = _shipped_instruments() if (identities, seed, resolution) == SHIPPED_FOR else []
+    shipped = _shipped_instruments() if (identities, seed, resolution) == shipped_corpus().settings else []
     plan = plan_demo(minutes, identities, route, probe, instruments_shipped=bool(shipped))
     seconds = {"probe": probe, "planned_training": plan.training_s, "planned_fixed": plan.fixed_s}
     mark = time.monotonic()

@@ -11,6 +11,8 @@ weights, trainer state and run files.
   :func:`json_ready`, the one conversion of measured values into plain JSON;
 - :func:`resolve`: a model folder, a run folder, a run's ``model/`` or the bundled model → its ModelFolder;
 - :mod:`.png`: PNGs marked as synthetic images (the only writer of generated faces to files).
+- :mod:`.instruments`: the evaluation instruments shipped with the package and the record of
+  the corpus they were trained on (what the bundle's ``--install`` writes, what the demo reads).
 """
 
 from __future__ import annotations

@@ -67,6 +67,10 @@ def shipped_instruments_dir() -> Path:
     return Path(str(resources.files("voice2face").joinpath(*SHIPPED_INSTRUMENTS_PATH)))
 
 
+#: Beside the shipped instruments: the corpus they were trained on (:mod:`voice2face.storage.instruments`).
+SHIPPED_INSTRUMENTS_RECORD = "corpus.json"
+
+
 #: How a bundled model is named where a model is named by a word (``evaluate bundled``, PNG metadata).
 BUNDLED_MODEL_NAME = "bundled"
 
