@@ -47,7 +47,12 @@ _RENDER_CHUNK = 256  # pool renderings per generator call when the pool is fitte
 #: voice corpus's validation photos (accuracy 0.985; 1e-3 0.979, 1e-2 0.970, 1e-1 0.945). A linear
 #: direction in the 32-component face embedding, the read-out before, reached 0.85.
 SEX_PENALTY = 1e-4
-_RENDER_VALUES = 1 << 25  # and at most this many output values per call (128 MB of float32)
+#: and at most this many output values per call (2 MB of float32): large calls are slower on CPU, not
+#: faster (the activations outgrow the caches and every call faults in fresh pages). 256 renderings on
+#: 2 threads: at 128 px 4.2 s in calls of 10, 19.3 s in calls of 256 (the 4,096-face pool of the
+#: voice side took 6 minutes, the whole share of a 10-minute demo); at 64 px 0.9 s in calls of 42,
+#: 2.2 s in calls of 256.
+_RENDER_VALUES = 1 << 19
 #: The identity embedding (FaceEmbedding.fit_identity): a PCA of this many components first, and the
 #: within-person covariance shrunk this far toward its mean variance (it is estimated from a few photos
 #: per person). Fixed on the synthvox-1225 seed 1 voice corpus's validation photos before any portrait
