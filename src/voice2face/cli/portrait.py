@@ -53,14 +53,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--grid", action="store_true", help="one grid image per recording instead of N files")
     parser.add_argument(
         "--size", type=positive_int, metavar="PX",
-        help="write the portraits resampled to PX px (Lanczos) instead of at the model's native resolution (64 px "
+        help="write the portraits resampled to PX px (Lanczos) instead of at the model's native resolution (128 px "
         "for the bundled model, 256 or 1024 px for an imported one; each PNG's metadata names it); resampling "
         "adds pixels, not detail",
     )  # fmt: skip
     parser.add_argument(
         "--thumbnail", type=positive_int, metavar="PX",
         help="also write a copy downscaled to PX px beside each (NAME_0.PXpx.png); portraits are drawn at the "
-        "model's resolution (64 px for the bundled model, 256 or 1024 px for an imported one)",
+        "model's resolution (128 px for the bundled model, 256 or 1024 px for an imported one)",
     )  # fmt: skip
     add_device_option(parser)
     parser.add_argument(

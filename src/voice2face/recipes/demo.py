@@ -109,6 +109,10 @@ class DemoCosts:
 #: read-out 410 s (458 − 48), the voice probe 133 s (its non-metric 161 s − this run's 28 s).
 #: reference_row_s: the demo's evaluation with and without the real and blurred rows (same run, same
 #: load: 289 s and 235 s, the machine 3.7x slower than the reference for the whole evaluation): 8 s a row.
+#: Since the bundled generator draws 128 px (issue 31; 2026-12-07, the same bench): the corpus, its
+#: faces now drawn at 128 px, 32-33 s in two runs; the evaluation 115 s with the machine 1.4x slower
+#: than the reference after stage 1 (realism 80 s of it): 82 s at the reference speed. That run's
+#: whole demo took 620 s of its 600 (stage 1 168/200 steps, the voice side 154/1000).
 #: closing_s: a demo beside a CI run (5.5x slower after stage 1) overran stage 1's budget by 25 s and the
 #: voice side's by 69 s: about 5 s and 12 s at the reference speed.
 #: oracle_rows_s: a demo under load (4.7x slower) spent 173 s on the realism of three rows (the model
@@ -122,7 +126,7 @@ class DemoCosts:
 #: features cost more) ran 158 steps in 155.4 s on idle cores (2026-12-06, load average 0.5 at the
 #: start; the 0.845 s of the labelled route's stage 1 made the demo think the machine 1.2x slow and cut
 #: the identity metrics and the voice probe); conditional, synthvox-quick's 200 steps in 169 s.
-REFERENCE = DemoCosts(probe_s=0.29, corpus_s=26.0, evaluation_s=78.0, identity_s=120.0, tail_s=5.0,
+REFERENCE = DemoCosts(probe_s=0.29, corpus_s=32.0, evaluation_s=82.0, identity_s=120.0, tail_s=5.0,
                       min_training_s={"wplus": 420.0, "conditional": 600.0}, instruments_s=410.0,
                       voice_probe_s=133.0, reference_row_s=8.0, oracle_rows_s=30.0,
                       encoder_step_s={"wplus": 0.98, "conditional": 0.845},

@@ -131,8 +131,9 @@ def _synthface_128() -> TrainingPreset:
     # kimg: the 128 px block had to invent eyes from the 16 maps the 64 px block carries. So only the
     # mapping and the blocks up to 32 px are held (g_freeze_resolution 32): the 64 px block learns
     # with the new one, and sharpness reached 0.92 at 60 kimg, eyes with lids and brows
-    # (snapshots/synthface-128-freeze32, benchmarks/README "sixth stage"; a bundle built on it missed two
-    # of issue 30's floors, "seventh stage", and was not shipped).
+    # (snapshots/synthface-128-freeze32, benchmarks/README "sixth stage"; a bundle built on its 60 kimg
+    # snapshot missed two of issue 30's floors, "seventh stage"; continued to 100.51 kimg it draws the
+    # bundled generator).
     small = _synthface().gan
     gan = dataclasses.replace(
         small,
