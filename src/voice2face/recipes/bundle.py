@@ -444,7 +444,7 @@ def build(options: argparse.Namespace | BuildOptions, *, repo: Path = SOURCE_TRE
     from voice2face.report.card import evaluation_figures, model_card
     from voice2face.storage import ModelFolder, RunFolder
     from voice2face.storage.instruments import ShippedCorpus, install_instruments
-    from voice2face.storage.layout import MODEL_CARD, PROJECTOR_FILE, PROVENANCE
+    from voice2face.storage.layout import MODEL_CARD, PROJECTOR_FILE, PROVENANCE, SHIPPED_INSTRUMENTS_PATH
     from voice2face.training.presets import get_preset
     from voice2face.training.runner import train_encoder
 
@@ -558,7 +558,7 @@ def build(options: argparse.Namespace | BuildOptions, *, repo: Path = SOURCE_TRE
         for name in names:
             shutil.copyfile(examples_dir / name, examples_target / name)
         # The demo's trait read-out: the one the final evaluation trained on this corpus (storage.instruments).
-        instruments_target = _package_source(repo) / "assets" / "instruments"
+        instruments_target = _package_source(repo).joinpath(*SHIPPED_INSTRUMENTS_PATH)
         install_instruments(
             instruments_target,
             sorted(final_cache.glob("trait-net-*.npz")),

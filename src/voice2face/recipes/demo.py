@@ -344,11 +344,6 @@ def _resolution(model_dir: Path) -> int:
     return ModelFolder(model_dir).config().generator.img_resolution
 
 
-def _shipped_instruments() -> list[Path]:
-    """The trained instruments shipped for the demo's default corpus (see :data:`INSTRUMENTS_DIR`)."""
-    return shipped_instrument_files(INSTRUMENTS_DIR)
-
-
 def run_demo(
     out_dir: str | Path = "demo",
     *,
@@ -381,7 +376,8 @@ def run_demo(
     start = time.monotonic()
     deadline = start + minutes * 60
     probe = machine_speed()
-    shipped = _shipped_instruments() if (identities, seed, resolution) == shipped_corpus().settings else []
+    default_corpus = (identities, seed, resolution) == shipped_corpus().settings
+    shipped = shipped_instrument_files(INSTRUMENTS_DIR) if default_corpus else []
     plan = plan_demo(minutes, identities, route, probe, instruments_shipped=bool(shipped))
     seconds = {"probe": probe, "planned_training": plan.training_s, "planned_fixed": plan.fixed_s}
     mark = time.monotonic()
