@@ -251,6 +251,39 @@ def test_the_edit_moves_the_codes_read_out_to_the_wanted_point_with_the_least_ch
     assert not torch.equal(mapper.edit_maps()[2], read)
 
 
+def test_the_calibration_spreads_single_recordings_as_far_as_the_speakers_faces():
+    """A portrait is drawn from one recording: calibrated on speaker means, the noise of single
+    recordings (which averages out in a mean) would be stretched with the signal."""
+    _, G = _generator()
+    mapper = _pool_mapper(G)
+    generator = torch.Generator().manual_seed(5)
+    speakers, recordings = 40, 8
+    faces = torch.randn(speakers, 8, generator=generator)  # each speaker's faces' mean embedding
+    speaker = torch.arange(speakers).repeat_interleave(recordings)  # [U]
+    # A weak prediction: a fifth of each face, buried in the noise of each recording.
+    predictions = 0.2 * faces[speaker] + torch.randn(len(speaker), 8, generator=generator)
+    with torch.no_grad():
+        calibration = mapper.fit_directions(predictions, faces, speaker)
+        single = mapper.voice_coordinates(predictions) * calibration  # what a portrait asks for
+        real = mapper.voice_coordinates(faces)
+    assert torch.allclose(single.std(dim=0), real.std(dim=0), rtol=1e-4)
+    # The directions are those where the speakers' mean predictions differ most.
+    means = torch.stack([predictions[speaker == k].mean(dim=0) for k in range(speakers)])
+    spread = mapper.voice_coordinates(means).var(dim=0)
+    assert bool((spread[:-1] >= spread[1:] - 1e-5).all())
+    top = torch.linalg.eigvalsh(torch.cov(means.T)).flip(0)[: len(spread)]
+    assert torch.allclose(spread, top, rtol=1e-3)
+    # Calibrated on the means instead, single recordings would ask for faces several times further out.
+    stretched = mapper.voice_coordinates(predictions) * (real.std(dim=0) / mapper.voice_coordinates(means).std(dim=0))
+    assert bool((stretched.std(dim=0) > 1.5 * real.std(dim=0)).all())
+    # One prediction per speaker (speaker None) is the plain case; bad speaker indices are refused.
+    with torch.no_grad():
+        plain = mapper.fit_directions(means, faces)
+        assert torch.allclose(mapper.voice_coordinates(means).std(dim=0) * plain, real.std(dim=0), rtol=1e-4)
+        with pytest.raises(ValueError, match="speaker indices"):
+            mapper.fit_directions(predictions, faces, speaker + 1)
+
+
 def test_a_pool_without_fitted_directions_is_not_edited():
     """An untrained model (random weights, directions not fitted: all zero) draws its chosen codes."""
     _, G = _generator()

@@ -276,7 +276,8 @@ class PoolConfig:
     that lighting, pose and background, which change between one person's photos, weigh little. The voice
     predicts the embedding of its speaker's faces (the mean over their photos); the prediction's
     ``rank`` main directions over the training speakers are where voices differ, each rescaled
-    (calibrated) so that the predictions spread as far as the speakers' faces do. The pool is
+    (calibrated) so that the predictions of single recordings spread as far as the speakers' faces
+    do. The pool is
     ``pool_size`` renderings of random codes (drawn from ``seed``), rendered once when the model is
     built and kept with it; for a latent z, the ``candidates`` pool faces whose keys (random
     directions, also from ``seed``) lie nearest z are the candidates, so z decides what the voice

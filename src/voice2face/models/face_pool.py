@@ -16,9 +16,10 @@ is built and kept in it (codes ``[P, w_dim]``, their embeddings ``[P, E]``, and 
 as). For a latent z the candidates are the ``candidates`` pool faces whose fixed random keys lie
 nearest z (z decides what a voice cannot: hair colour, skin, background); among them the voice
 chooses by its predicted embedding, compared in the ``rank`` directions where the training
-speakers' predictions differ most, each coordinate rescaled so that predictions spread as far as
-the speakers' real faces do (a regression answers conservatively: uncalibrated, every voice asks
-for the average face). The ``blend`` nearest candidates are mixed in W with softmax weights, so
+speakers' predictions differ most, each coordinate rescaled so that the predictions of single
+recordings spread as far as the speakers' real faces do (a regression answers conservatively:
+uncalibrated, every voice asks for the average face; calibrated on speaker means, the noise of a
+single recording is stretched too). The ``blend`` nearest candidates are mixed in W with softmax weights, so
 nearby voices get nearby but distinct faces, and a portrait costs one generator pass:
 
     ws = Σ_k softmax_k(−(d_k − d_min)/τ) · w_k,    d_k = |C (P_kᵀ − ŷ)|²  over the m nearest,
@@ -354,18 +355,38 @@ class VoiceToPool(nn.Module):
         return ((pixels.float() - self.sex_mean) / self.sex_scale) @ self.face_sex[:-1] + self.face_sex[-1]
 
     @torch.no_grad()
-    def fit_directions(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Fit the voice directions and their calibration from the training speakers' predicted face
-        embeddings ``[S, E]`` (whole utterances, averaged per speaker) and their faces' mean embeddings
-        ``[S, E]``. Returns the calibration ``[r]``."""
-        assert_shape(targets, list(predictions.shape), "speaker face embeddings")
-        if predictions.shape[0] <= self.pool.rank:
+    def fit_directions(
+        self, predictions: torch.Tensor, targets: torch.Tensor, speaker: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Fit the voice directions and their calibration from the training speakers' recordings:
+        the predicted face embedding of each whole recording ``[U, E]``, the speaker of each ``[U]``
+        (indices into ``targets``; None: one recording per speaker, in order) and each speaker's
+        faces' mean embedding ``[S, E]``. Returns the calibration ``[r]``.
+
+        The directions are those in which the speakers' mean predictions differ most. The
+        calibration rescales each so that predictions of single recordings spread as far as the
+        speakers' faces do, since a portrait is drawn from one recording: fitted on speaker means
+        (whose noise averages out over a speaker's recordings), it stretched the noise of single
+        recordings too, and a briefly trained voice side asked for faces beyond any the pool holds."""
+        if speaker is None:
+            speaker = torch.arange(predictions.shape[0])
+        speaker = torch.as_tensor(speaker, dtype=torch.long)
+        assert_shape(speaker, [predictions.shape[0]], "speaker of each prediction")
+        assert_shape(targets, [None, predictions.shape[1]], "speaker face embeddings")
+        count = targets.shape[0]
+        if count <= self.pool.rank:
             raise ValueError(f"fitting {self.pool.rank} voice directions needs more than {self.pool.rank} speakers")
-        center = predictions.double().mean(dim=0)
-        _, _, vh = torch.linalg.svd(predictions.double() - center, full_matrices=False)
+        if bool((speaker < 0).any()) or bool((speaker >= count).any()):
+            raise ValueError(f"speaker indices must lie in [0, {count}) (one row of targets per speaker)")
+        recordings = predictions.double()
+        per_speaker = torch.bincount(speaker, minlength=count).clamp(min=1).to(recordings.dtype)[:, None]
+        means = torch.zeros(count, recordings.shape[1], dtype=recordings.dtype).index_add_(0, speaker, recordings)
+        means = means / per_speaker  # [S, E]
+        center = means.mean(dim=0)
+        _, _, vh = torch.linalg.svd(means - center, full_matrices=False)
         directions = vh[: self.pool.rank].T  # [E, r]
-        predicted = (predictions.double() - center) @ directions
-        actual = (targets.double() - center) @ directions
+        predicted = (recordings - center) @ directions  # [U, r]: single recordings
+        actual = (targets.double() - center) @ directions  # [S, r]
         calibration = actual.std(dim=0) / predicted.std(dim=0).clamp_min(1e-8)
         self.center.copy_(center.float())
         self.directions.copy_(directions.float())

@@ -113,6 +113,8 @@ class DemoCosts:
 #: faces now drawn at 128 px, 32-33 s in two runs; the evaluation 115 s with the machine 1.4x slower
 #: than the reference after stage 1 (realism 80 s of it): 82 s at the reference speed. That run's
 #: whole demo took 620 s of its 600 (stage 1 168/200 steps, the voice side 154/1000).
+#: Again with the voice side calibrated on single recordings (2026-12-07, the machine 1.6x slower from
+#: the start): 578 s (stage 1 139/200, the voice side 155/1000, evaluation 65 s with the rows cut).
 #: closing_s: a demo beside a CI run (5.5x slower after stage 1) overran stage 1's budget by 25 s and the
 #: voice side's by 69 s: about 5 s and 12 s at the reference speed.
 #: oracle_rows_s: a demo under load (4.7x slower) spent 173 s on the realism of three rows (the model

@@ -196,10 +196,9 @@ class PoolTrainer:
         """Fit the voice directions and their calibration on the training speakers' whole recordings,
         then replace ``model_dir`` atomically. Returns (and logs) the calibration."""
         was_training = self.encoder.training
-        embeddings = self._embed(self.train_data)  # [U, D]
-        predicted = speaker_means(self.mapper.voice_face(embeddings), self.train_data.speaker,
-                                  len(self.train_data.speaker_names))  # fmt: skip  # [S, E]
-        calibration = self.mapper.fit_directions(predicted, self.targets)
+        embeddings = self._embed(self.train_data)  # [U, D]: whole recordings
+        speaker = torch.as_tensor(self.train_data.speaker, dtype=torch.long)
+        calibration = self.mapper.fit_directions(self.mapper.voice_face(embeddings), self.targets, speaker)
         self.encoder.train(was_training)
         save_voice_side(self, model_dir, extra_files)
         log.info("snapshot at step %d; voice directions calibrated by %s", self.step,
